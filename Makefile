@@ -1,0 +1,84 @@
+# kreo-infra: every command a newcomer or CI needs. Everything is installed and
+# cached inside the project (.venv, node_modules, .cache); nothing global beyond
+# python3, pip, node and npm.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+
+CACHE := $(CURDIR)/.cache
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_NOSPIN := 1
+export PIPENV_YES := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_CACHE_DIR := $(CACHE)/pipenv
+export PIP_CACHE_DIR := $(CACHE)/pip
+export VIRTUALENV_OVERRIDE_APP_DATA := $(CACHE)/virtualenv
+export npm_config_cache := $(CACHE)/npm
+# The cdktf CLI and Terraform must not phone home.
+export CHECKPOINT_DISABLE := 1
+export CDKTF_DISABLE_PLUGIN_CACHE_ENV := 1
+export DISABLE_VERSION_CHECK := 1
+# Node 20 (this machine's) is past jsii's support window; it still works. CI on GitHub
+# uses Node 22 (docs/decisions.md). Silences only the Node 20 banner.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+# The Pipfile's [[source]] is ${PIP_INDEX_URL}: pip's own configured index, or
+# pip's built-in default, so no registry host is written in any committed file.
+PIP_INDEX_URL ?= $(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null \
+	|| $(PYTHON) -c 'from pip._internal.models.index import PyPI; print(PyPI.simple_url)')
+export PIP_INDEX_URL
+
+PIPENV_VERSION := 2026.10.3
+PIPENV := $(CACHE)/tools/bin/pipenv
+VENV_BIN := .venv/bin
+VENV_STAMP := .venv/.kreo-synced
+NODE_STAMP := node_modules/.kreo-installed
+CDKTF := node_modules/.bin/cdktf
+
+.PHONY: help install synth test lint fmt bench lock clean distclean
+
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PIPENV):
+	$(PYTHON) -m venv $(CACHE)/tools
+	$(CACHE)/tools/bin/pip install --quiet pipenv==$(PIPENV_VERSION)
+
+$(VENV_STAMP): Pipfile Pipfile.lock pyproject.toml | $(PIPENV)
+	$(PIPENV) verify
+	$(PIPENV) sync --dev
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(VENV_STAMP) $(NODE_STAMP) ## Install Python (pipenv, .venv) and the cdktf CLI (npm).
+
+synth: install ## Synthesize every environment (or KREO_ENVIRONMENTS=...) into cdktf.out/.
+	@$(VENV_BIN)/python main.py --check
+	$(CDKTF) synth
+
+test: install ## Lint, then run the whole test suite.
+	$(MAKE) --no-print-directory lint
+	$(VENV_BIN)/pytest
+
+lint: install ## ruff lint and format check.
+	$(VENV_BIN)/ruff check .
+	$(VENV_BIN)/ruff format --check .
+
+fmt: install ## Fix formatting and autofixable lint findings.
+	$(VENV_BIN)/ruff format .
+	$(VENV_BIN)/ruff check --fix .
+
+bench: install ## Synthesis time and peak memory against the bare provider import.
+	$(VENV_BIN)/python bench/bench.py
+
+lock: $(PIPENV) ## Re-lock Pipfile.lock after editing the Pipfile.
+	$(PIPENV) lock
+
+clean: ## Remove synthesized output.
+	rm -rf cdktf.out
+
+distclean: clean ## Remove everything make installed.
+	rm -rf .venv node_modules .cache

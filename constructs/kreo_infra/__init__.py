@@ -1,0 +1,1 @@
+"""Kreo Marketplace infrastructure: config models, constructs, stacks and the app wiring."""

@@ -1,0 +1,31 @@
+"""The wiring: every environment's stacks in one cdktf ``App``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf import App
+
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.stacks import BaseStack, KreoStack
+
+LAYERS: tuple[type[KreoStack], ...] = (BaseStack,)
+"""Stack classes in deployment order; ``cdktf deploy`` follows this order per environment."""
+
+
+def build_app(configs: Sequence[EnvironmentConfig], *, outdir: str | None = None) -> App:
+    """An ``App`` holding ``kreo-<env>-<layer>`` for every config and layer.
+
+    ``outdir`` defaults to what the cdktf CLI passes (``cdktf.out``); tests pass
+    a temporary directory.
+    """
+    app = App(outdir=outdir) if outdir else App()
+    for config in configs:
+        for layer in LAYERS:
+            layer(app, config=config)
+    return app
+
+
+def stack_names(configs: Sequence[EnvironmentConfig]) -> list[str]:
+    """The stack ids :func:`build_app` creates, in deployment order."""
+    return [f"{config.stack_prefix}-{layer.layer}" for config in configs for layer in LAYERS]

@@ -1,0 +1,189 @@
+"""Load ``config/<env>.yaml`` over ``config/defaults.yaml`` into typed models.
+
+Any problem becomes one :class:`ConfigError` naming the file, the field path
+and what is wrong, e.g.::
+
+    config/production.yaml: cluster.node_groups.general: need min_size <= ...
+
+Nothing here imports cdktf or the providers, so a bad file is reported in a
+fraction of a second and before anything is written to ``cdktf.out/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kreo_infra.config.models import ENVIRONMENT_NAME, EnvironmentConfig, FieldPathError
+
+DEFAULTS_FILE = "defaults.yaml"
+
+
+class ConfigError(Exception):
+    """Invalid configuration: one line naming the file, the field path and the problem."""
+
+    def __init__(self, file: Path | str, path: str, problem: str) -> None:
+        self.file = str(file)
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{self.file}: {path}: {problem}" if path else f"{self.file}: {problem}")
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that rejects duplicate mapping keys instead of keeping the last."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node)
+        if key in mapping:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        mapping[key] = loader.construct_object(value_node, deep=True)
+    return mapping
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it (for messages)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    shown = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(shown, "", f"cannot read file ({exc.strerror})") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"line {mark.line + 1}" if mark else "YAML"
+        raise ConfigError(shown, line, f"invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(shown, "", f"invalid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(shown, "", f"must be a mapping at the top level, not {type(data).__name__}")
+    return data
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """``override`` over ``base``: mappings merge key by key, anything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _format_loc(loc: Iterable[Any]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part == "[key]":
+            path += " (key)"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
+
+
+def _contains(data: Any, loc: Sequence[Any]) -> bool:
+    for part in loc:
+        if isinstance(data, Mapping) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return False
+    return True
+
+
+def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
+    """The field path and the problem of one pydantic error."""
+    loc = list(error["loc"])
+    problem = error["msg"].removeprefix("Value error, ")
+    context_error = (error.get("ctx") or {}).get("error")
+    if isinstance(context_error, FieldPathError):
+        loc.extend(context_error.subpath.replace("[", ".[").split("."))
+    if error["type"] == "extra_forbidden":
+        problem = "unknown key"
+    elif error["type"] == "missing":
+        problem = "required key is missing"
+    elif error["type"] not in ("value_error", "assertion_error"):
+        problem = f"{problem} (got {error.get('input')!r})"
+    cleaned = [int(p[1:-1]) if isinstance(p, str) and p.startswith("[") else p for p in loc if p != ""]
+    return _format_loc(cleaned), problem
+
+
+def available_environments(config_dir: Path) -> list[str]:
+    """Names of the environments defined in ``config_dir`` (every YAML but the defaults)."""
+    return sorted(p.stem for p in config_dir.glob("*.yaml") if p.name != DEFAULTS_FILE)
+
+
+def load_environment(config_dir: Path, name: str) -> EnvironmentConfig:
+    """Validate ``<name>.yaml`` merged over the defaults; raise :class:`ConfigError`."""
+    known = available_environments(config_dir)
+    if name not in known:
+        raise ConfigError(
+            display_path(config_dir),
+            "",
+            f"unknown environment {name!r}; known environments: {', '.join(known) or 'none'}",
+        )
+    if not ENVIRONMENT_NAME.match(name):
+        raise ConfigError(
+            display_path(config_dir / f"{name}.yaml"),
+            "",
+            f"environment name {name!r} must be 2-20 lowercase letters or digits",
+        )
+    defaults_file = config_dir / DEFAULTS_FILE
+    env_file = config_dir / f"{name}.yaml"
+    defaults = _read_yaml(defaults_file)
+    overrides = _read_yaml(env_file)
+    if "name" in overrides:
+        raise ConfigError(display_path(env_file), "name", "is the file name; remove the key")
+    try:
+        return EnvironmentConfig.model_validate({**deep_merge(defaults, overrides), "name": name})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = first["loc"]
+        blame = defaults_file if _contains(defaults, loc) and not _contains(overrides, loc) else env_file
+        path, problem = _describe(first)
+        more = exc.error_count() - 1
+        if more:
+            problem += f" (and {more} more error{'s' if more > 1 else ''})"
+        raise ConfigError(display_path(blame), path, problem) from None
+
+
+def load_environments(config_dir: Path, names: Sequence[str] | None = None) -> list[EnvironmentConfig]:
+    """Load ``names`` (default: every environment in ``config_dir``), in the order given."""
+    wanted = list(names) if names else available_environments(config_dir)
+    if not wanted:
+        raise ConfigError(display_path(config_dir), "", "no environment files found")
+    return [load_environment(config_dir, name) for name in wanted]
+
+
+def parse_environment_list(value: str | None) -> list[str] | None:
+    """``KREO_ENVIRONMENTS`` ("production,staging" or "production staging") as a list."""
+    if not value or not value.strip():
+        return None
+    return [part for part in value.replace(",", " ").split() if part]

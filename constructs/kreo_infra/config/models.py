@@ -1,0 +1,357 @@
+"""Typed configuration of one Kreo environment.
+
+Every model forbids unknown keys and coerces nothing (``strict``): a typo or a
+quoted number in a YAML file stops synthesis with the field path, instead of
+silently falling back to a default. Defaults live in ``config/defaults.yaml``,
+not here: the models say what is allowed, the YAML says what is chosen.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,19}$")
+"""Environment names become part of stack ids and AWS names: short, lowercase."""
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)(?:(?!-)[a-z0-9-]{1,63}(?<!-)\.)+[a-z]{2,63}$")
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+_TAG_VALUE = re.compile(r"^[\w .:/=+\-@]{1,256}$")
+
+
+class FieldPathError(ValueError):
+    """A validation error about a field below the one being validated.
+
+    Model validators see several fields at once; ``subpath`` (e.g.
+    ``subnets.private[1]``) lets the error report name the exact field.
+    """
+
+    def __init__(self, subpath: str, problem: str) -> None:
+        super().__init__(problem)
+        self.subpath = subpath
+
+
+def _service_name(value: str) -> str:
+    if not _SERVICE_NAME.match(value):
+        raise ValueError(f"{value!r} must be a lowercase DNS label of 3-40 characters")
+    return value
+
+
+def _domain(value: str) -> str:
+    if not _DOMAIN.match(value):
+        raise ValueError(f"{value!r} is not a valid DNS domain (lowercase labels, e.g. kreo.com)")
+    return value
+
+
+def _label(value: str) -> str:
+    if not _LABEL.match(value):
+        raise ValueError(f"{value!r} is not a valid DNS label (lowercase letters, digits, '-')")
+    return value
+
+
+def _ipv4_network(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 network in CIDR form ({exc})") from exc
+    return str(network)
+
+
+def _https_origin(value: str) -> str:
+    match = re.match(r"^https://([^/:]+)$", value)
+    if not match or not _DOMAIN.match(match.group(1)):
+        raise ValueError(f"{value!r} is not an https:// origin (scheme and host, no path)")
+    return value
+
+
+def _tag_value(value: str) -> str:
+    if not _TAG_VALUE.match(value):
+        raise ValueError(f"{value!r} is not a valid AWS tag value")
+    return value
+
+
+Domain = Annotated[str, AfterValidator(_domain)]
+DnsLabel = Annotated[str, AfterValidator(_label)]
+Cidr = Annotated[str, AfterValidator(_ipv4_network)]
+HttpsOrigin = Annotated[str, AfterValidator(_https_origin)]
+TagValue = Annotated[str, AfterValidator(_tag_value)]
+ServiceName = Annotated[str, AfterValidator(_service_name)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
+Version = Annotated[str, Field(pattern=r"^\d+(\.\d+){1,2}$")]
+Quantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?(m|Mi|Gi)?$")]
+
+
+class Model(BaseModel):
+    """Base of every config model: immutable, strict, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Tags(Model):
+    """Ownership tags the tagging aspect puts on every taggable resource."""
+
+    owner: TagValue
+    cost_center: TagValue
+
+
+class StateBackend(Model):
+    """Where Terraform state lives: the S3 bucket made by the bootstrap stack."""
+
+    bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
+    region: AwsRegion
+    key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/-]*$")]
+
+
+class Versions(Model):
+    """Pinned tool and provider versions: the one place they are decided.
+
+    ``providers`` must equal the versions the installed cdktf provider packages
+    were generated for (a test compares them), so a Pipfile bump and the
+    Terraform pin cannot drift apart.
+    """
+
+    terraform: Annotated[str, Field(min_length=1)]
+    providers: dict[Literal["aws", "kubernetes", "helm"], Version]
+
+
+class SubnetCidrs(Model):
+    """Explicit subnet ranges, one per availability zone and tier."""
+
+    public: list[Cidr]
+    private: list[Cidr]
+    database: list[Cidr]
+
+
+class Network(Model):
+    """VPC layout. ``subnets`` overrides the ranges computed from ``vpc_cidr``."""
+
+    vpc_cidr: Cidr
+    az_count: Annotated[int, Field(ge=2, le=6)]
+    single_nat_gateway: bool
+    flow_log_retention_days: Annotated[int, Field(ge=1)]
+    subnets: SubnetCidrs | None = None
+
+    @model_validator(mode="after")
+    def _subnets_fit_the_vpc(self) -> Network:
+        if self.subnets is None:
+            return self
+        vpc = ipaddress.IPv4Network(self.vpc_cidr)
+        seen: list[tuple[str, ipaddress.IPv4Network]] = []
+        for tier in ("public", "private", "database"):
+            ranges = getattr(self.subnets, tier)
+            if len(ranges) != self.az_count:
+                raise FieldPathError(
+                    f"subnets.{tier}",
+                    f"has {len(ranges)} ranges; az_count is {self.az_count}",
+                )
+            for index, cidr in enumerate(ranges):
+                where = f"subnets.{tier}[{index}]"
+                net = ipaddress.IPv4Network(cidr)
+                if not net.subnet_of(vpc):
+                    raise FieldPathError(where, f"{cidr} is outside the VPC {self.vpc_cidr}")
+                for other_where, other in seen:
+                    if net.overlaps(other):
+                        raise FieldPathError(where, f"{cidr} overlaps {other_where} ({other})")
+                seen.append((where, net))
+        return self
+
+
+class NodeGroup(Model):
+    """An EKS managed node group (seed: t3.medium, 3/3/10)."""
+
+    instance_types: Annotated[list[str], Field(min_length=1)]
+    min_size: Annotated[int, Field(ge=0)]
+    desired_size: Annotated[int, Field(ge=0)]
+    max_size: Annotated[int, Field(ge=1)]
+    disk_size_gb: Annotated[int, Field(ge=20, le=16384)]
+
+    @model_validator(mode="after")
+    def _sizes_ordered(self) -> NodeGroup:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"need min_size <= desired_size <= max_size, got "
+                f"{self.min_size} / {self.desired_size} / {self.max_size}"
+            )
+        return self
+
+
+class Cluster(Model):
+    """EKS control plane and node groups."""
+
+    kubernetes_version: Version
+    endpoint_public_access: bool
+    public_access_cidrs: list[Cidr]
+    log_retention_days: Annotated[int, Field(ge=1)]
+    node_groups: Annotated[dict[DnsLabel, NodeGroup], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _public_endpoint_scoped(self) -> Cluster:
+        if self.endpoint_public_access and (
+            not self.public_access_cidrs or "0.0.0.0/0" in self.public_access_cidrs
+        ):
+            raise FieldPathError(
+                "public_access_cidrs",
+                "a public endpoint needs a non-empty list of CIDRs other than 0.0.0.0/0",
+            )
+        return self
+
+
+class Database(Model):
+    """RDS PostgreSQL (seed: db.t3.medium, 100 GB, encrypted, 7-day backups)."""
+
+    engine_version: Version
+    instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
+    allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
+    max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
+    backup_retention_days: Annotated[int, Field(ge=7, le=35)]
+    multi_az: bool
+    read_replicas: Annotated[int, Field(ge=0, le=5)]
+    deletion_protection: bool
+    database_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+
+    @model_validator(mode="after")
+    def _storage_ordered(self) -> Database:
+        if self.max_allocated_storage_gb < self.allocated_storage_gb:
+            raise FieldPathError(
+                "max_allocated_storage_gb",
+                f"{self.max_allocated_storage_gb} is below allocated_storage_gb "
+                f"({self.allocated_storage_gb})",
+            )
+        return self
+
+
+class Cache(Model):
+    """ElastiCache (seed: cache.t3.medium, TLS on)."""
+
+    engine: Literal["redis", "valkey"]
+    engine_version: Version
+    node_type: Annotated[str, Field(pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")]
+    replicas_per_shard: Annotated[int, Field(ge=0, le=5)]
+    transit_encryption: Literal[True]
+    snapshot_retention_days: Annotated[int, Field(ge=1, le=35)]
+
+
+class Dns(Model):
+    """The environment's domain and the hosts the seed names on it."""
+
+    domain: Domain
+    api_host: DnsLabel
+    www_host: DnsLabel
+    vendors_host: DnsLabel
+
+    @property
+    def api_fqdn(self) -> str:
+        return f"{self.api_host}.{self.domain}"
+
+    @property
+    def www_fqdn(self) -> str:
+        return f"{self.www_host}.{self.domain}"
+
+    @property
+    def vendors_fqdn(self) -> str:
+        return f"{self.vendors_host}.{self.domain}"
+
+
+class Resources(Model):
+    """Kubernetes requests/limits (seed: 500m/512Mi requests, 1000m/1Gi limits)."""
+
+    cpu: Quantity
+    memory: Quantity
+
+
+class Autoscaling(Model):
+    """HorizontalPodAutoscaler bounds and targets (seed: 3-10, 70% CPU, 80% memory)."""
+
+    min_replicas: Annotated[int, Field(ge=1)]
+    max_replicas: Annotated[int, Field(ge=1)]
+    target_cpu_percent: Annotated[int, Field(ge=1, le=100)]
+    target_memory_percent: Annotated[int, Field(ge=1, le=100)]
+
+    @model_validator(mode="after")
+    def _bounds_ordered(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(
+                f"min_replicas ({self.min_replicas}) is greater than "
+                f"max_replicas ({self.max_replicas})"
+            )
+        return self
+
+
+class Service(Model):
+    """One marketplace microservice. ``path`` is its prefix on the API host."""
+
+    port: Port
+    path: Annotated[str, Field(pattern=r"^/[a-z0-9/-]*$")] | None = None
+    replicas: Annotated[int, Field(ge=1)]
+    autoscaling: Autoscaling
+    requests: Resources
+    limits: Resources
+
+
+class RateLimit(Model):
+    """Application rate limit (seed .env.production: 1000 requests / 60 000 ms)."""
+
+    window_ms: Annotated[int, Field(ge=1000)]
+    max_requests: Annotated[int, Field(ge=1)]
+
+
+class EdgeRateLimit(Model):
+    """Per-client edge rate limit (seed NGINX: 100 r/s, burst 200)."""
+
+    requests_per_second: Annotated[int, Field(ge=1)]
+    burst: Annotated[int, Field(ge=1)]
+
+
+class Application(Model):
+    """Settings the marketplace services read at run time (non-secret only)."""
+
+    cors_origins: Annotated[list[HttpsOrigin], Field(min_length=1)]
+    rate_limit: RateLimit
+    edge_rate_limit: EdgeRateLimit
+
+
+class EnvironmentConfig(Model):
+    """Everything one environment (staging, production) is built from."""
+
+    name: str
+    project: DnsLabel
+    region: AwsRegion
+    dr_region: AwsRegion
+    tags: Tags
+    state: StateBackend
+    versions: Versions
+    network: Network
+    cluster: Cluster
+    database: Database
+    cache: Cache
+    dns: Dns
+    services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
+    application: Application
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EnvironmentConfig:
+        if not ENVIRONMENT_NAME.match(self.name):
+            raise FieldPathError(
+                "name", f"{self.name!r} must be 2-20 lowercase letters or digits"
+            )
+        if self.dr_region == self.region:
+            raise FieldPathError("dr_region", f"must differ from region ({self.region})")
+        ports: dict[int, str] = {}
+        for service_name, service in self.services.items():
+            if service.port in ports:
+                raise FieldPathError(
+                    f"services.{service_name}.port",
+                    f"{service.port} is already used by services.{ports[service.port]}",
+                )
+            ports[service.port] = service_name
+        return self
+
+    @property
+    def stack_prefix(self) -> str:
+        """``kreo-<env>``: the prefix of every stack id of this environment."""
+        return f"{self.project}-{self.name}"

@@ -1,0 +1,6 @@
+"""Stacks: one per environment and layer, named ``kreo-<env>-<layer>``."""
+
+from kreo_infra.stacks.base import BaseStack
+from kreo_infra.stacks.kreo_stack import KreoStack
+
+__all__ = ["BaseStack", "KreoStack"]

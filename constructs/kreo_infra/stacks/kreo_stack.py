@@ -1,0 +1,69 @@
+"""The base class of every Kreo stack: provider, state backend, versions and tags."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from cdktf import Aspects, S3Backend, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
+from constructs import Construct
+
+from kreo_infra.aspects import TaggingAspect
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.errors import PropsError
+from kreo_infra.tags import standard_tags
+
+class KreoStack(TerraformStack):
+    """A stack of one environment and one layer, ``<project>-<env>-<layer>``.
+
+    Every subclass gets, without asking:
+
+    * the AWS provider in the environment's region, with the standard tags as
+      ``default_tags``;
+    * its own state object ``<key_prefix>/<env>/<layer>.tfstate`` in the S3 state
+      bucket, encrypted, with S3-native locking (``use_lockfile``; no DynamoDB);
+    * ``required_version`` and the provider versions pinned from config;
+    * the :class:`TaggingAspect`, so every taggable resource carries the tags.
+
+    Subclasses set ``layer`` (kebab-case, part of the stack id: never rename it,
+    that would orphan its state).
+    """
+
+    layer: ClassVar[str]
+
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+        layer = getattr(type(self), "layer", "")
+        if not layer or not layer.replace("-", "").isalnum() or layer != layer.lower():
+            raise PropsError(type(self).__name__, "layer", layer, "use a kebab-case layer name")
+        self.config = config
+        self.stack_name = f"{config.stack_prefix}-{layer}"
+        super().__init__(scope, self.stack_name)
+        tags = standard_tags(config, self.stack_name)
+
+        self.aws = AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            default_tags=[AwsProviderDefaultTags(tags=tags)],
+        )
+        S3Backend(
+            self,
+            bucket=config.state.bucket,
+            key=f"{config.state.key_prefix}/{config.name}/{layer}.tfstate",
+            region=config.state.region,
+            encrypt=True,
+        )
+        # cdktf 0.21's S3Backend has no use_lockfile argument (Terraform >= 1.10).
+        self.add_override("terraform.backend.s3.use_lockfile", True)
+        self.add_override("terraform.required_version", config.versions.terraform)
+        self.pin_provider("aws")
+        Aspects.of(self).add(TaggingAspect(tags))
+
+    def pin_provider(self, name: str) -> None:
+        """Pin provider ``name`` to the version in config (call once per provider used)."""
+        version = self.config.versions.providers.get(name)  # type: ignore[call-overload]
+        if version is None:
+            raise PropsError(
+                self.stack_name, "provider", name, "add its version under versions.providers"
+            )
+        self.add_override(f"terraform.required_providers.{name}.version", version)

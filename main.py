@@ -1,0 +1,48 @@
+#!/usr/bin/env python
+"""Synthesize every Kreo environment (``cdktf synth`` runs this; see cdktf.json).
+
+Environment variables (read here and nowhere else):
+
+* ``KREO_ENVIRONMENTS``: environments to synthesize, comma- or space-separated;
+  default: every ``config/<env>.yaml``.
+* ``KREO_CONFIG_DIR``: the config directory; default: ``config/`` beside this file.
+
+A bad config file or construct input ends with one line on stderr and exit
+status 2, before cdktf, jsii or the providers are loaded and before anything is
+written to ``cdktf.out/``. ``python main.py --check`` validates the config only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from kreo_infra.config.loader import ConfigError, load_environments, parse_environment_list
+from kreo_infra.errors import PropsError
+
+EXIT_BAD_INPUT = 2
+
+
+def main(argv: list[str]) -> int:
+    config_dir = Path(os.environ.get("KREO_CONFIG_DIR") or Path(__file__).parent / "config")
+    names = parse_environment_list(os.environ.get("KREO_ENVIRONMENTS"))
+    try:
+        configs = load_environments(config_dir, names)
+        if "--check" in argv:
+            print(f"config ok: {', '.join(c.name for c in configs)}")
+            return 0
+        # Imported only now: loading cdktf and the providers takes seconds, a
+        # config error should not wait for it.
+        from kreo_infra.app import build_app
+
+        app = build_app(configs)
+    except (ConfigError, PropsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    app.synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,149 @@
+"""Shared fixtures: one in-process synthesis of the whole app, one checkov run.
+
+Loading cdktf and the provider packages costs ~15 s and ~1 GB, so the app is
+synthesized once per session (``app.synth()`` into a temporary directory, which
+wires cross-stack references the way ``cdktf synth`` does) and every test reads
+that output. The cdktf CLI is never spawned from tests.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from kreo_infra.config import EnvironmentConfig, load_environments
+
+if TYPE_CHECKING:
+    from cdktf import App
+
+    from kreo_infra.policy.checkov import CheckovRun
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR = PROJECT_ROOT / "config"
+_TIMINGS: dict[str, float] = {}
+
+
+@dataclass
+class Synthesis:
+    """The synthesized app: its output directory, construct tree and stack JSON."""
+
+    outdir: Path
+    app: App
+    configs: list[EnvironmentConfig]
+    _cache: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def stack_names(self) -> list[str]:
+        return sorted(p.name for p in (self.outdir / "stacks").iterdir())
+
+    def stack_file(self, name: str) -> Path:
+        return self.outdir / "stacks" / name / "cdk.tf.json"
+
+    def stack(self, name: str) -> dict[str, Any]:
+        """The synthesized Terraform JSON of stack ``name``."""
+        if name not in self._cache:
+            self._cache[name] = json.loads(self.stack_file(name).read_text(encoding="utf-8"))
+        return self._cache[name]
+
+    def config(self, stack_name: str) -> EnvironmentConfig:
+        return next(c for c in self.configs if stack_name.startswith(f"{c.stack_prefix}-"))
+
+
+@pytest.fixture(scope="session")
+def configs() -> list[EnvironmentConfig]:
+    """Every environment of the committed config/."""
+    return load_environments(CONFIG_DIR)
+
+
+def import_providers() -> None:
+    """Import cdktf, the provider packages and the app once, timed.
+
+    This is the suite's largest fixed cost; whoever needs it first (collection
+    of stack-parametrized tests, or a fixture) pays it, and the summary line
+    reports it apart from synthesis proper.
+    """
+    if "provider-import" in _TIMINGS:
+        return
+    start = time.perf_counter()
+    import cdktf_cdktf_provider_aws  # noqa: F401
+    import cdktf_cdktf_provider_helm  # noqa: F401
+    import cdktf_cdktf_provider_kubernetes  # noqa: F401
+
+    import kreo_infra.app  # noqa: F401
+
+    _TIMINGS["provider-import"] = time.perf_counter() - start
+
+
+@pytest.fixture(scope="session")
+def providers() -> None:
+    """Tests that build constructs request this (or ``synthesis``) and import the
+    bindings inside the test, so config-only runs never pay for them."""
+    import_providers()
+
+
+@pytest.fixture(scope="session")
+def synthesis(providers: None, configs: list[EnvironmentConfig], tmp_path_factory) -> Synthesis:
+    start = time.perf_counter()
+    from kreo_infra.app import build_app
+
+    outdir = tmp_path_factory.mktemp("cdktf.out")
+    app = build_app(configs, outdir=str(outdir))
+    app.synth()
+    _TIMINGS["synthesis"] = time.perf_counter() - start
+    return Synthesis(outdir=outdir, app=app, configs=configs)
+
+
+@pytest.fixture(scope="session")
+def checkov_run(synthesis: Synthesis) -> CheckovRun:
+    """One checkov run over every synthesized stack."""
+    from kreo_infra.policy.checkov import run_checkov
+
+    start = time.perf_counter()
+    run = run_checkov(synthesis.outdir / "stacks")
+    _TIMINGS["checkov"] = time.perf_counter() - start
+    return run
+
+
+@pytest.fixture(scope="session")
+def all_stack_names(configs: list[EnvironmentConfig]) -> list[str]:
+    from kreo_infra.app import stack_names
+
+    return stack_names(configs)
+
+
+def iter_resources(stack: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """``(type, name, body)`` of every resource in a synthesized stack."""
+    for resource_type, resources in stack.get("resource", {}).items():
+        for name, body in resources.items():
+            yield resource_type, name, body
+
+
+_SESSION_START = time.perf_counter()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """One line bench/bench.py reads: where the suite's time went."""
+    total = time.perf_counter() - _SESSION_START
+    imports = _TIMINGS.get("provider-import", 0.0)
+    synth = _TIMINGS.get("synthesis", 0.0)
+    checkov = _TIMINGS.get("checkov", 0.0)
+    rest = max(total - imports - synth - checkov, 0.0)
+    terminalreporter.write_line(
+        f"kreo-timings: provider-import={imports:.1f}s synthesis={synth:.1f}s "
+        f"checkov={checkov:.1f}s rest={rest:.1f}s total={total:.1f}s"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize ``stack_name`` over every stack of every environment."""
+    if "stack_name" in metafunc.fixturenames:
+        import_providers()
+        from kreo_infra.app import stack_names
+
+        metafunc.parametrize("stack_name", stack_names(load_environments(CONFIG_DIR)))

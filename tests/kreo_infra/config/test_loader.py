@@ -1,0 +1,232 @@
+"""Bad config stops with one line naming the file, the field path and the problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kreo_infra.config import ConfigError, load_environment, load_environments
+from kreo_infra.config.loader import deep_merge, parse_environment_list
+from tests.conftest import CONFIG_DIR
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    """A copy of the committed config/ to break."""
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    return target
+
+
+def override(config_dir: Path, env: str, data: dict[str, Any]) -> Path:
+    """Merge ``data`` into ``<env>.yaml`` and return the file."""
+    path = config_dir / f"{env}.yaml"
+    current = yaml.safe_load(path.read_text()) or {}
+    path.write_text(yaml.safe_dump(deep_merge(current, data)))
+    return path
+
+
+def error_of(config_dir: Path, env: str = "production") -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_environment(config_dir, env)
+    message = str(caught.value)
+    assert "\n" not in message
+    return caught.value
+
+
+def test_committed_config_is_valid() -> None:
+    assert [c.name for c in load_environments(CONFIG_DIR)] == ["production", "staging"]
+
+
+def test_unknown_key(config_dir: Path) -> None:
+    path = override(config_dir, "production", {"network": {"vpc_cdir": "10.0.0.0/16"}})
+    error = error_of(config_dir)
+    assert (error.file, error.path, error.problem) == (str(path), "network.vpc_cdir", "unknown key")
+    assert str(error) == f"{path}: network.vpc_cdir: unknown key"
+
+
+def test_wrong_type(config_dir: Path) -> None:
+    path = override(config_dir, "production", {"cluster": {"node_groups": {"general": {"min_size": "3"}}}})
+    error = error_of(config_dir)
+    assert error.file == str(path)
+    assert error.path == "cluster.node_groups.general.min_size"
+    assert "valid integer" in error.problem and "'3'" in error.problem
+
+
+def test_node_group_min_greater_than_max(config_dir: Path) -> None:
+    override(config_dir, "production", {"cluster": {"node_groups": {"general": {"min_size": 11}}}})
+    error = error_of(config_dir)
+    assert error.path == "cluster.node_groups.general"
+    assert "min_size <= desired_size <= max_size" in error.problem and "11 / 3 / 10" in error.problem
+
+
+def test_autoscaling_min_greater_than_max(config_dir: Path) -> None:
+    override(
+        config_dir, "staging", {"services": {"order-service": {"autoscaling": {"min_replicas": 9}}}}
+    )
+    error = error_of(config_dir, "staging")
+    assert error.path == "services.order-service.autoscaling"
+    assert "min_replicas (9) is greater than max_replicas (4)" in error.problem
+
+
+SUBNETS = {
+    "public": ["10.0.0.0/24", "10.0.1.0/24", "10.0.2.0/24"],
+    "private": ["10.0.16.0/20", "10.0.32.0/20", "10.0.48.0/20"],
+    "database": ["10.0.3.0/24", "10.0.4.0/24", "10.0.5.0/24"],
+}
+
+
+def test_explicit_subnets_accepted(config_dir: Path) -> None:
+    override(config_dir, "production", {"network": {"subnets": SUBNETS}})
+    assert load_environment(config_dir, "production").network.subnets.private[2] == "10.0.48.0/20"
+
+
+def test_subnet_outside_the_vpc(config_dir: Path) -> None:
+    subnets = {**SUBNETS, "private": ["10.0.16.0/20", "10.1.0.0/20", "10.0.48.0/20"]}
+    path = override(config_dir, "production", {"network": {"subnets": subnets}})
+    error = error_of(config_dir)
+    assert (error.file, error.path) == (str(path), "network.subnets.private[1]")
+    assert error.problem == "10.1.0.0/20 is outside the VPC 10.0.0.0/16"
+
+
+def test_overlapping_subnets(config_dir: Path) -> None:
+    subnets = {**SUBNETS, "database": ["10.0.3.0/24", "10.0.20.0/24", "10.0.5.0/24"]}
+    override(config_dir, "production", {"network": {"subnets": subnets}})
+    error = error_of(config_dir)
+    assert error.path == "network.subnets.database[1]"
+    assert "overlaps subnets.private[0]" in error.problem
+
+
+def test_subnet_count_must_match_azs(config_dir: Path) -> None:
+    override(config_dir, "production", {"network": {"subnets": {**SUBNETS, "public": ["10.0.0.0/24"]}}})
+    error = error_of(config_dir)
+    assert error.path == "network.subnets.public"
+    assert "has 1 ranges; az_count is 3" in error.problem
+
+
+def test_malformed_cidr(config_dir: Path) -> None:
+    override(config_dir, "production", {"network": {"vpc_cidr": "10.0.0.1/16"}})
+    error = error_of(config_dir)
+    assert error.path == "network.vpc_cidr"
+    assert "not an IPv4 network" in error.problem
+
+
+def test_unknown_environment_name(config_dir: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_environments(config_dir, ["prod"])
+    assert caught.value.file == str(config_dir)
+    assert caught.value.problem == (
+        "unknown environment 'prod'; known environments: production, staging"
+    )
+
+
+def test_environment_file_name_must_be_a_valid_name(config_dir: Path) -> None:
+    shutil.copy(config_dir / "staging.yaml", config_dir / "Staging_2.yaml")
+    with pytest.raises(ConfigError) as caught:
+        load_environment(config_dir, "Staging_2")
+    assert "must be 2-20 lowercase letters or digits" in caught.value.problem
+
+
+def test_invalid_domain(config_dir: Path) -> None:
+    override(config_dir, "staging", {"dns": {"domain": "staging..kreo.com"}})
+    error = error_of(config_dir, "staging")
+    assert error.path == "dns.domain"
+    assert "'staging..kreo.com' is not a valid DNS domain" in error.problem
+
+
+def test_invalid_port(config_dir: Path) -> None:
+    override(config_dir, "production", {"services": {"auth-service": {"port": 70000}}})
+    error = error_of(config_dir)
+    assert error.path == "services.auth-service.port"
+    assert "less than or equal to 65535" in error.problem
+
+
+def test_duplicate_port(config_dir: Path) -> None:
+    override(config_dir, "production", {"services": {"order-service": {"port": 3001}}})
+    error = error_of(config_dir)
+    assert error.path == "services.order-service.port"
+    assert error.problem == "3001 is already used by services.auth-service"
+
+
+def test_invalid_cors_origin(config_dir: Path) -> None:
+    override(config_dir, "production", {"application": {"cors_origins": ["http://www.kreo.com"]}})
+    error = error_of(config_dir)
+    assert error.path == "application.cors_origins[0]"
+    assert "is not an https:// origin" in error.problem
+
+
+def test_public_endpoint_open_to_the_world(config_dir: Path) -> None:
+    override(
+        config_dir,
+        "production",
+        {"cluster": {"endpoint_public_access": True, "public_access_cidrs": ["0.0.0.0/0"]}},
+    )
+    error = error_of(config_dir)
+    assert error.path == "cluster.public_access_cidrs"
+
+
+def test_backup_retention_below_the_seed(config_dir: Path) -> None:
+    override(config_dir, "production", {"database": {"backup_retention_days": 3}})
+    error = error_of(config_dir)
+    assert error.path == "database.backup_retention_days"
+    assert "greater than or equal to 7" in error.problem
+
+
+def test_error_in_defaults_blames_the_defaults_file(config_dir: Path) -> None:
+    defaults = config_dir / "defaults.yaml"
+    defaults.write_text(defaults.read_text().replace("az_count: 3", "az_count: three"))
+    error = error_of(config_dir)
+    assert (error.file, error.path) == (str(defaults), "network.az_count")
+
+
+def test_invalid_yaml_names_the_line(config_dir: Path) -> None:
+    path = config_dir / "staging.yaml"
+    path.write_text("network:\n  single_nat_gateway: [true\n")
+    error = error_of(config_dir, "staging")
+    assert error.file == str(path)
+    assert error.path.startswith("line ")
+    assert error.problem.startswith("invalid YAML")
+
+
+def test_duplicate_key_is_rejected(config_dir: Path) -> None:
+    path = config_dir / "staging.yaml"
+    path.write_text("tags: {owner: a}\ntags: {owner: b}\n")
+    error = error_of(config_dir, "staging")
+    assert (error.file, error.path, error.problem) == (str(path), "line 2", "invalid YAML: duplicate key 'tags'")
+
+
+def test_name_key_is_the_file_name(config_dir: Path) -> None:
+    override(config_dir, "staging", {"name": "production"})
+    error = error_of(config_dir, "staging")
+    assert error.path == "name"
+
+
+def test_several_errors_are_counted_on_one_line(config_dir: Path) -> None:
+    override(config_dir, "production", {"network": {"az_count": "3", "bogus": 1}})
+    error = error_of(config_dir)
+    assert error.problem.endswith("(and 1 more error)")
+
+
+def test_deep_merge_merges_mappings_and_replaces_the_rest() -> None:
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    assert deep_merge(base, {"a": {"c": [3]}, "e": 2}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": 2}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("  ", None),
+        ("production", ["production"]),
+        ("staging,production", ["staging", "production"]),
+        ("staging production", ["staging", "production"]),
+    ],
+)
+def test_parse_environment_list(value: str | None, expected: list[str] | None) -> None:
+    assert parse_environment_list(value) == expected

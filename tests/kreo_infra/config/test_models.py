@@ -1,0 +1,117 @@
+"""The committed config: the seed's values and what staging changes."""
+
+from __future__ import annotations
+
+import pytest
+
+from kreo_infra.config import EnvironmentConfig
+
+
+@pytest.fixture(scope="module")
+def production(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
+    return next(c for c in configs if c.name == "production")
+
+
+@pytest.fixture(scope="module")
+def staging(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
+    return next(c for c in configs if c.name == "staging")
+
+
+def test_environments_are_staging_and_production(configs: list[EnvironmentConfig]) -> None:
+    assert sorted(c.name for c in configs) == ["production", "staging"]
+
+
+def test_regions_from_the_seed(production: EnvironmentConfig) -> None:
+    assert (production.region, production.dr_region) == ("us-east-1", "us-west-2")
+
+
+def test_vpc_from_the_seed(production: EnvironmentConfig) -> None:
+    assert production.network.vpc_cidr == "10.0.0.0/16"
+    assert production.network.az_count == 3
+    assert production.network.single_nat_gateway is False
+
+
+def test_node_group_from_the_seed(production: EnvironmentConfig) -> None:
+    group = production.cluster.node_groups["general"]
+    assert group.instance_types == ["t3.medium"]
+    assert (group.min_size, group.desired_size, group.max_size) == (3, 3, 10)
+
+
+def test_cluster_endpoint_private_by_default(production: EnvironmentConfig) -> None:
+    assert production.cluster.endpoint_public_access is False
+
+
+def test_database_from_the_seed(production: EnvironmentConfig) -> None:
+    db = production.database
+    assert int(db.engine_version.split(".")[0]) >= 15
+    assert db.instance_class == "db.t3.medium"
+    assert db.allocated_storage_gb == 100
+    assert db.backup_retention_days >= 7
+    assert db.multi_az and db.deletion_protection and db.read_replicas >= 1
+
+
+def test_cache_from_the_seed(production: EnvironmentConfig) -> None:
+    assert production.cache.node_type == "cache.t3.medium"
+    assert production.cache.transit_encryption is True
+
+
+def test_hosts_from_the_seed(production: EnvironmentConfig) -> None:
+    dns = production.dns
+    assert (dns.api_fqdn, dns.www_fqdn, dns.vendors_fqdn) == (
+        "api.kreo.com",
+        "www.kreo.com",
+        "vendors.kreo.com",
+    )
+
+
+SEED_SERVICES = {
+    "api-gateway": (3000, None),
+    "auth-service": (3001, "/api/auth"),
+    "product-service": (3004, "/api/products"),
+    "order-service": (3005, "/api/orders"),
+    "payment-service": (3006, "/api/payments"),
+}
+
+
+def test_services_from_the_seed(production: EnvironmentConfig) -> None:
+    assert {n: (s.port, s.path) for n, s in production.services.items()} == SEED_SERVICES
+    for service in production.services.values():
+        hpa = service.autoscaling
+        assert (hpa.min_replicas, hpa.max_replicas) == (3, 10)
+        assert (hpa.target_cpu_percent, hpa.target_memory_percent) == (70, 80)
+        assert (service.requests.cpu, service.requests.memory) == ("500m", "512Mi")
+        assert (service.limits.cpu, service.limits.memory) == ("1000m", "1Gi")
+
+
+def test_application_settings_from_the_seed(production: EnvironmentConfig) -> None:
+    app = production.application
+    assert app.cors_origins == ["https://www.kreo.com", "https://vendors.kreo.com"]
+    assert (app.rate_limit.window_ms, app.rate_limit.max_requests) == (60000, 1000)
+    assert (app.edge_rate_limit.requests_per_second, app.edge_rate_limit.burst) == (100, 200)
+
+
+def test_staging_is_smaller_and_unprotected(
+    staging: EnvironmentConfig, production: EnvironmentConfig
+) -> None:
+    assert staging.network.single_nat_gateway is True
+    assert staging.database.deletion_protection is False
+    assert staging.database.multi_az is False
+    assert staging.cluster.node_groups["general"].max_size < 10
+    assert staging.dns.domain == "staging.kreo.com"
+    assert staging.application.cors_origins == [
+        "https://www.staging.kreo.com",
+        "https://vendors.staging.kreo.com",
+    ]
+
+
+def test_staging_keeps_the_architecture(
+    staging: EnvironmentConfig, production: EnvironmentConfig
+) -> None:
+    assert staging.network.vpc_cidr == production.network.vpc_cidr
+    assert staging.services.keys() == production.services.keys()
+    assert staging.cluster.kubernetes_version == production.cluster.kubernetes_version
+    assert staging.database.engine_version == production.database.engine_version
+
+
+def test_stack_prefix(production: EnvironmentConfig) -> None:
+    assert production.stack_prefix == "kreo-production"

@@ -1,0 +1,72 @@
+"""The policy gate: which checkov failures block, and the skip list's rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kreo_infra.policy.checkov import Finding, Skip, _parse_report, blocking, load_skips, unused
+
+BUCKET = Finding("kreo-production-data", "CKV_AWS_18", "aws_s3_bucket.media", "access logging")
+KEY = Finding("kreo-production-data", "CKV_AWS_7", "aws_kms_key.db", "rotation")
+
+
+def test_unskipped_failure_blocks() -> None:
+    assert blocking([BUCKET, KEY], [Skip("CKV_AWS_18", "reason", "aws_s3_bucket.logs")]) == [
+        BUCKET,
+        KEY,
+    ]
+
+
+def test_skip_covers_matching_resource_only() -> None:
+    skips = [Skip("CKV_AWS_18", "logs bucket cannot log to itself", "aws_s3_bucket.*")]
+    assert blocking([BUCKET, KEY], skips) == [KEY]
+
+
+def test_skip_without_resource_covers_every_resource() -> None:
+    assert blocking([KEY], [Skip("CKV_AWS_7", "reason")]) == []
+
+
+def test_unused_skips_are_reported() -> None:
+    stale = Skip("CKV_AWS_999", "reason")
+    assert unused([stale, Skip("CKV_AWS_7", "r")], [KEY]) == [stale]
+
+
+def test_skip_needs_a_one_line_reason(tmp_path: Path) -> None:
+    path = tmp_path / "skips.yaml"
+    path.write_text("skips:\n  - check: CKV_AWS_7\n")
+    with pytest.raises(ValueError, match=r"skips\[0\] needs a check and a one-line reason"):
+        load_skips(path)
+    path.write_text("skips:\n  - check: CKV_AWS_7\n    reason: |\n      two\n      lines\n")
+    with pytest.raises(ValueError, match="one-line reason"):
+        load_skips(path)
+
+
+def test_skip_list_loads(tmp_path: Path) -> None:
+    path = tmp_path / "skips.yaml"
+    path.write_text("skips:\n  - {check: CKV_AWS_7, resource: 'aws_kms_key.*', reason: why}\n")
+    assert load_skips(path) == [Skip("CKV_AWS_7", "why", "aws_kms_key.*")]
+
+
+def test_report_is_split_per_stack() -> None:
+    report = {
+        "check_type": "terraform_json",
+        "results": {
+            "passed_checks": [{"check_id": "CKV_AWS_41", "file_path": "/kreo-a-base/cdk.tf.json"}],
+            "failed_checks": [
+                {
+                    "check_id": "CKV_AWS_7",
+                    "file_path": "/kreo-b-base/cdk.tf.json",
+                    "resource": "aws_kms_key.db",
+                    "check_name": "rotation",
+                }
+            ],
+            "parsing_errors": [],
+        },
+    }
+    run = _parse_report(report, ["kreo-a-base", "kreo-b-base"])
+    assert run.stacks["kreo-a-base"].passed == ["CKV_AWS_41"]
+    assert run.stacks["kreo-b-base"].failed == [
+        Finding("kreo-b-base", "CKV_AWS_7", "aws_kms_key.db", "rotation")
+    ]

@@ -1,0 +1,100 @@
+"""What every Kreo stack gets from KreoStack: provider, backend, versions."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from importlib import import_module
+from pathlib import Path
+
+import pytest
+
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.errors import PropsError
+from tests.conftest import Synthesis
+
+
+def test_aws_provider_in_the_environment_region(synthesis: Synthesis, stack_name: str) -> None:
+    providers = synthesis.stack(stack_name)["provider"]["aws"]
+    assert len(providers) == 1
+    assert providers[0]["region"] == synthesis.config(stack_name).region
+
+
+def test_s3_backend_with_own_key_encryption_and_locking(
+    synthesis: Synthesis, stack_name: str
+) -> None:
+    config = synthesis.config(stack_name)
+    layer = stack_name.removeprefix(f"{config.stack_prefix}-")
+    backend = synthesis.stack(stack_name)["terraform"]["backend"]
+    assert backend == {
+        "s3": {
+            "bucket": config.state.bucket,
+            "key": f"{config.state.key_prefix}/{config.name}/{layer}.tfstate",
+            "region": config.state.region,
+            "encrypt": True,
+            "use_lockfile": True,
+        }
+    }
+
+
+def test_state_keys_are_unique(synthesis: Synthesis) -> None:
+    keys = [
+        synthesis.stack(name)["terraform"]["backend"]["s3"]["key"] for name in synthesis.stack_names
+    ]
+    assert len(keys) == len(set(keys))
+
+
+def test_terraform_version_pinned_from_config(synthesis: Synthesis, stack_name: str) -> None:
+    config = synthesis.config(stack_name)
+    assert synthesis.stack(stack_name)["terraform"]["required_version"] == config.versions.terraform
+
+
+def test_provider_versions_pinned_from_config(synthesis: Synthesis, stack_name: str) -> None:
+    config = synthesis.config(stack_name)
+    required = synthesis.stack(stack_name)["terraform"]["required_providers"]
+    assert required, "no provider is pinned"
+    for name, spec in required.items():
+        assert spec["version"] == config.versions.providers[name]
+
+
+def _binding_provider_version(provider: str) -> str:
+    """The provider version a cdktf provider package was generated from."""
+    package = import_module(f"cdktf_cdktf_provider_{provider}")
+    (assembly,) = (Path(package.__file__).parent / "_jsii").glob("*.jsii.tgz")
+    with tarfile.open(assembly) as archive:
+        manifest = archive.extractfile("package/package.json")
+        assert manifest is not None
+        return json.load(manifest)["cdktf"]["provider"]["version"]
+
+
+@pytest.mark.parametrize("provider", ["aws", "kubernetes", "helm"])
+def test_config_pins_match_the_installed_bindings(
+    providers: None, configs: list[EnvironmentConfig], provider: str
+) -> None:
+    installed = _binding_provider_version(provider)
+    assert {c.versions.providers[provider] for c in configs} == {installed}
+
+
+def test_layer_name_is_validated(providers: None, configs: list[EnvironmentConfig]) -> None:
+    from cdktf import Testing as CdktfTesting
+
+    from kreo_infra.stacks import KreoStack
+
+    class BadLayer(KreoStack):
+        layer = "Bad Layer"
+
+    with pytest.raises(PropsError, match=r"BadLayer: layer='Bad Layer' is not allowed; use a kebab"):
+        BadLayer(CdktfTesting.app(), config=configs[0])
+
+
+def test_unpinned_provider_is_rejected(providers: None, configs: list[EnvironmentConfig]) -> None:
+    from cdktf import Testing as CdktfTesting
+
+    from kreo_infra.stacks import KreoStack
+
+    class Probe(KreoStack):
+        layer = "probe"
+
+    stack = Probe(CdktfTesting.app(), config=configs[0])
+    with pytest.raises(PropsError, match=r"provider='random' is not allowed; add its version"):
+        stack.pin_provider("random")

@@ -1,0 +1,26 @@
+"""The app holds kreo-<env>-<layer> for every environment and layer."""
+
+from __future__ import annotations
+
+from kreo_infra.app import LAYERS, stack_names
+from kreo_infra.config import EnvironmentConfig
+from tests.conftest import Synthesis
+
+
+def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
+    assert stack_names(configs) == ["kreo-production-base", "kreo-staging-base"]
+
+
+def test_every_stack_is_synthesized(synthesis: Synthesis, all_stack_names: list[str]) -> None:
+    assert synthesis.stack_names == sorted(all_stack_names)
+
+
+def test_layers_have_unique_kebab_case_names() -> None:
+    names = [layer.layer for layer in LAYERS]
+    assert len(names) == len(set(names))
+    assert all(name == name.lower() and " " not in name for name in names)
+
+
+def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
+    production = [c for c in configs if c.name == "production"]
+    assert stack_names(production) == ["kreo-production-base"]

@@ -1,0 +1,73 @@
+"""main.py: bad input is one line on stderr, exit 2, no traceback, nothing written.
+
+These run main.py in a fresh interpreter; config errors are reported before
+cdktf and the providers are imported, so each run takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CONFIG_DIR, PROJECT_ROOT
+
+
+def run_main(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(PROJECT_ROOT / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), **env},
+    )
+
+
+@pytest.fixture
+def broken_config(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    staging = target / "staging.yaml"
+    staging.write_text(staging.read_text() + "\nsurprise: true\n")
+    return target
+
+
+def assert_one_line_exit_2(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == f"error: {expected}\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_config_file(tmp_path: Path, broken_config: Path) -> None:
+    result = run_main(tmp_path, KREO_CONFIG_DIR=str(broken_config))
+    assert_one_line_exit_2(result, "config/staging.yaml: surprise: unknown key")
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_unknown_environment(tmp_path: Path) -> None:
+    result = run_main(tmp_path, KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="prod")
+    assert_one_line_exit_2(
+        result,
+        f"{CONFIG_DIR}: unknown environment 'prod'; known environments: production, staging",
+    )
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_check_only_validates(tmp_path: Path) -> None:
+    result = run_main(tmp_path, "--check", KREO_CONFIG_DIR=str(CONFIG_DIR))
+    assert (result.returncode, result.stdout) == (0, "config ok: production, staging\n")
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_environment_selection(tmp_path: Path) -> None:
+    result = run_main(
+        tmp_path, "--check", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="production"
+    )
+    assert result.stdout == "config ok: production\n"

@@ -1,0 +1,67 @@
+"""Whole-output checks on every synthesized stack: snapshots, policy, secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from syrupy.extensions.json import JSONSnapshotExtension
+
+from kreo_infra.policy.checkov import CheckovRun, blocking, load_skips, unused
+from kreo_infra.policy.secrets import scan_for_secrets
+from tests.conftest import PROJECT_ROOT, Synthesis, iter_resources
+
+SKIPS_FILE = PROJECT_ROOT / "config" / "policy" / "checkov-skips.yaml"
+
+
+@pytest.fixture
+def json_snapshot(snapshot):
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+def test_snapshot(synthesis: Synthesis, stack_name: str, json_snapshot) -> None:
+    """A reviewable record of what each stack synthesizes (update: pytest --snapshot-update)."""
+    assert synthesis.stack(stack_name) == json_snapshot
+
+
+def test_no_absolute_paths(synthesis: Synthesis, stack_name: str) -> None:
+    text = synthesis.stack_file(stack_name).read_text(encoding="utf-8")
+    for path in (str(synthesis.outdir), str(PROJECT_ROOT), str(Path.home())):
+        assert path not in text
+
+
+def test_checkov_parsed_every_stack(checkov_run: CheckovRun, synthesis: Synthesis) -> None:
+    assert checkov_run.parsing_errors == []
+    assert sorted(checkov_run.stacks) == synthesis.stack_names
+
+
+def test_checkov_gate(checkov_run: CheckovRun, stack_name: str) -> None:
+    report = checkov_run.stacks[stack_name]
+    assert report.passed, "checkov evaluated no check: the gate would be vacuous"
+    failures = blocking(report.failed, load_skips(SKIPS_FILE))
+    assert [str(f) for f in failures] == []
+
+
+def test_every_skip_is_used_and_documented(checkov_run: CheckovRun) -> None:
+    skips = load_skips(SKIPS_FILE)
+    findings = [f for report in checkov_run.stacks.values() for f in report.failed]
+    assert [s.check for s in unused(skips, findings)] == []
+    security_doc = (PROJECT_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    assert [s.check for s in skips if s.check not in security_doc] == []
+
+
+def test_no_secret_literals_in_synthesized_output(synthesis: Synthesis) -> None:
+    files = sorted(p for p in synthesis.outdir.rglob("*") if p.is_file())
+    assert files
+    assert [str(hit) for hit in scan_for_secrets(files)] == []
+
+
+def test_no_password_arguments(synthesis: Synthesis, stack_name: str) -> None:
+    """Passwords come from AWS-managed secrets, never from a literal argument."""
+    literal = {
+        f"{kind}.{name}.{key}"
+        for kind, name, body in iter_resources(synthesis.stack(stack_name))
+        for key, value in body.items()
+        if "password" in key and isinstance(value, str) and not value.startswith("${")
+    }
+    assert literal == set()
