@@ -8,7 +8,7 @@ Measured in one run, each in a fresh interpreter so nothing is cached in memory:
    (from the ``kreo-timings`` line the suite prints).
 
 Wall time, and peak RSS of the whole process tree (Python plus the jsii Node
-process) sampled every 20 ms. Runs 1 and 2 are repeated (median reported).
+process) sampled every 50 ms. Runs 1 and 2 are repeated (median reported).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[Sample,
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
         except psutil.Error:
             pass
-        time.sleep(0.02)
+        time.sleep(0.05)
     output = process.stdout.read() if process.stdout else ""
     seconds = time.perf_counter() - start
     if process.returncode != 0:
@@ -87,7 +87,9 @@ def main() -> int:
     synth = median(synth_runs)
 
     print(f"{'':34}{'wall':>10}{'peak RSS':>12}")
-    print(f"{'bare provider import (3 packages)':34}{bare.seconds:>9.1f}s{bare.peak_rss_mb:>9.0f} MB")
+    print(
+        f"{'bare provider import (3 packages)':34}{bare.seconds:>9.1f}s{bare.peak_rss_mb:>9.0f} MB"
+    )
     print(f"{'synth, every environment':34}{synth.seconds:>9.1f}s{synth.peak_rss_mb:>9.0f} MB")
     print(
         f"{'ratio synth / bare import':34}{synth.seconds / bare.seconds:>10.2f}"

@@ -80,7 +80,9 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(shown, "", f"must be a mapping at the top level, not {type(data).__name__}")
+        raise ConfigError(
+            shown, "", f"must be a mapping at the top level, not {type(data).__name__}"
+        )
     return data
 
 
@@ -109,9 +111,9 @@ def _format_loc(loc: Iterable[Any]) -> str:
 
 def _contains(data: Any, loc: Sequence[Any]) -> bool:
     for part in loc:
-        if isinstance(data, Mapping) and part in data:
-            data = data[part]
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+        in_mapping = isinstance(data, Mapping) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and part < len(data)
+        if in_mapping or in_list:
             data = data[part]
         else:
             return False
@@ -131,7 +133,9 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         problem = "required key is missing"
     elif error["type"] not in ("value_error", "assertion_error"):
         problem = f"{problem} (got {error.get('input')!r})"
-    cleaned = [int(p[1:-1]) if isinstance(p, str) and p.startswith("[") else p for p in loc if p != ""]
+    cleaned = [
+        int(p[1:-1]) if isinstance(p, str) and p.startswith("[") else p for p in loc if p != ""
+    ]
     return _format_loc(cleaned), problem
 
 
@@ -166,7 +170,11 @@ def load_environment(config_dir: Path, name: str) -> EnvironmentConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"]
-        blame = defaults_file if _contains(defaults, loc) and not _contains(overrides, loc) else env_file
+        blame = (
+            defaults_file
+            if _contains(defaults, loc) and not _contains(overrides, loc)
+            else env_file
+        )
         path, problem = _describe(first)
         more = exc.error_count() - 1
         if more:
@@ -174,7 +182,9 @@ def load_environment(config_dir: Path, name: str) -> EnvironmentConfig:
         raise ConfigError(display_path(blame), path, problem) from None
 
 
-def load_environments(config_dir: Path, names: Sequence[str] | None = None) -> list[EnvironmentConfig]:
+def load_environments(
+    config_dir: Path, names: Sequence[str] | None = None
+) -> list[EnvironmentConfig]:
     """Load ``names`` (default: every environment in ``config_dir``), in the order given."""
     wanted = list(names) if names else available_environments(config_dir)
     if not wanted:

@@ -336,9 +336,7 @@ class EnvironmentConfig(Model):
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:
         if not ENVIRONMENT_NAME.match(self.name):
-            raise FieldPathError(
-                "name", f"{self.name!r} must be 2-20 lowercase letters or digits"
-            )
+            raise FieldPathError("name", f"{self.name!r} must be 2-20 lowercase letters or digits")
         if self.dr_region == self.region:
             raise FieldPathError("dr_region", f"must differ from region ({self.region})")
         ports: dict[int, str] = {}

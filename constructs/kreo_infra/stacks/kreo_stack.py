@@ -13,6 +13,7 @@ from kreo_infra.config import EnvironmentConfig
 from kreo_infra.errors import PropsError
 from kreo_infra.tags import standard_tags
 
+
 class KreoStack(TerraformStack):
     """A stack of one environment and one layer, ``<project>-<env>-<layer>``.
 

@@ -50,18 +50,22 @@ def test_unknown_key(config_dir: Path) -> None:
 
 
 def test_wrong_type(config_dir: Path) -> None:
-    path = override(config_dir, "production", {"cluster": {"node_groups": {"general": {"min_size": "3"}}}})
+    path = override(
+        config_dir, "production", {"cluster": {"node_groups": {"general": {"min_size": "3"}}}}
+    )
     error = error_of(config_dir)
     assert error.file == str(path)
     assert error.path == "cluster.node_groups.general.min_size"
-    assert "valid integer" in error.problem and "'3'" in error.problem
+    assert "valid integer" in error.problem
+    assert "'3'" in error.problem
 
 
 def test_node_group_min_greater_than_max(config_dir: Path) -> None:
     override(config_dir, "production", {"cluster": {"node_groups": {"general": {"min_size": 11}}}})
     error = error_of(config_dir)
     assert error.path == "cluster.node_groups.general"
-    assert "min_size <= desired_size <= max_size" in error.problem and "11 / 3 / 10" in error.problem
+    assert "min_size <= desired_size <= max_size" in error.problem
+    assert "11 / 3 / 10" in error.problem
 
 
 def test_autoscaling_min_greater_than_max(config_dir: Path) -> None:
@@ -102,7 +106,9 @@ def test_overlapping_subnets(config_dir: Path) -> None:
 
 
 def test_subnet_count_must_match_azs(config_dir: Path) -> None:
-    override(config_dir, "production", {"network": {"subnets": {**SUBNETS, "public": ["10.0.0.0/24"]}}})
+    override(
+        config_dir, "production", {"network": {"subnets": {**SUBNETS, "public": ["10.0.0.0/24"]}}}
+    )
     error = error_of(config_dir)
     assert error.path == "network.subnets.public"
     assert "has 1 ranges; az_count is 3" in error.problem
@@ -196,7 +202,11 @@ def test_duplicate_key_is_rejected(config_dir: Path) -> None:
     path = config_dir / "staging.yaml"
     path.write_text("tags: {owner: a}\ntags: {owner: b}\n")
     error = error_of(config_dir, "staging")
-    assert (error.file, error.path, error.problem) == (str(path), "line 2", "invalid YAML: duplicate key 'tags'")
+    assert (error.file, error.path, error.problem) == (
+        str(path),
+        "line 2",
+        "invalid YAML: duplicate key 'tags'",
+    )
 
 
 def test_name_key_is_the_file_name(config_dir: Path) -> None:

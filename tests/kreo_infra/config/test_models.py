@@ -47,7 +47,9 @@ def test_database_from_the_seed(production: EnvironmentConfig) -> None:
     assert db.instance_class == "db.t3.medium"
     assert db.allocated_storage_gb == 100
     assert db.backup_retention_days >= 7
-    assert db.multi_az and db.deletion_protection and db.read_replicas >= 1
+    assert db.multi_az
+    assert db.deletion_protection
+    assert db.read_replicas >= 1
 
 
 def test_cache_from_the_seed(production: EnvironmentConfig) -> None:

@@ -13,7 +13,9 @@ from kreo_infra.policy.secrets import scan_for_secrets
 FAKE = {
     "AWS Access Key": "AKIA" + "IOSFODNN7" + "EXAMPLE",
     "Stripe Access Key": "sk_" + "live_" + "4eC39HqLyjWDarjtT1zdp7dc",
-    "SendGrid API Key": "SG." + "ngeVfQFYQlKU0ufo8x5d1A." + "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr",
+    "SendGrid API Key": "SG."
+    + "ngeVfQFYQlKU0ufo8x5d1A."
+    + "TwL2iGABf9DHoTf-09kqeF8tAmbihYzrnopKc-1s5cr",
     "Twilio API Key": "SK" + "1234567890abcdef" * 2,
     "Secret Keyword": "correct-" + "horse-battery",
 }

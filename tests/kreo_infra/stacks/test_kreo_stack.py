@@ -83,7 +83,9 @@ def test_layer_name_is_validated(providers: None, configs: list[EnvironmentConfi
     class BadLayer(KreoStack):
         layer = "Bad Layer"
 
-    with pytest.raises(PropsError, match=r"BadLayer: layer='Bad Layer' is not allowed; use a kebab"):
+    with pytest.raises(
+        PropsError, match=r"BadLayer: layer='Bad Layer' is not allowed; use a kebab"
+    ):
         BadLayer(CdktfTesting.app(), config=configs[0])
 
 
