@@ -14,6 +14,8 @@ export PIPENV_CACHE_DIR := $(CACHE)/pipenv
 export PIP_CACHE_DIR := $(CACHE)/pip
 export VIRTUALENV_OVERRIDE_APP_DATA := $(CACHE)/virtualenv
 export npm_config_cache := $(CACHE)/npm
+# jsii's package cache and checkov's files go here too, not in ~/.cache.
+export XDG_CACHE_HOME := $(CACHE)/xdg
 # The cdktf CLI and Terraform must not phone home.
 export CHECKPOINT_DISABLE := 1
 export CDKTF_DISABLE_PLUGIN_CACHE_ENV := 1

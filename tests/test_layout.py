@@ -83,3 +83,38 @@ def test_pipfile_source_is_the_configured_index() -> None:
 
     lock = json.loads((PROJECT_ROOT / "Pipfile.lock").read_text(encoding="utf-8"))
     assert [s["url"] for s in lock["_meta"]["sources"]] == ["${PIP_INDEX_URL}"]
+
+
+def test_readme_opens_with_the_two_commands() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = readme.split("```bash\n", 1)[1].split("```", 1)[0]
+    assert [line.split("#")[0].strip() for line in first_block.splitlines()] == [
+        "make synth",
+        "make test",
+    ]
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "\nmake test\n" in ci
+
+
+def test_make_keeps_the_cli_offline_and_caches_in_the_project() -> None:
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    for setting in (
+        "export CHECKPOINT_DISABLE := 1",
+        "export PIPENV_VENV_IN_PROJECT := 1",
+        "export PIP_CACHE_DIR := $(CACHE)/pip",
+        "export npm_config_cache := $(CACHE)/npm",
+        "export XDG_CACHE_HOME := $(CACHE)/xdg",
+    ):
+        assert setting in makefile
+
+
+def test_cdktf_cli_is_pinned_to_0_21() -> None:
+    import json
+
+    package = json.loads((PROJECT_ROOT / "package.json").read_text(encoding="utf-8"))
+    lock = json.loads((PROJECT_ROOT / "package-lock.json").read_text(encoding="utf-8"))
+    assert package["devDependencies"]["cdktf-cli"] == "0.21.0"
+    assert lock["packages"]["node_modules/cdktf-cli"]["version"] == "0.21.0"

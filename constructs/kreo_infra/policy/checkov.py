@@ -116,7 +116,8 @@ def run_checkov(stacks_dir: Path, *, timeout: int = 600) -> CheckovRun:
             text=True,
             timeout=timeout,
             check=False,
-            env={**os.environ, "LOG_LEVEL": "ERROR"},
+            # Offline: no update check against the package index.
+            env={**os.environ, "LOG_LEVEL": "ERROR", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
         )  # fmt: skip
     if completed.returncode != 0:
         raise RuntimeError(f"checkov exited {completed.returncode}: {completed.stderr[-2000:]}")
