@@ -51,6 +51,19 @@ class Synthesis:
             self._cache[name] = json.loads(self.stack_file(name).read_text(encoding="utf-8"))
         return self._cache[name]
 
+    def resources(self, stack_name: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        """Resources of one type keyed by construct path below the stack (``vpc/private-0``)."""
+        found = {}
+        for body in self.stack(stack_name).get("resource", {}).get(resource_type, {}).values():
+            path = body["//"]["metadata"]["path"]
+            found[path.removeprefix(f"{stack_name}/")] = body
+        return found
+
+    def ref(self, stack_name: str, resource_type: str, path: str, attribute: str) -> str:
+        """The Terraform expression for an attribute of the resource at ``path``."""
+        body = self.resources(stack_name, resource_type)[path]
+        return f"${{{resource_type}.{body['//']['metadata']['uniqueId']}.{attribute}}}"
+
     def config(self, stack_name: str) -> EnvironmentConfig:
         return next(c for c in self.configs if stack_name.startswith(f"{c.stack_prefix}-"))
 

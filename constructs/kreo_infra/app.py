@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.stacks import BaseStack, KreoStack
+from kreo_infra.stacks import BaseStack, KreoStack, NetworkStack
 
-LAYERS: tuple[type[KreoStack], ...] = (BaseStack,)
+LAYERS: tuple[type[KreoStack], ...] = (BaseStack, NetworkStack)
 """Stack classes in deployment order; ``cdktf deploy`` follows this order per environment."""
 
 

@@ -13,3 +13,4 @@ class PropsError(ValueError):
         self.construct = construct
         self.prop = prop
         self.value = value
+        self.allowed = allowed

@@ -8,7 +8,12 @@ from tests.conftest import Synthesis
 
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
-    assert stack_names(configs) == ["kreo-production-base", "kreo-staging-base"]
+    assert stack_names(configs) == [
+        "kreo-production-base",
+        "kreo-production-network",
+        "kreo-staging-base",
+        "kreo-staging-network",
+    ]
 
 
 def test_every_stack_is_synthesized(synthesis: Synthesis, all_stack_names: list[str]) -> None:
@@ -23,4 +28,4 @@ def test_layers_have_unique_kebab_case_names() -> None:
 
 def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
     production = [c for c in configs if c.name == "production"]
-    assert stack_names(production) == ["kreo-production-base"]
+    assert stack_names(production) == ["kreo-production-base", "kreo-production-network"]

@@ -14,6 +14,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from kreo_infra.errors import PropsError
+from kreo_infra.network.subnets import SubnetPlan, plan_subnets
+
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,19}$")
 """Environment names become part of stack ids and AWS names: short, lowercase."""
 
@@ -83,6 +86,7 @@ ServiceName = Annotated[str, AfterValidator(_service_name)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
 Version = Annotated[str, Field(pattern=r"^\d+(\.\d+){1,2}$")]
+AzId = Annotated[str, Field(pattern=r"^[a-z]{2,5}\d-az\d{1,2}$")]
 Quantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?(m|Mi|Gi)?$")]
 
 
@@ -131,14 +135,31 @@ class Network(Model):
     """VPC layout. ``subnets`` overrides the ranges computed from ``vpc_cidr``."""
 
     vpc_cidr: Cidr
-    az_count: Annotated[int, Field(ge=2, le=6)]
+    availability_zone_ids: Annotated[list[AzId], Field(min_length=2, max_length=6)]
     single_nat_gateway: bool
     flow_log_retention_days: Annotated[int, Field(ge=1)]
     subnets: SubnetCidrs | None = None
 
+    def subnet_plan(self) -> SubnetPlan:
+        """The explicit ``subnets`` if set, else the ranges computed from ``vpc_cidr``."""
+        if self.subnets is not None:
+            s = self.subnets
+            return SubnetPlan(tuple(s.public), tuple(s.private), tuple(s.database))
+        return plan_subnets(self.vpc_cidr, self.az_count)
+
+    @property
+    def az_count(self) -> int:
+        return len(self.availability_zone_ids)
+
     @model_validator(mode="after")
     def _subnets_fit_the_vpc(self) -> Network:
+        if len(set(self.availability_zone_ids)) != self.az_count:
+            raise FieldPathError("availability_zone_ids", "lists a zone more than once")
         if self.subnets is None:
+            try:
+                plan_subnets(self.vpc_cidr, self.az_count)
+            except PropsError as error:
+                raise FieldPathError("vpc_cidr", error.allowed) from None
             return self
         vpc = ipaddress.IPv4Network(self.vpc_cidr)
         seen: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -147,7 +168,7 @@ class Network(Model):
             if len(ranges) != self.az_count:
                 raise FieldPathError(
                     f"subnets.{tier}",
-                    f"has {len(ranges)} ranges; az_count is {self.az_count}",
+                    f"has {len(ranges)} ranges for {self.az_count} availability zones",
                 )
             for index, cidr in enumerate(ranges):
                 where = f"subnets.{tier}[{index}]"
@@ -352,4 +373,9 @@ class EnvironmentConfig(Model):
     @property
     def stack_prefix(self) -> str:
         """``kreo-<env>``: the prefix of every stack id of this environment."""
+        return f"{self.project}-{self.name}"
+
+    @property
+    def cluster_name(self) -> str:
+        """The EKS cluster's name, ``kreo-<env>``; subnets carry it in their discovery tags."""
         return f"{self.project}-{self.name}"

@@ -18,15 +18,24 @@ import yaml
 
 @dataclass(frozen=True)
 class Skip:
-    """A reviewed exception: ``check`` may fail on resources matching ``resource``."""
+    """A reviewed exception: ``check`` may fail on matching resources of matching stacks.
+
+    ``resource`` and ``stack`` are globs over checkov's resource name and the
+    stack name; both default to everything. For cdktf output checkov names a
+    resource ``resource.<cdktf unique id>`` (the construct path joined by ``_``
+    plus a hash), e.g. ``resource.flow-logs_log-group_*``.
+    """
 
     check: str
     reason: str
     resource: str = "*"
+    stack: str = "*"
 
     def covers(self, finding: Finding) -> bool:
-        return finding.check_id == self.check and fnmatch.fnmatchcase(
-            finding.resource, self.resource
+        return (
+            finding.check_id == self.check
+            and fnmatch.fnmatchcase(finding.resource, self.resource)
+            and fnmatch.fnmatchcase(finding.stack, self.stack)
         )
 
 
@@ -67,7 +76,14 @@ def load_skips(path: Path) -> list[Skip]:
         reason = str(entry.get("reason", "")).strip()
         if not entry.get("check") or not reason or "\n" in reason:
             raise ValueError(f"{path}: skips[{index}] needs a check and a one-line reason")
-        skips.append(Skip(check=entry["check"], reason=reason, resource=entry.get("resource", "*")))
+        skips.append(
+            Skip(
+                check=entry["check"],
+                reason=reason,
+                resource=entry.get("resource", "*"),
+                stack=entry.get("stack", "*"),
+            )
+        )
     return skips
 
 

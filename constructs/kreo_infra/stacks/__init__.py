@@ -2,5 +2,6 @@
 
 from kreo_infra.stacks.base import BaseStack
 from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.network import NetworkStack
 
-__all__ = ["BaseStack", "KreoStack"]
+__all__ = ["BaseStack", "KreoStack", "NetworkStack"]

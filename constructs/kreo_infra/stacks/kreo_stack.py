@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from cdktf import Aspects, S3Backend, TerraformStack
+from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -37,6 +39,8 @@ class KreoStack(TerraformStack):
         if not layer or not layer.replace("-", "").isalnum() or layer != layer.lower():
             raise PropsError(type(self).__name__, "layer", layer, "use a kebab-case layer name")
         self.config = config
+        self._caller: DataAwsCallerIdentity | None = None
+        self._partition: DataAwsPartition | None = None
         self.stack_name = f"{config.stack_prefix}-{layer}"
         super().__init__(scope, self.stack_name)
         tags = standard_tags(config, self.stack_name)
@@ -59,6 +63,20 @@ class KreoStack(TerraformStack):
         self.add_override("terraform.required_version", config.versions.terraform)
         self.pin_provider("aws")
         Aspects.of(self).add(TaggingAspect(tags))
+
+    @property
+    def account_id(self) -> str:
+        """The deploying account's id (a token), looked up once per stack when first used."""
+        if self._caller is None:
+            self._caller = DataAwsCallerIdentity(self, "caller-identity")
+        return self._caller.account_id
+
+    @property
+    def partition(self) -> str:
+        """The AWS partition (``aws``; a token), looked up once per stack when first used."""
+        if self._partition is None:
+            self._partition = DataAwsPartition(self, "partition")
+        return self._partition.partition
 
     def pin_provider(self, name: str) -> None:
         """Pin provider ``name`` to the version in config (call once per provider used)."""

@@ -111,7 +111,7 @@ def test_subnet_count_must_match_azs(config_dir: Path) -> None:
     )
     error = error_of(config_dir)
     assert error.path == "network.subnets.public"
-    assert "has 1 ranges; az_count is 3" in error.problem
+    assert error.problem == "has 1 ranges for 3 availability zones"
 
 
 def test_malformed_cidr(config_dir: Path) -> None:
@@ -184,9 +184,9 @@ def test_backup_retention_below_the_seed(config_dir: Path) -> None:
 
 def test_error_in_defaults_blames_the_defaults_file(config_dir: Path) -> None:
     defaults = config_dir / "defaults.yaml"
-    defaults.write_text(defaults.read_text().replace("az_count: 3", "az_count: three"))
+    defaults.write_text(defaults.read_text().replace("vpc_cidr: 10.0.0.0/16", "vpc_cidr: ten"))
     error = error_of(config_dir)
-    assert (error.file, error.path) == (str(defaults), "network.az_count")
+    assert (error.file, error.path) == (str(defaults), "network.vpc_cidr")
 
 
 def test_invalid_yaml_names_the_line(config_dir: Path) -> None:
@@ -216,7 +216,7 @@ def test_name_key_is_the_file_name(config_dir: Path) -> None:
 
 
 def test_several_errors_are_counted_on_one_line(config_dir: Path) -> None:
-    override(config_dir, "production", {"network": {"az_count": "3", "bogus": 1}})
+    override(config_dir, "production", {"network": {"flow_log_retention_days": "3", "bogus": 1}})
     error = error_of(config_dir)
     assert error.problem.endswith("(and 1 more error)")
 
@@ -240,3 +240,26 @@ def test_deep_merge_merges_mappings_and_replaces_the_rest() -> None:
 )
 def test_parse_environment_list(value: str | None, expected: list[str] | None) -> None:
     assert parse_environment_list(value) == expected
+
+
+def test_vpc_too_small_for_the_subnets(config_dir: Path) -> None:
+    override(config_dir, "production", {"network": {"vpc_cidr": "10.0.0.0/24"}})
+    error = error_of(config_dir)
+    assert error.path == "network.vpc_cidr"
+    assert "too small for 3 AZs x 3 tiers" in error.problem
+
+
+def test_availability_zone_listed_twice(config_dir: Path) -> None:
+    ids = ["use1-az1", "use1-az1", "use1-az4"]
+    override(config_dir, "production", {"network": {"availability_zone_ids": ids}})
+    error = error_of(config_dir)
+    assert (error.path, error.problem) == (
+        "network.availability_zone_ids",
+        "lists a zone more than once",
+    )
+
+
+def test_availability_zone_name_instead_of_id(config_dir: Path) -> None:
+    ids = ["us-east-1a", "use1-az2", "use1-az4"]
+    override(config_dir, "production", {"network": {"availability_zone_ids": ids}})
+    assert error_of(config_dir).path == "network.availability_zone_ids[0]"

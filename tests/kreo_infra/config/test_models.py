@@ -27,7 +27,7 @@ def test_regions_from_the_seed(production: EnvironmentConfig) -> None:
 
 def test_vpc_from_the_seed(production: EnvironmentConfig) -> None:
     assert production.network.vpc_cidr == "10.0.0.0/16"
-    assert production.network.az_count == 3
+    assert len(set(production.network.availability_zone_ids)) == 3
     assert production.network.single_nat_gateway is False
 
 

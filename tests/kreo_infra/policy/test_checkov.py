@@ -24,6 +24,12 @@ def test_skip_covers_matching_resource_only() -> None:
     assert blocking([BUCKET, KEY], skips) == [KEY]
 
 
+def test_skip_covers_matching_stack_only() -> None:
+    staging = Finding("kreo-staging-data", "CKV_AWS_7", "aws_kms_key.db", "rotation")
+    skips = [Skip("CKV_AWS_7", "reason", stack="kreo-staging-*")]
+    assert blocking([KEY, staging], skips) == [KEY]
+
+
 def test_skip_without_resource_covers_every_resource() -> None:
     assert blocking([KEY], [Skip("CKV_AWS_7", "reason")]) == []
 
@@ -45,8 +51,10 @@ def test_skip_needs_a_one_line_reason(tmp_path: Path) -> None:
 
 def test_skip_list_loads(tmp_path: Path) -> None:
     path = tmp_path / "skips.yaml"
-    path.write_text("skips:\n  - {check: CKV_AWS_7, resource: 'aws_kms_key.*', reason: why}\n")
-    assert load_skips(path) == [Skip("CKV_AWS_7", "why", "aws_kms_key.*")]
+    path.write_text(
+        "skips:\n  - {check: CKV_AWS_7, resource: 'aws_kms_key.*', stack: 'kreo-s*', reason: why}\n"
+    )
+    assert load_skips(path) == [Skip("CKV_AWS_7", "why", "aws_kms_key.*", "kreo-s*")]
 
 
 def test_report_is_split_per_stack() -> None:

@@ -1,0 +1,1 @@
+"""The network layer: subnet planning and the VPC constructs."""
