@@ -28,4 +28,4 @@ def build_app(configs: Sequence[EnvironmentConfig], *, outdir: str | None = None
 
 def stack_names(configs: Sequence[EnvironmentConfig]) -> list[str]:
     """The stack ids :func:`build_app` creates, in deployment order."""
-    return [f"{config.stack_prefix}-{layer.layer}" for config in configs for layer in LAYERS]
+    return [layer.name_for(config) for config in configs for layer in LAYERS]

@@ -34,6 +34,11 @@ class KreoStack(TerraformStack):
 
     layer: ClassVar[str]
 
+    @classmethod
+    def name_for(cls, config: EnvironmentConfig) -> str:
+        """The stack id of this layer in ``config``'s environment."""
+        return f"{config.stack_prefix}-{cls.layer}"
+
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
         layer = getattr(type(self), "layer", "")
         if not layer or not layer.replace("-", "").isalnum() or layer != layer.lower():
@@ -41,7 +46,7 @@ class KreoStack(TerraformStack):
         self.config = config
         self._caller: DataAwsCallerIdentity | None = None
         self._partition: DataAwsPartition | None = None
-        self.stack_name = f"{config.stack_prefix}-{layer}"
+        self.stack_name = self.name_for(config)
         super().__init__(scope, self.stack_name)
         tags = standard_tags(config, self.stack_name)
 
