@@ -201,14 +201,47 @@ class NodeGroup(Model):
         return self
 
 
+EKS_STANDARD_SUPPORT = ("1.34", "1.35", "1.36")
+"""Kubernetes versions in EKS *standard* support on 2026-11-28 (1.34 leaves it in
+December 2026). Update when EKS releases or retires a version; extended support
+costs six times as much and is never chosen by default."""
+
+ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent")
+"""The EKS managed add-ons every cluster runs (versions pinned in config)."""
+
+AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
+IamRoleName = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$")]
+
+
 class Cluster(Model):
-    """EKS control plane and node groups."""
+    """EKS control plane, access, add-ons and node groups."""
 
     kubernetes_version: Version
     endpoint_public_access: bool
     public_access_cidrs: list[Cidr]
     log_retention_days: Annotated[int, Field(ge=1)]
+    admin_role_names: list[IamRoleName]
+    readonly_role_names: list[IamRoleName]
+    addons: dict[Literal[ADDONS], AddonVersion]  # type: ignore[valid-type]
     node_groups: Annotated[dict[DnsLabel, NodeGroup], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _supported_and_complete(self) -> Cluster:
+        if self.kubernetes_version not in EKS_STANDARD_SUPPORT:
+            raise FieldPathError(
+                "kubernetes_version",
+                f"{self.kubernetes_version} is not in EKS standard support; "
+                f"use one of {', '.join(EKS_STANDARD_SUPPORT)}",
+            )
+        missing = [name for name in ADDONS if name not in self.addons]
+        if missing:
+            raise FieldPathError("addons", f"pin a version for {', '.join(missing)}")
+        overlap = set(self.admin_role_names) & set(self.readonly_role_names)
+        if overlap:
+            raise FieldPathError(
+                "readonly_role_names", f"{', '.join(sorted(overlap))} is also an admin role"
+            )
+        return self
 
     @model_validator(mode="after")
     def _public_endpoint_scoped(self) -> Cluster:
@@ -220,6 +253,19 @@ class Cluster(Model):
                 "a public endpoint needs a non-empty list of CIDRs other than 0.0.0.0/0",
             )
         return self
+
+
+class Registry(Model):
+    """ECR repositories for the services (one per service, ``<project>/<service>``).
+
+    Every environment of an account pulls from the same repositories (build
+    once, promote the same image); ``create_repositories`` is true in exactly
+    one environment, which owns them.
+    """
+
+    create_repositories: bool
+    untagged_expiry_days: Annotated[int, Field(ge=1, le=365)]
+    keep_releases: Annotated[int, Field(ge=1, le=1000)]
 
 
 class Database(Model):
@@ -348,6 +394,7 @@ class EnvironmentConfig(Model):
     versions: Versions
     network: Network
     cluster: Cluster
+    registry: Registry
     database: Database
     cache: Cache
     dns: Dns

@@ -16,7 +16,7 @@ from kreo_infra.errors import PropsError
 DEFAULT_INTERFACE_SERVICES = ("ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "ec2")
 """What nodes call on every start and every image pull: ECR (API and registry),
 STS (workload identity), CloudWatch Logs, Secrets Manager (external-secrets) and
-EC2 (the VPC CNI and Karpenter)."""
+EC2 (the VPC CNI and the EBS CSI driver)."""
 
 
 class PrivateEndpoints(Construct):

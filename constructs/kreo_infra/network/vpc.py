@@ -22,20 +22,18 @@ ANYWHERE = "0.0.0.0/0"
 
 
 def discovery_tags(cluster_name: str, *, tier: str) -> dict[str, str]:
-    """Tags the AWS Load Balancer Controller, EKS and Karpenter discover subnets by.
+    """Tags the AWS Load Balancer Controller and EKS discover subnets by.
 
     Public subnets take internet-facing load balancers, private subnets internal
-    ones and the nodes Karpenter launches; database subnets take neither.
+    ones; database subnets take neither. The node autoscaler (Cluster Autoscaler)
+    discovers node groups by their Auto Scaling group tags, which EKS managed
+    node groups set themselves, so it needs no subnet tag.
     """
     cluster = {f"kubernetes.io/cluster/{cluster_name}": "shared"}
     if tier == "public":
         return {**cluster, "kubernetes.io/role/elb": "1"}
     if tier == "private":
-        return {
-            **cluster,
-            "kubernetes.io/role/internal-elb": "1",
-            "karpenter.sh/discovery": cluster_name,
-        }
+        return {**cluster, "kubernetes.io/role/internal-elb": "1"}
     return {}
 
 

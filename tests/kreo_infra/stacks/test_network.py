@@ -110,10 +110,9 @@ def test_discovery_tags(env: Env) -> None:
         assert public["kubernetes.io/role/elb"] == "1"
         assert public[cluster_tag] == "shared"
         assert private["kubernetes.io/role/internal-elb"] == "1"
-        assert private["karpenter.sh/discovery"] == config.cluster_name
         assert private[cluster_tag] == "shared"
         assert "kubernetes.io/role/elb" not in private
-        assert not any(k.startswith(("kubernetes.io", "karpenter")) for k in database)
+        assert not any(k.startswith("kubernetes.io") for k in database)
 
 
 def test_flow_logs_capture_everything_into_an_encrypted_group(env: Env) -> None:
