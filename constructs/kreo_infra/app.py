@@ -7,10 +7,18 @@ from collections.abc import Sequence
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.stacks import BaseStack, KreoStack, NetworkStack
+from kreo_infra.stacks import BaseStack, ClusterStack, KreoStack, NetworkStack
 
-LAYERS: tuple[type[KreoStack], ...] = (BaseStack, NetworkStack)
-"""Stack classes in deployment order; ``cdktf deploy`` follows this order per environment."""
+LAYERS: tuple[type[KreoStack], ...] = (BaseStack, NetworkStack, ClusterStack)
+"""Stack classes in deployment order; :func:`build_environment` creates exactly these."""
+
+
+def build_environment(app: App, config: EnvironmentConfig) -> list[KreoStack]:
+    """The stacks of one environment, each given the earlier stacks it reads."""
+    base = BaseStack(app, config=config)
+    network = NetworkStack(app, config=config)
+    cluster = ClusterStack(app, config=config, network=network)
+    return [base, network, cluster]
 
 
 def build_app(configs: Sequence[EnvironmentConfig], *, outdir: str | None = None) -> App:
@@ -21,8 +29,7 @@ def build_app(configs: Sequence[EnvironmentConfig], *, outdir: str | None = None
     """
     app = App(outdir=outdir) if outdir else App()
     for config in configs:
-        for layer in LAYERS:
-            layer(app, config=config)
+        build_environment(app, config)
     return app
 
 

@@ -11,8 +11,10 @@ def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> Non
     assert stack_names(configs) == [
         "kreo-production-base",
         "kreo-production-network",
+        "kreo-production-cluster",
         "kreo-staging-base",
         "kreo-staging-network",
+        "kreo-staging-cluster",
     ]
 
 
@@ -28,4 +30,19 @@ def test_layers_have_unique_kebab_case_names() -> None:
 
 def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
     production = [c for c in configs if c.name == "production"]
-    assert stack_names(production) == ["kreo-production-base", "kreo-production-network"]
+    assert stack_names(production) == [
+        "kreo-production-base",
+        "kreo-production-network",
+        "kreo-production-cluster",
+    ]
+
+
+def test_build_environment_creates_the_layers_in_order(
+    providers: None, configs: list[EnvironmentConfig]
+) -> None:
+    from cdktf import Testing as CdktfTesting
+
+    from kreo_infra.app import build_environment
+
+    stacks = build_environment(CdktfTesting.app(), configs[0])
+    assert [type(s) for s in stacks] == list(LAYERS)

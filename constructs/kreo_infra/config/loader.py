@@ -120,6 +120,13 @@ def _contains(data: Any, loc: Sequence[Any]) -> bool:
     return True
 
 
+def _index_or_key(part: Any) -> Any:
+    """``"[1]"`` (from a :class:`FieldPathError` subpath) back to the list index 1."""
+    if isinstance(part, str) and part.startswith("[") and part[1:-1].isdigit():
+        return int(part[1:-1])
+    return part
+
+
 def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     """The field path and the problem of one pydantic error."""
     loc = list(error["loc"])
@@ -133,10 +140,7 @@ def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
         problem = "required key is missing"
     elif error["type"] not in ("value_error", "assertion_error"):
         problem = f"{problem} (got {error.get('input')!r})"
-    cleaned = [
-        int(p[1:-1]) if isinstance(p, str) and p.startswith("[") else p for p in loc if p != ""
-    ]
-    return _format_loc(cleaned), problem
+    return _format_loc(_index_or_key(p) for p in loc if p != ""), problem
 
 
 def available_environments(config_dir: Path) -> list[str]:

@@ -423,6 +423,15 @@ class EnvironmentConfig(Model):
         return f"{self.project}-{self.name}"
 
     @property
+    def secrets_prefix(self) -> str:
+        """``kreo/<env>/``: the Secrets Manager names this environment's workloads may read."""
+        return f"{self.project}/{self.name}/"
+
+    def media_bucket_name(self, account_id: str) -> str:
+        """The product media bucket: ``kreo-<env>-media-<account>`` (globally unique)."""
+        return f"{self.stack_prefix}-media-{account_id}"
+
+    @property
     def cluster_name(self) -> str:
         """The EKS cluster's name, ``kreo-<env>``; subnets carry it in their discovery tags."""
         return f"{self.project}-{self.name}"

@@ -27,6 +27,12 @@ The entropy detectors are left out: synthesized JSON is full of hashes and
 encoded policies that look random without being secret.
 """
 
+ALLOWED_LINES = (
+    # EC2 launch templates: "http_tokens": "required" is IMDSv2, not a token.
+    r'^\s*"http_tokens": "(required|optional)",?$',
+)
+"""Exact lines the keyword detector mistakes for secrets (each one explained)."""
+
 
 @dataclass(frozen=True)
 class SecretHit:
@@ -42,7 +48,15 @@ class SecretHit:
 
 def scan_for_secrets(files: Iterable[Path]) -> list[SecretHit]:
     """Every likely secret literal in ``files``."""
-    settings = {"plugins_used": [{"name": name} for name in DETECTORS]}
+    settings = {
+        "plugins_used": [{"name": name} for name in DETECTORS],
+        "filters_used": [
+            {
+                "path": "detect_secrets.filters.regex.should_exclude_line",
+                "pattern": list(ALLOWED_LINES),
+            }
+        ],
+    }
     hits: list[SecretHit] = []
     with transient_settings(settings):
         collection = SecretsCollection()

@@ -1,7 +1,8 @@
 """Stacks: one per environment and layer, named ``kreo-<env>-<layer>``."""
 
 from kreo_infra.stacks.base import BaseStack
+from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 
-__all__ = ["BaseStack", "KreoStack", "NetworkStack"]
+__all__ = ["BaseStack", "ClusterStack", "KreoStack", "NetworkStack"]

@@ -263,3 +263,34 @@ def test_availability_zone_name_instead_of_id(config_dir: Path) -> None:
     ids = ["us-east-1a", "use1-az2", "use1-az4"]
     override(config_dir, "production", {"network": {"availability_zone_ids": ids}})
     assert error_of(config_dir).path == "network.availability_zone_ids[0]"
+
+
+def test_unsupported_kubernetes_version(config_dir: Path) -> None:
+    override(config_dir, "production", {"cluster": {"kubernetes_version": "1.29"}})
+    error = error_of(config_dir)
+    assert error.path == "cluster.kubernetes_version"
+    assert error.problem.startswith("1.29 is not in EKS standard support; use one of 1.34")
+
+
+def test_addon_without_a_pinned_version(config_dir: Path) -> None:
+    path = config_dir / "defaults.yaml"
+    path.write_text(path.read_text().replace("    coredns: v1.12.4-eksbuild.1\n", ""))
+    error = error_of(config_dir)
+    assert (error.file, error.path) == (str(path), "cluster.addons")
+    assert error.problem == "pin a version for coredns"
+
+
+def test_unknown_addon(config_dir: Path) -> None:
+    override(
+        config_dir, "production", {"cluster": {"addons": {"metrics-servr": "v1.0.0-eksbuild.1"}}}
+    )
+    assert error_of(config_dir).path == "cluster.addons.metrics-servr (key)"
+
+
+def test_role_both_admin_and_readonly(config_dir: Path) -> None:
+    override(config_dir, "staging", {"cluster": {"readonly_role_names": ["kreo-platform-admin"]}})
+    error = error_of(config_dir, "staging")
+    assert (error.path, error.problem) == (
+        "cluster.readonly_role_names",
+        "kreo-platform-admin is also an admin role",
+    )

@@ -117,3 +117,23 @@ def test_staging_keeps_the_architecture(
 
 def test_stack_prefix(production: EnvironmentConfig) -> None:
     assert production.stack_prefix == "kreo-production"
+
+
+def test_cluster_defaults(production: EnvironmentConfig) -> None:
+    from kreo_infra.config.models import ADDONS, EKS_STANDARD_SUPPORT
+
+    cluster = production.cluster
+    assert cluster.kubernetes_version in EKS_STANDARD_SUPPORT
+    assert sorted(cluster.addons) == sorted(ADDONS)
+    assert cluster.admin_role_names == ["kreo-platform-admin"]
+    assert cluster.readonly_role_names == ["kreo-platform-readonly"]
+
+
+def test_one_environment_owns_the_repositories(configs: list[EnvironmentConfig]) -> None:
+    assert [c.name for c in configs if c.registry.create_repositories] == ["production"]
+
+
+def test_names_derived_from_the_environment(production: EnvironmentConfig) -> None:
+    assert production.cluster_name == "kreo-production"
+    assert production.secrets_prefix == "kreo/production/"
+    assert production.media_bucket_name("123456789012") == "kreo-production-media-123456789012"

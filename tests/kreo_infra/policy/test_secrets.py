@@ -38,3 +38,15 @@ def test_clean_file_has_no_hits(tmp_path: Path) -> None:
         "arn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     }}}}, indent=2))  # fmt: skip
     assert scan_for_secrets([path]) == []
+
+
+def test_imdsv2_setting_is_not_a_secret(tmp_path: Path) -> None:
+    path = tmp_path / "cdk.tf.json"
+    path.write_text(json.dumps({"metadata_options": {"http_tokens": "required"}}, indent=2))
+    assert scan_for_secrets([path]) == []
+
+
+def test_allowlist_is_exact(tmp_path: Path) -> None:
+    path = tmp_path / "cdk.tf.json"
+    path.write_text(json.dumps({"x": {"http_tokens": "s3cr3t-" + "value"}}, indent=2))
+    assert [hit.kind for hit in scan_for_secrets([path])] == ["Secret Keyword"]

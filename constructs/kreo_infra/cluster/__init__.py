@@ -1,0 +1,1 @@
+"""The cluster layer: EKS control plane, nodes, add-ons, workload identity, registries."""

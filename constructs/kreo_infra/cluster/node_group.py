@@ -1,0 +1,150 @@
+"""An EKS managed node group on a hardened launch template."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from cdktf import TerraformResourceLifecycle, Token
+from cdktf_cdktf_provider_aws.eks_node_group import (
+    EksNodeGroup,
+    EksNodeGroupLaunchTemplate,
+    EksNodeGroupScalingConfig,
+    EksNodeGroupUpdateConfig,
+)
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.launch_template import (
+    LaunchTemplate,
+    LaunchTemplateBlockDeviceMappings,
+    LaunchTemplateBlockDeviceMappingsEbs,
+    LaunchTemplateMetadataOptions,
+    LaunchTemplateMonitoring,
+    LaunchTemplateTagSpecifications,
+)
+from constructs import Construct, IConstruct
+
+from kreo_infra.errors import PropsError
+from kreo_infra.security.iam import aws_managed_policy, service_trust
+
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
+"""The node role's whole permission set: join the cluster, pull images. The VPC
+CNI's EC2 permissions go to its own workload-identity role, not to every node."""
+
+DEFAULT_AMI_TYPE = "AL2023_x86_64_STANDARD"
+"""Amazon Linux 2023, the EKS-optimized AMI for current Kubernetes versions."""
+
+DEFAULT_MAX_UNAVAILABLE_PERCENT = 33
+"""Rolling node updates replace at most a third of the nodes at a time."""
+
+
+class ManagedNodeGroup(Construct):
+    """Nodes for ``cluster_name`` in ``subnet_ids``, sized ``min/desired/max``.
+
+    The launch template requires IMDSv2 with a hop limit of 1 (pods cannot
+    reach the node's instance credentials), encrypts a gp3 root volume, has no
+    SSH key, and attaches ``security_group_ids`` (the cluster's security group
+    plus, for example, the data-clients group). ``desired_size`` is ignored
+    after creation: Cluster Autoscaler owns it.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        cluster_name: str,
+        name: str,
+        subnet_ids: Sequence[str],
+        security_group_ids: Sequence[str],
+        instance_types: Sequence[str],
+        min_size: int,
+        desired_size: int,
+        max_size: int,
+        disk_size_gb: int,
+        partition: str,
+        tags: Mapping[str, str],
+        labels: Mapping[str, str] | None = None,
+        ami_type: str = DEFAULT_AMI_TYPE,
+        depends_on: Sequence[IConstruct] = (),
+    ) -> None:
+        super().__init__(scope, id)
+        if not 0 <= min_size <= desired_size <= max_size:
+            raise PropsError(
+                "ManagedNodeGroup",
+                "min_size/desired_size/max_size",
+                (min_size, desired_size, max_size),
+                "need 0 <= min <= desired <= max",
+            )
+        if not instance_types:
+            raise PropsError("ManagedNodeGroup", "instance_types", [], "name at least one")
+        self.role = IamRole(
+            self,
+            "role",
+            name=f"{cluster_name}-{name}-node",
+            description=f"Nodes of the {name} group of {cluster_name}",
+            assume_role_policy=service_trust("ec2.amazonaws.com"),
+        )
+        attachments = [
+            IamRolePolicyAttachment(
+                self,
+                f"role-{policy}",
+                role=self.role.name,
+                policy_arn=aws_managed_policy(partition, policy),
+            )
+            for policy in NODE_POLICIES
+        ]
+        instance_tags = {**tags, "Name": f"{cluster_name}-{name}"}
+        self.launch_template = LaunchTemplate(
+            self,
+            "launch-template",
+            name=f"{cluster_name}-{name}",
+            description=f"Hardened nodes of the {name} group of {cluster_name}",
+            update_default_version=True,
+            vpc_security_group_ids=list(security_group_ids),
+            metadata_options=LaunchTemplateMetadataOptions(
+                http_endpoint="enabled",
+                http_tokens="required",
+                http_put_response_hop_limit=1,
+                instance_metadata_tags="disabled",
+            ),
+            block_device_mappings=[
+                LaunchTemplateBlockDeviceMappings(
+                    device_name="/dev/xvda",
+                    ebs=LaunchTemplateBlockDeviceMappingsEbs(
+                        volume_size=disk_size_gb,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            monitoring=LaunchTemplateMonitoring(enabled=True),
+            tag_specifications=[
+                LaunchTemplateTagSpecifications(resource_type=kind, tags=instance_tags)
+                for kind in ("instance", "volume", "network-interface")
+            ],
+        )
+        self.node_group = EksNodeGroup(
+            self,
+            "node-group",
+            cluster_name=cluster_name,
+            node_group_name=name,
+            node_role_arn=self.role.arn,
+            subnet_ids=list(subnet_ids),
+            ami_type=ami_type,
+            capacity_type="ON_DEMAND",
+            instance_types=list(instance_types),
+            scaling_config=EksNodeGroupScalingConfig(
+                min_size=min_size, desired_size=desired_size, max_size=max_size
+            ),
+            update_config=EksNodeGroupUpdateConfig(
+                max_unavailable_percentage=DEFAULT_MAX_UNAVAILABLE_PERCENT
+            ),
+            launch_template=EksNodeGroupLaunchTemplate(
+                id=self.launch_template.id,
+                version=Token.as_string(self.launch_template.latest_version),
+            ),
+            labels=dict(labels or {"kreo.com/node-group": name}),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
+            depends_on=[*attachments, *depends_on],
+        )

@@ -1,0 +1,179 @@
+"""Permission statements of the cluster's workloads, as data.
+
+Every statement is scoped to ARNs (or, where the API only accepts ``*``, to
+tags or request conditions); tests parse every document and list each
+remaining ``"Resource": "*"`` with the reason AWS leaves no narrower choice.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kreo_infra.security.iam import Statement
+
+_HERE = Path(__file__).parent
+
+
+def load_balancer_controller(partition: str) -> list[Statement]:
+    """The AWS Load Balancer Controller's published policy (controller v3.5).
+
+    Kept verbatim (``aws-load-balancer-controller.json``, from the controller's
+    ``docs/install/iam_policy.json``) so an upgrade is a file diff; its writes
+    are scoped by the ``elbv2.k8s.aws/cluster`` tag the controller puts on
+    everything it creates. Update it with the chart version.
+    """
+    text = (_HERE / "aws-load-balancer-controller.json").read_text(encoding="utf-8")
+    return json.loads(text.replace("arn:aws:", f"arn:{partition}:"))["Statement"]
+
+
+def cluster_autoscaler(
+    *, partition: str, region: str, account_id: str, cluster_name: str
+) -> list[Statement]:
+    """Read the node groups; resize only the Auto Scaling groups of this cluster."""
+    return [
+        {
+            "Sid": "DiscoverNodeGroups",
+            "Effect": "Allow",
+            "Action": [
+                "autoscaling:DescribeAutoScalingGroups",
+                "autoscaling:DescribeAutoScalingInstances",
+                "autoscaling:DescribeLaunchConfigurations",
+                "autoscaling:DescribeScalingActivities",
+                "autoscaling:DescribeTags",
+                "ec2:DescribeImages",
+                "ec2:DescribeInstanceTypes",
+                "ec2:DescribeLaunchTemplateVersions",
+                "ec2:GetInstanceTypesFromInstanceRequirements",
+            ],
+            "Resource": "*",
+        },
+        {
+            "Sid": "DescribeThisClustersNodeGroups",
+            "Effect": "Allow",
+            "Action": ["eks:DescribeNodegroup"],
+            "Resource": f"arn:{partition}:eks:{region}:{account_id}:nodegroup/{cluster_name}/*/*",
+        },
+        {
+            "Sid": "ResizeThisClustersGroups",
+            "Effect": "Allow",
+            "Action": [
+                "autoscaling:SetDesiredCapacity",
+                "autoscaling:TerminateInstanceInAutoScalingGroup",
+            ],
+            "Resource": f"arn:{partition}:autoscaling:{region}:{account_id}:autoScalingGroup:*",
+            "Condition": {
+                "StringEquals": {
+                    f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"
+                }
+            },
+        },
+    ]
+
+
+def _record_names(domain: str) -> list[str]:
+    return [domain, f"*.{domain}"]
+
+
+def external_dns(*, partition: str, domain: str) -> list[Statement]:
+    """Change records named under ``domain`` only, in whichever zone holds them."""
+    return [
+        {
+            "Sid": "ChangeRecordsUnderTheDomain",
+            "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": _record_names(domain)
+                }
+            },
+        },
+        {
+            "Sid": "ReadZoneRecords",
+            "Effect": "Allow",
+            "Action": ["route53:ListResourceRecordSets", "route53:ListTagsForResources"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+        },
+        {
+            "Sid": "FindZones",
+            "Effect": "Allow",
+            "Action": ["route53:ListHostedZones"],
+            "Resource": "*",
+        },
+    ]
+
+
+def cert_manager(*, partition: str, domain: str) -> list[Statement]:
+    """ACME DNS-01: TXT records ``_acme-challenge.`` under ``domain`` only."""
+    return [
+        {
+            "Sid": "AnswerDns01Challenges",
+            "Effect": "Allow",
+            "Action": ["route53:ChangeResourceRecordSets"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+            "Condition": {
+                "ForAllValues:StringLike": {
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
+                        f"_acme-challenge.{domain}",
+                        f"_acme-challenge.*.{domain}",
+                    ],
+                    "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
+                }
+            },
+        },
+        {
+            "Sid": "ReadZoneRecords",
+            "Effect": "Allow",
+            "Action": ["route53:ListResourceRecordSets"],
+            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+        },
+        {
+            "Sid": "WatchChanges",
+            "Effect": "Allow",
+            "Action": ["route53:GetChange"],
+            "Resource": f"arn:{partition}:route53:::change/*",
+        },
+        {
+            "Sid": "FindZones",
+            "Effect": "Allow",
+            "Action": ["route53:ListHostedZonesByName"],
+            "Resource": "*",
+        },
+    ]
+
+
+def external_secrets(
+    *, partition: str, region: str, account_id: str, prefix: str
+) -> list[Statement]:
+    """Read (never write or list) the secrets whose names start with ``prefix``."""
+    return [
+        {
+            "Sid": "ReadTheEnvironmentsSecrets",
+            "Effect": "Allow",
+            "Action": [
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:DescribeSecret",
+                "secretsmanager:ListSecretVersionIds",
+            ],
+            "Resource": f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{prefix}*",
+        }
+    ]
+
+
+def media_bucket_read_write(*, partition: str, bucket: str) -> list[Statement]:
+    """List the media bucket and read, write and delete its objects; nothing else."""
+    return [
+        {
+            "Sid": "ListTheMediaBucket",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": f"arn:{partition}:s3:::{bucket}",
+        },
+        {
+            "Sid": "ReadWriteMediaObjects",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            "Resource": f"arn:{partition}:s3:::{bucket}/*",
+        },
+    ]

@@ -1,0 +1,121 @@
+"""EKS Pod Identity: one IAM role per workload, bound to its service account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_aws.eks_pod_identity_association import EksPodIdentityAssociation
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+from kreo_infra.errors import PropsError
+from kreo_infra.security.iam import Statement, aws_managed_policy, policy_document
+
+POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A Kubernetes service account that gets AWS permissions.
+
+    The namespace and service account are a contract with the Helm releases
+    (platform layer) and the marketplace chart (app layer), which create them.
+    """
+
+    name: str
+    namespace: str
+    service_account: str
+
+
+LOAD_BALANCER_CONTROLLER = Workload(
+    "aws-load-balancer-controller", "kube-system", "aws-load-balancer-controller"
+)
+CLUSTER_AUTOSCALER = Workload("cluster-autoscaler", "kube-system", "cluster-autoscaler")
+EXTERNAL_DNS = Workload("external-dns", "external-dns", "external-dns")
+CERT_MANAGER = Workload("cert-manager", "cert-manager", "cert-manager")
+EXTERNAL_SECRETS = Workload("external-secrets", "external-secrets", "external-secrets")
+EBS_CSI_DRIVER = Workload("ebs-csi-driver", "kube-system", "ebs-csi-controller-sa")
+VPC_CNI = Workload("vpc-cni", "kube-system", "aws-node")
+PRODUCT_SERVICE = Workload("product-service", "kreo-marketplace", "product-service")
+
+
+class PodIdentityRole(Construct):
+    """An IAM role only EKS Pod Identity can assume, for one workload of one cluster.
+
+    The trust policy admits ``pods.eks.amazonaws.com`` on behalf of this
+    account and this cluster only. Permissions are ``statements`` (an inline
+    policy) and/or AWS-managed ``managed_policies``. With ``associate`` (the
+    default) the role is bound to the workload's service account; EKS add-ons
+    bind their role themselves and pass ``associate=False``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        workload: Workload,
+        cluster_name: str,
+        cluster_arn: str,
+        account_id: str,
+        partition: str,
+        statements: Sequence[Statement] = (),
+        managed_policies: Sequence[str] = (),
+        associate: bool = True,
+    ) -> None:
+        super().__init__(scope, id)
+        if not statements and not managed_policies:
+            raise PropsError(
+                "PodIdentityRole", "statements", [], "give the role statements or managed policies"
+            )
+        self.workload = workload
+        self.role = IamRole(
+            self,
+            "role",
+            name=f"{cluster_name}-{workload.name}",
+            description=f"{workload.namespace}/{workload.service_account} on {cluster_name}",
+            assume_role_policy=policy_document(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": POD_IDENTITY_SERVICE},
+                        "Action": ["sts:AssumeRole", "sts:TagSession"],
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account_id},
+                            "ArnEquals": {"aws:SourceArn": cluster_arn},
+                        },
+                    }
+                ]
+            ),
+        )
+        if statements:
+            IamRolePolicy(
+                self,
+                "policy",
+                name=workload.name,
+                role=self.role.id,
+                policy=policy_document(statements),
+            )
+        for policy in managed_policies:
+            IamRolePolicyAttachment(
+                self,
+                f"policy-{policy}",
+                role=self.role.name,
+                policy_arn=aws_managed_policy(partition, policy),
+            )
+        if associate:
+            EksPodIdentityAssociation(
+                self,
+                "association",
+                cluster_name=cluster_name,
+                namespace=workload.namespace,
+                service_account=workload.service_account,
+                role_arn=self.role.arn,
+            )
+
+    @property
+    def arn(self) -> str:
+        return self.role.arn

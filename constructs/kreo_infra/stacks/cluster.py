@@ -1,0 +1,239 @@
+"""``kreo-<env>-cluster``: EKS, its nodes, add-ons, workload identity and image registries."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.security_group import SecurityGroup
+from constructs import Construct
+
+from kreo_infra.cluster import policies
+from kreo_infra.cluster.addons import BEFORE_NODES, ManagedAddons
+from kreo_infra.cluster.control_plane import EksControlPlane
+from kreo_infra.cluster.node_group import ManagedNodeGroup
+from kreo_infra.cluster.registry import ServiceRepositories
+from kreo_infra.cluster.workload_identity import (
+    CERT_MANAGER,
+    CLUSTER_AUTOSCALER,
+    EBS_CSI_DRIVER,
+    EXTERNAL_DNS,
+    EXTERNAL_SECRETS,
+    LOAD_BALANCER_CONTROLLER,
+    PRODUCT_SERVICE,
+    VPC_CNI,
+    PodIdentityRole,
+)
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.network import NetworkStack
+from kreo_infra.tags import standard_tags
+
+
+class ClusterStack(KreoStack):
+    """The EKS cluster of one environment, in the network stack's private subnets.
+
+    Attributes later stacks consume as cross-stack references: ``cluster_name``,
+    ``cluster_endpoint``, ``cluster_ca_data``, ``oidc_issuer``, ``role_arns``
+    (per workload), ``repository_urls`` (per service) and
+    ``data_clients_security_group_id`` (the group the data tier admits).
+    """
+
+    layer = "cluster"
+
+    def __init__(
+        self, scope: Construct, *, config: EnvironmentConfig, network: NetworkStack
+    ) -> None:
+        super().__init__(scope, config=config)
+        cluster_config = config.cluster
+        name = config.cluster_name
+        account, partition, region = self.account_id, self.partition, config.region
+
+        def role_arn(role_name: str) -> str:
+            return f"arn:{partition}:iam::{account}:role/{role_name}"
+
+        self.control_plane = EksControlPlane(
+            self,
+            "control-plane",
+            name=name,
+            kubernetes_version=cluster_config.kubernetes_version,
+            subnet_ids=network.private_subnet_ids,
+            region=region,
+            account_id=account,
+            partition=partition,
+            log_retention_days=cluster_config.log_retention_days,
+            admin_role_arns=[role_arn(n) for n in cluster_config.admin_role_names],
+            readonly_role_arns=[role_arn(n) for n in cluster_config.readonly_role_names],
+            endpoint_public_access=cluster_config.endpoint_public_access,
+            public_access_cidrs=cluster_config.public_access_cidrs,
+        )
+        cluster = self.control_plane.cluster
+
+        # No rules of its own: membership is the point. The data tier's security
+        # groups admit their ports from this group, and every node carries it.
+        self.data_clients = SecurityGroup(
+            self,
+            "data-clients",
+            name=f"{name}-data-clients",
+            description="Members may reach the data tier (RDS, ElastiCache, OpenSearch)",
+            vpc_id=network.vpc_id,
+            tags={"Name": f"{name}-data-clients"},
+        )
+
+        identity = {"cluster_name": cluster.name, "cluster_arn": cluster.arn}
+        common = {"account_id": account, "partition": partition, **identity}
+        domain = config.dns.domain
+        self.roles = {
+            role.workload.name: role
+            for role in (
+                PodIdentityRole(
+                    self,
+                    "load-balancer-controller",
+                    workload=LOAD_BALANCER_CONTROLLER,
+                    statements=policies.load_balancer_controller(partition),
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
+                    "cluster-autoscaler",
+                    workload=CLUSTER_AUTOSCALER,
+                    statements=policies.cluster_autoscaler(
+                        partition=partition, region=region, account_id=account, cluster_name=name
+                    ),
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
+                    "external-dns",
+                    workload=EXTERNAL_DNS,
+                    statements=policies.external_dns(partition=partition, domain=domain),
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
+                    "cert-manager",
+                    workload=CERT_MANAGER,
+                    statements=policies.cert_manager(partition=partition, domain=domain),
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
+                    "external-secrets",
+                    workload=EXTERNAL_SECRETS,
+                    statements=policies.external_secrets(
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        prefix=config.secrets_prefix,
+                    ),
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
+                    "product-service",
+                    workload=PRODUCT_SERVICE,
+                    statements=policies.media_bucket_read_write(
+                        partition=partition, bucket=config.media_bucket_name(account)
+                    ),
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
+                    "ebs-csi-driver",
+                    workload=EBS_CSI_DRIVER,
+                    managed_policies=["service-role/AmazonEBSCSIDriverPolicy"],
+                    associate=False,
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
+                    "vpc-cni",
+                    workload=VPC_CNI,
+                    managed_policies=["AmazonEKS_CNI_Policy"],
+                    associate=False,
+                    **common,
+                ),
+            )
+        }
+        addon_roles = {
+            "vpc-cni": self.roles[VPC_CNI.name],
+            "aws-ebs-csi-driver": self.roles[EBS_CSI_DRIVER.name],
+        }
+        versions = dict(cluster_config.addons)
+        early_addons = ManagedAddons(
+            self,
+            "addons-before-nodes",
+            cluster_name=cluster.name,
+            versions={k: v for k, v in versions.items() if k in BEFORE_NODES},
+            roles=addon_roles,
+        )
+        tags = standard_tags(config, self.stack_name)
+        self.node_groups = [
+            ManagedNodeGroup(
+                self,
+                f"node-group-{group_name}",
+                cluster_name=cluster.name,
+                name=group_name,
+                subnet_ids=network.private_subnet_ids,
+                security_group_ids=[
+                    self.control_plane.cluster_security_group_id,
+                    self.data_clients.id,
+                ],
+                instance_types=group.instance_types,
+                min_size=group.min_size,
+                desired_size=group.desired_size,
+                max_size=group.max_size,
+                disk_size_gb=group.disk_size_gb,
+                partition=partition,
+                tags=tags,
+                depends_on=list(early_addons.addons.values()),
+            )
+            for group_name, group in cluster_config.node_groups.items()
+        ]
+        ManagedAddons(
+            self,
+            "addons",
+            cluster_name=cluster.name,
+            versions={k: v for k, v in versions.items() if k not in BEFORE_NODES},
+            roles=addon_roles,
+            depends_on=[g.node_group for g in self.node_groups],
+        )
+
+        services = list(config.services)
+        registry = config.registry
+        if registry.create_repositories:
+            self.registry = ServiceRepositories(
+                self,
+                "registry",
+                prefix=config.project,
+                services=services,
+                untagged_expiry_days=registry.untagged_expiry_days,
+                keep_releases=registry.keep_releases,
+                account_id=account,
+                partition=partition,
+            )
+            self.repository_urls = {
+                s: r.repository_url for s, r in self.registry.repositories.items()
+            }
+        else:
+            # Another environment of this account owns the repositories.
+            host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+            self.repository_urls = {s: f"{host}/{config.project}/{s}" for s in services}
+
+        self.cluster_name = cluster.name
+        self.cluster_endpoint = cluster.endpoint
+        self.cluster_ca_data = cluster.certificate_authority.get(0).data
+        self.oidc_issuer = cluster.identity.get(0).oidc.get(0).issuer
+        self.role_arns = {name: role.arn for name, role in self.roles.items()}
+        self.data_clients_security_group_id = self.data_clients.id
+
+        outputs = {
+            "cluster-name": self.cluster_name,
+            "cluster-endpoint": self.cluster_endpoint,
+            "cluster-certificate-authority-data": self.cluster_ca_data,
+            "cluster-oidc-issuer": self.oidc_issuer,
+            "cluster-security-group-id": self.control_plane.cluster_security_group_id,
+            "data-clients-security-group-id": self.data_clients_security_group_id,
+            "workload-role-arns": self.role_arns,
+            "repository-urls": self.repository_urls,
+        }
+        for output_id, value in outputs.items():
+            TerraformOutput(self, output_id, value=value)

@@ -1,0 +1,386 @@
+"""kreo-<env>-cluster, asserted on the synthesized JSON of every environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.config.models import ADDONS
+from tests.conftest import Synthesis
+
+Env = tuple[Synthesis, str, EnvironmentConfig]
+NETWORK_STATE = "${data.terraform_remote_state.cross-stack-reference-input-kreo-{env}-network."
+
+
+@pytest.fixture(params=["production", "staging"])
+def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
+    config = next(c for c in synthesis.configs if c.name == request.param)
+    return synthesis, f"{config.stack_prefix}-cluster", config
+
+
+def one(synthesis: Synthesis, stack: str, resource_type: str) -> dict[str, Any]:
+    (body,) = synthesis.resources(stack, resource_type).values()
+    return body
+
+
+def test_control_plane_version_and_private_endpoint(env: Env) -> None:
+    synthesis, stack, config = env
+    cluster = one(synthesis, stack, "aws_eks_cluster")
+    assert cluster["name"] == config.cluster_name
+    assert cluster["version"] == config.cluster.kubernetes_version
+    vpc = cluster["vpc_config"]
+    assert vpc["endpoint_private_access"] is True
+    assert vpc["endpoint_public_access"] is False
+    assert "public_access_cidrs" not in vpc
+    assert len(vpc["subnet_ids"]) == 3
+    network_state = NETWORK_STATE.replace("{env}", config.name)
+    assert all(s.startswith(network_state) and "private" in s for s in vpc["subnet_ids"])
+
+
+def test_access_entries_only_not_the_creator(env: Env) -> None:
+    synthesis, stack, config = env
+    cluster = one(synthesis, stack, "aws_eks_cluster")
+    assert cluster["access_config"] == {
+        "authentication_mode": "API",
+        "bootstrap_cluster_creator_admin_permissions": False,
+    }
+    associations = synthesis.resources(stack, "aws_eks_access_policy_association")
+    entries = synthesis.resources(stack, "aws_eks_access_entry")
+    principal_of = {
+        synthesis.ref(stack, "aws_eks_access_entry", path, "principal_arn"): e["principal_arn"]
+        for path, e in entries.items()
+    }
+    granted = {
+        (principal_of[a["principal_arn"]].rsplit("/", 1)[1], a["policy_arn"].rsplit("/", 1)[1])
+        for a in associations.values()
+    }
+    for association in associations.values():
+        assert association["access_scope"] == {"type": "cluster"}
+    assert granted == {
+        *((n, "AmazonEKSClusterAdminPolicy") for n in config.cluster.admin_role_names),
+        *((n, "AmazonEKSViewPolicy") for n in config.cluster.readonly_role_names),
+    }
+    assert len(entries) == len(associations)
+    assert all(e["type"] == "STANDARD" for e in entries.values())
+
+
+def test_secrets_encrypted_with_a_rotating_key(env: Env) -> None:
+    synthesis, stack, _ = env
+    cluster = one(synthesis, stack, "aws_eks_cluster")
+    key_path = "control-plane/secrets-key/key"
+    assert cluster["encryption_config"] == {
+        "resources": ["secrets"],
+        "provider": {"key_arn": synthesis.ref(stack, "aws_kms_key", key_path, "arn")},
+    }
+    assert synthesis.resources(stack, "aws_kms_key")[key_path]["enable_key_rotation"] is True
+
+
+def test_all_control_plane_logs_with_retention(env: Env) -> None:
+    synthesis, stack, config = env
+    cluster = one(synthesis, stack, "aws_eks_cluster")
+    assert sorted(cluster["enabled_cluster_log_types"]) == sorted(
+        ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    )
+    group = synthesis.resources(stack, "aws_cloudwatch_log_group")["control-plane/log-group"]
+    assert group["name"] == f"/aws/eks/{config.cluster_name}/cluster"
+    assert group["retention_in_days"] == config.cluster.log_retention_days
+    assert group["kms_key_id"] == synthesis.ref(
+        stack, "aws_kms_key", "control-plane/logs-key/key", "arn"
+    )
+    log_group = "aws_cloudwatch_log_group." + group["//"]["metadata"]["uniqueId"]
+    assert log_group in cluster["depends_on"]
+
+
+def test_cluster_is_protected_and_stays_in_standard_support(env: Env) -> None:
+    synthesis, stack, _ = env
+    cluster = one(synthesis, stack, "aws_eks_cluster")
+    assert cluster["deletion_protection"] is True
+    assert cluster["upgrade_policy"] == {"support_type": "STANDARD"}
+
+
+def managed_policies_of(synthesis: Synthesis, stack: str, role_path: str) -> set[str]:
+    role = synthesis.ref(stack, "aws_iam_role", role_path, "name")
+    return {
+        a["policy_arn"].split(":policy/")[1]
+        for a in synthesis.resources(stack, "aws_iam_role_policy_attachment").values()
+        if a["role"] == role
+    }
+
+
+def inline_policies_of(synthesis: Synthesis, stack: str, role_path: str) -> list[dict]:
+    role = synthesis.ref(stack, "aws_iam_role", role_path, "id")
+    return [
+        json.loads(p["policy"])
+        for p in synthesis.resources(stack, "aws_iam_role_policy").values()
+        if p["role"] == role
+    ]
+
+
+def test_cluster_role_has_only_the_eks_cluster_policy(env: Env) -> None:
+    synthesis, stack, _ = env
+    assert managed_policies_of(synthesis, stack, "control-plane/role") == {"AmazonEKSClusterPolicy"}
+    assert inline_policies_of(synthesis, stack, "control-plane/role") == []
+
+
+def test_node_group_from_config_over_the_private_subnets(env: Env) -> None:
+    synthesis, stack, config = env
+    group = config.cluster.node_groups["general"]
+    node_group = synthesis.resources(stack, "aws_eks_node_group")["node-group-general/node-group"]
+    assert node_group["instance_types"] == group.instance_types
+    assert node_group["scaling_config"] == {
+        "min_size": group.min_size,
+        "desired_size": group.desired_size,
+        "max_size": group.max_size,
+    }
+    assert node_group["lifecycle"]["ignore_changes"] == ["scaling_config[0].desired_size"]
+    cluster = one(synthesis, stack, "aws_eks_cluster")
+    assert node_group["subnet_ids"] == cluster["vpc_config"]["subnet_ids"]
+    assert "remote_access" not in node_group
+
+
+def test_production_node_group_is_the_seeds(synthesis: Synthesis) -> None:
+    stack = "kreo-production-cluster"
+    node_group = synthesis.resources(stack, "aws_eks_node_group")["node-group-general/node-group"]
+    assert node_group["instance_types"] == ["t3.medium"]
+    assert node_group["scaling_config"] == {"min_size": 3, "desired_size": 3, "max_size": 10}
+
+
+def test_launch_template_is_hardened(env: Env) -> None:
+    synthesis, stack, _ = env
+    template = one(synthesis, stack, "aws_launch_template")
+    assert template["metadata_options"]["http_tokens"] == "required"
+    assert template["metadata_options"]["http_put_response_hop_limit"] == 1
+    ((root,),) = [template["block_device_mappings"]]
+    assert root["ebs"]["volume_type"] == "gp3"
+    assert root["ebs"]["encrypted"] == "true"
+    assert "key_name" not in template
+    assert template["vpc_security_group_ids"] == [
+        synthesis.ref(
+            stack, "aws_eks_cluster", "control-plane/cluster", "vpc_config[0]"
+        ).removesuffix(".vpc_config[0]}")
+        + ".vpc_config[0].cluster_security_group_id}",
+        synthesis.ref(stack, "aws_security_group", "data-clients", "id"),
+    ]
+
+
+def test_node_role_has_the_minimum(env: Env) -> None:
+    synthesis, stack, _ = env
+    role_path = "node-group-general/role"
+    assert managed_policies_of(synthesis, stack, role_path) == {
+        "AmazonEKSWorkerNodePolicy",
+        "AmazonEC2ContainerRegistryPullOnly",
+    }
+    assert inline_policies_of(synthesis, stack, role_path) == []
+
+
+def test_managed_addons_pinned_from_config(env: Env) -> None:
+    synthesis, stack, config = env
+    addons = {a["addon_name"]: a for a in synthesis.resources(stack, "aws_eks_addon").values()}
+    assert set(addons) == set(ADDONS)
+    for name, addon in addons.items():
+        assert addon["addon_version"] == config.cluster.addons[name]
+
+
+def test_addon_order_around_the_nodes(env: Env) -> None:
+    synthesis, stack, _ = env
+    node_group = synthesis.resources(stack, "aws_eks_node_group")["node-group-general/node-group"]
+    addons = synthesis.resources(stack, "aws_eks_addon")
+    node_ref = "aws_eks_node_group." + node_group["//"]["metadata"]["uniqueId"]
+    for path, addon in addons.items():
+        ref = "aws_eks_addon." + addon["//"]["metadata"]["uniqueId"]
+        if addon["addon_name"] in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
+            assert ref in node_group["depends_on"], path
+        else:
+            assert node_ref in addon["depends_on"], path
+
+
+def role_of_workload(synthesis: Synthesis, stack: str, workload: str) -> str:
+    return synthesis.ref(stack, "aws_iam_role", f"{workload}/role", "arn")
+
+
+@pytest.mark.parametrize(
+    ("workload", "namespace", "service_account"),
+    [
+        ("load-balancer-controller", "kube-system", "aws-load-balancer-controller"),
+        ("cluster-autoscaler", "kube-system", "cluster-autoscaler"),
+        ("external-dns", "external-dns", "external-dns"),
+        ("cert-manager", "cert-manager", "cert-manager"),
+        ("external-secrets", "external-secrets", "external-secrets"),
+        ("product-service", "kreo-marketplace", "product-service"),
+    ],
+)
+def test_workload_bound_to_its_service_account(
+    env: Env, workload: str, namespace: str, service_account: str
+) -> None:
+    synthesis, stack, _ = env
+    association = synthesis.resources(stack, "aws_eks_pod_identity_association")[
+        f"{workload}/association"
+    ]
+    assert (association["namespace"], association["service_account"]) == (
+        namespace,
+        service_account,
+    )
+    assert association["role_arn"] == role_of_workload(synthesis, stack, workload)
+
+
+@pytest.mark.parametrize(
+    ("addon", "workload", "service_account", "policy"),
+    [
+        ("vpc-cni", "vpc-cni", "aws-node", "AmazonEKS_CNI_Policy"),
+        (
+            "aws-ebs-csi-driver",
+            "ebs-csi-driver",
+            "ebs-csi-controller-sa",
+            "service-role/AmazonEBSCSIDriverPolicy",
+        ),
+    ],
+)
+def test_addons_get_their_permissions_through_pod_identity(
+    env: Env, addon: str, workload: str, service_account: str, policy: str
+) -> None:
+    synthesis, stack, _ = env
+    (body,) = [
+        a for a in synthesis.resources(stack, "aws_eks_addon").values() if a["addon_name"] == addon
+    ]
+    assert body["pod_identity_association"] == [
+        {
+            "role_arn": role_of_workload(synthesis, stack, workload),
+            "service_account": service_account,
+        }
+    ]
+    assert managed_policies_of(synthesis, stack, f"{workload}/role") == {policy}
+
+
+def test_workload_roles_trust_only_pod_identity_of_this_cluster(env: Env) -> None:
+    synthesis, stack, _ = env
+    cluster_arn = synthesis.ref(stack, "aws_eks_cluster", "control-plane/cluster", "arn")
+    roles = synthesis.resources(stack, "aws_iam_role")
+    workload_roles = {p: r for p, r in roles.items() if p.count("/") == 1 and "group" not in p}
+    workload_roles.pop("control-plane/role")
+    assert len(workload_roles) == 8
+    for path, role in workload_roles.items():
+        (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}, path
+        assert statement["Condition"]["ArnEquals"] == {"aws:SourceArn": cluster_arn}, path
+
+
+def statements_of(synthesis: Synthesis, stack: str, workload: str) -> list[dict]:
+    (document,) = inline_policies_of(synthesis, stack, f"{workload}/role")
+    return document["Statement"]
+
+
+def test_external_dns_changes_only_names_under_the_domain(env: Env) -> None:
+    synthesis, stack, config = env
+    (change,) = [
+        s
+        for s in statements_of(synthesis, stack, "external-dns")
+        if "route53:ChangeResourceRecordSets" in s["Action"]
+    ]
+    names = change["Condition"]["ForAllValues:StringLike"][
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    ]
+    assert names == [config.dns.domain, f"*.{config.dns.domain}"]
+
+
+def test_cert_manager_answers_only_acme_txt_challenges(env: Env) -> None:
+    synthesis, stack, config = env
+    (change,) = [
+        s
+        for s in statements_of(synthesis, stack, "cert-manager")
+        if "route53:ChangeResourceRecordSets" in s["Action"]
+    ]
+    condition = change["Condition"]["ForAllValues:StringLike"]
+    assert condition["route53:ChangeResourceRecordSetsRecordTypes"] == ["TXT"]
+    assert all(
+        n.startswith("_acme-challenge.") and n.endswith(config.dns.domain)
+        for n in condition["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
+    )
+
+
+def test_external_secrets_reads_only_the_environment_prefix(env: Env) -> None:
+    synthesis, stack, config = env
+    (statement,) = statements_of(synthesis, stack, "external-secrets")
+    assert statement["Resource"].endswith(f":secret:kreo/{config.name}/*")
+    assert all(a.startswith("secretsmanager:") for a in statement["Action"])
+    assert not any(
+        a.startswith(("secretsmanager:Put", "secretsmanager:Create")) for a in statement["Action"]
+    )
+
+
+def test_product_service_reaches_only_the_media_bucket(env: Env) -> None:
+    synthesis, stack, config = env
+    resources = {
+        r for s in statements_of(synthesis, stack, "product-service") for r in [s["Resource"]]
+    }
+    bucket = f"kreo-{config.name}-media-"
+    assert all(f":s3:::{bucket}" in r for r in resources)
+    assert len(resources) == 2
+
+
+def test_cluster_autoscaler_resizes_only_this_clusters_groups(env: Env) -> None:
+    synthesis, stack, config = env
+    (resize,) = [
+        s
+        for s in statements_of(synthesis, stack, "cluster-autoscaler")
+        if "autoscaling:SetDesiredCapacity" in s["Action"]
+    ]
+    assert resize["Condition"]["StringEquals"] == {
+        f"aws:ResourceTag/k8s.io/cluster-autoscaler/{config.cluster_name}": "owned"
+    }
+
+
+def test_data_clients_group_has_no_rules_and_is_on_every_node(env: Env) -> None:
+    synthesis, stack, _ = env
+    group = synthesis.resources(stack, "aws_security_group")["data-clients"]
+    assert "ingress" not in group
+    assert "egress" not in group
+    ref = synthesis.ref(stack, "aws_security_group", "data-clients", "id")
+    for template in synthesis.resources(stack, "aws_launch_template").values():
+        assert ref in template["vpc_security_group_ids"]
+
+
+def test_production_owns_the_service_repositories(synthesis: Synthesis) -> None:
+    stack = "kreo-production-cluster"
+    config = synthesis.config(stack)
+    repositories = synthesis.resources(stack, "aws_ecr_repository")
+    assert sorted(r["name"] for r in repositories.values()) == sorted(
+        f"kreo/{s}" for s in config.services
+    )
+    key = synthesis.ref(stack, "aws_kms_key", "registry/key/key", "arn")
+    for repository in repositories.values():
+        assert repository["image_tag_mutability"] == "IMMUTABLE"
+        assert repository["image_scanning_configuration"] == {"scan_on_push": True}
+        assert repository["encryption_configuration"] == [
+            {"encryption_type": "KMS", "kms_key": key}
+        ]
+        assert repository["force_delete"] is False
+    lifecycles = synthesis.resources(stack, "aws_ecr_lifecycle_policy")
+    assert len(lifecycles) == len(repositories)
+    for lifecycle in lifecycles.values():
+        untagged, releases = json.loads(lifecycle["policy"])["rules"]
+        assert untagged["selection"]["tagStatus"] == "untagged"
+        assert untagged["selection"]["countNumber"] == config.registry.untagged_expiry_days
+        assert releases["selection"]["countType"] == "imageCountMoreThan"
+        assert releases["selection"]["countNumber"] == config.registry.keep_releases
+
+
+def test_staging_uses_the_shared_repositories(synthesis: Synthesis) -> None:
+    stack = "kreo-staging-cluster"
+    assert synthesis.resources(stack, "aws_ecr_repository") == {}
+    urls = synthesis.stack(stack)["output"]["repository-urls"]["value"]
+    assert set(urls) == set(synthesis.config(stack).services)
+    assert all(u.endswith(f".dkr.ecr.us-east-1.amazonaws.com/kreo/{s}") for s, u in urls.items())
+
+
+def test_outputs_for_later_stacks(env: Env) -> None:
+    synthesis, stack, _ = env
+    outputs = synthesis.stack(stack)["output"]
+    assert {
+        "cluster-name", "cluster-endpoint", "cluster-certificate-authority-data",
+        "cluster-oidc-issuer", "cluster-security-group-id", "data-clients-security-group-id",
+        "workload-role-arns", "repository-urls",
+    } <= set(outputs)  # fmt: skip
+    assert len(outputs["workload-role-arns"]["value"]) == 8
