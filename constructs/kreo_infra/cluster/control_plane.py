@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.eks_access_entry import EksAccessEntry
 from cdktf_cdktf_provider_aws.eks_access_policy_association import (
     EksAccessPolicyAssociation,
@@ -23,9 +22,9 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from kreo_infra.errors import PropsError
-from kreo_infra.network.flow_logs import CLOUDWATCH_RETENTION_DAYS
 from kreo_infra.security.iam import aws_managed_policy, service_trust
 from kreo_infra.security.kms import RotatingKey
+from kreo_infra.security.log_group import EncryptedLogGroup
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """All five control-plane log types."""
@@ -81,16 +80,7 @@ class EksControlPlane(Construct):
             raise PropsError(
                 "EksControlPlane", "admin_role_arns", [], "name at least one admin role"
             )
-        if log_retention_days not in CLOUDWATCH_RETENTION_DAYS:
-            raise PropsError(
-                "EksControlPlane",
-                "log_retention_days",
-                log_retention_days,
-                f"use one of CloudWatch's periods {CLOUDWATCH_RETENTION_DAYS}",
-            )
         self.name = name
-        log_group_name = f"/aws/eks/{name}/cluster"
-        log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
         self.secrets_key = RotatingKey(
             self,
             "secrets-key",
@@ -99,40 +89,18 @@ class EksControlPlane(Construct):
             account_id=account_id,
             partition=partition,
         )
-        self.logs_key = RotatingKey(
-            self,
-            "logs-key",
-            alias=f"alias/{name}-eks-logs",
-            description=f"Encrypts the control-plane logs of {name}",
-            account_id=account_id,
-            partition=partition,
-            statements=[
-                {
-                    "Sid": "CloudWatchLogsUseForThisLogGroup",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
-                    },
-                }
-            ],
-        )
         # Created before the cluster so EKS does not create it unencrypted and
         # without retention.
-        self.log_group = CloudwatchLogGroup(
+        self.logs = EncryptedLogGroup(
             self,
-            "log-group",
-            name=log_group_name,
-            retention_in_days=log_retention_days,
-            kms_key_id=self.logs_key.arn,
+            "logs",
+            name=f"/aws/eks/{name}/cluster",
+            retention_days=log_retention_days,
+            key_alias=f"alias/{name}-eks-logs",
+            description=f"the control-plane logs of {name}",
+            region=region,
+            account_id=account_id,
+            partition=partition,
         )
         self.role = IamRole(
             self,
@@ -172,7 +140,7 @@ class EksControlPlane(Construct):
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             upgrade_policy=EksClusterUpgradePolicy(support_type="STANDARD"),
             deletion_protection=True,
-            depends_on=[self.log_group, attachment],
+            depends_on=[self.logs.group, attachment],
         )
         for kind, arns, policy in (
             ("admin", admin_role_arns, ADMIN_POLICY),

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import json
 
-from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
-from kreo_infra.errors import PropsError
-from kreo_infra.security.kms import RotatingKey
-
-CLOUDWATCH_RETENTION_DAYS = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-    2922, 3288, 3653,
-)  # fmt: skip
-"""The retention periods CloudWatch Logs accepts."""
+from kreo_infra.security.log_group import EncryptedLogGroup
 
 
 class EncryptedFlowLogs(Construct):
@@ -42,48 +34,18 @@ class EncryptedFlowLogs(Construct):
         partition: str,
     ) -> None:
         super().__init__(scope, id)
-        if retention_days not in CLOUDWATCH_RETENTION_DAYS:
-            raise PropsError(
-                "EncryptedFlowLogs",
-                "retention_days",
-                retention_days,
-                f"use one of CloudWatch's periods {CLOUDWATCH_RETENTION_DAYS}",
-            )
-        log_group_name = f"/aws/vpc/flow-logs/{name}"
-        log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
-        self.key = RotatingKey(
+        self.logs = EncryptedLogGroup(
             self,
-            "key",
-            alias=f"alias/{name}-flow-logs",
-            description=f"Encrypts the VPC flow logs of {name}",
+            "logs",
+            name=f"/aws/vpc/flow-logs/{name}",
+            retention_days=retention_days,
+            key_alias=f"alias/{name}-flow-logs",
+            description=f"the VPC flow logs of {name}",
+            region=region,
             account_id=account_id,
             partition=partition,
-            statements=[
-                {
-                    "Sid": "CloudWatchLogsUseForThisLogGroup",
-                    "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                    "Action": [
-                        "kms:Encrypt*",
-                        "kms:Decrypt*",
-                        "kms:ReEncrypt*",
-                        "kms:GenerateDataKey*",
-                        "kms:Describe*",
-                    ],
-                    "Resource": "*",
-                    "Condition": {
-                        "ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}
-                    },
-                }
-            ],
         )
-        self.log_group = CloudwatchLogGroup(
-            self,
-            "log-group",
-            name=log_group_name,
-            retention_in_days=retention_days,
-            kms_key_id=self.key.arn,
-        )
+        log_group_arn = self.logs.arn_pattern
         flow_log_arns = f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"
         trust = {
             "Version": "2012-10-17",
@@ -134,7 +96,7 @@ class EncryptedFlowLogs(Construct):
             vpc_id=vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
-            log_destination=self.log_group.arn,
+            log_destination=self.logs.arn,
             iam_role_arn=self.role.arn,
             max_aggregation_interval=60,
             tags={"Name": name},

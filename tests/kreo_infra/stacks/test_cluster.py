@@ -84,11 +84,11 @@ def test_all_control_plane_logs_with_retention(env: Env) -> None:
     assert sorted(cluster["enabled_cluster_log_types"]) == sorted(
         ["api", "audit", "authenticator", "controllerManager", "scheduler"]
     )
-    group = synthesis.resources(stack, "aws_cloudwatch_log_group")["control-plane/log-group"]
+    group = synthesis.resources(stack, "aws_cloudwatch_log_group")["control-plane/logs/group"]
     assert group["name"] == f"/aws/eks/{config.cluster_name}/cluster"
     assert group["retention_in_days"] == config.cluster.log_retention_days
     assert group["kms_key_id"] == synthesis.ref(
-        stack, "aws_kms_key", "control-plane/logs-key/key", "arn"
+        stack, "aws_kms_key", "control-plane/logs/key/key", "arn"
     )
     log_group = "aws_cloudwatch_log_group." + group["//"]["metadata"]["uniqueId"]
     assert log_group in cluster["depends_on"]

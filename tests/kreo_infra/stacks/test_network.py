@@ -122,19 +122,21 @@ def test_flow_logs_capture_everything_into_an_encrypted_group(env: Env) -> None:
     assert flow_log["vpc_id"] == synthesis.ref(stack, "aws_vpc", "vpc/vpc", "id")
     assert flow_log["log_destination_type"] == "cloud-watch-logs"
     assert flow_log["log_destination"] == synthesis.ref(
-        stack, "aws_cloudwatch_log_group", "flow-logs/log-group", "arn"
+        stack, "aws_cloudwatch_log_group", "flow-logs/logs/group", "arn"
     )
-    group = synthesis.resources(stack, "aws_cloudwatch_log_group")["flow-logs/log-group"]
+    group = synthesis.resources(stack, "aws_cloudwatch_log_group")["flow-logs/logs/group"]
     assert group["retention_in_days"] == config.network.flow_log_retention_days
-    assert group["kms_key_id"] == synthesis.ref(stack, "aws_kms_key", "flow-logs/key/key", "arn")
-    key = synthesis.resources(stack, "aws_kms_key")["flow-logs/key/key"]
+    assert group["kms_key_id"] == synthesis.ref(
+        stack, "aws_kms_key", "flow-logs/logs/key/key", "arn"
+    )
+    key = synthesis.resources(stack, "aws_kms_key")["flow-logs/logs/key/key"]
     assert key["enable_key_rotation"] is True
     assert key["deletion_window_in_days"] == 30
 
 
 def test_flow_log_key_lets_cloudwatch_use_it_for_this_group_only(env: Env) -> None:
     synthesis, stack, config = env
-    key = synthesis.resources(stack, "aws_kms_key")["flow-logs/key/key"]
+    key = synthesis.resources(stack, "aws_kms_key")["flow-logs/logs/key/key"]
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
     logs = statements["CloudWatchLogsUseForThisLogGroup"]
     assert logs["Principal"] == {"Service": f"logs.{config.region}.amazonaws.com"}

@@ -1,0 +1,108 @@
+"""Cluster constructs: input validation (the stack tests cover their output)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kreo_infra.errors import PropsError
+
+ACCOUNT = {"account_id": "123456789012", "partition": "aws"}
+
+
+@pytest.fixture
+def stack(providers: None) -> Any:
+    from cdktf import TerraformStack
+    from cdktf import Testing as CdktfTesting
+
+    return TerraformStack(CdktfTesting.app(), "test")
+
+
+CONTROL_PLANE = {
+    "name": "c",
+    "kubernetes_version": "1.35",
+    "subnet_ids": ["s"],
+    "region": "us-east-1",
+    "log_retention_days": 30,
+    "admin_role_arns": ["arn:aws:iam::123456789012:role/admin"],
+    **ACCOUNT,
+}
+
+
+def test_control_plane_rejects_a_world_open_endpoint(stack: Any) -> None:
+    from kreo_infra.cluster.control_plane import EksControlPlane
+
+    with pytest.raises(PropsError, match=r"public_access_cidrs=\['0.0.0.0/0'\]"):
+        EksControlPlane(
+            stack,
+            "cp",
+            **CONTROL_PLANE,
+            endpoint_public_access=True,
+            public_access_cidrs=["0.0.0.0/0"],
+        )
+
+
+def test_control_plane_needs_an_admin(stack: Any) -> None:
+    from kreo_infra.cluster.control_plane import EksControlPlane
+
+    with pytest.raises(PropsError, match=r"admin_role_arns=\[\] .* name at least one admin"):
+        EksControlPlane(stack, "cp", **{**CONTROL_PLANE, "admin_role_arns": []})
+
+
+NODE_GROUP = {
+    "cluster_name": "c",
+    "name": "general",
+    "subnet_ids": ["s"],
+    "security_group_ids": ["g"],
+    "instance_types": ["t3.medium"],
+    "min_size": 3,
+    "desired_size": 3,
+    "max_size": 10,
+    "disk_size_gb": 50,
+    "partition": "aws",
+    "tags": {},
+}
+
+
+def test_node_group_sizes_ordered(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    with pytest.raises(PropsError, match=r"\(4, 3, 10\) is not allowed"):
+        ManagedNodeGroup(stack, "ng", **{**NODE_GROUP, "min_size": 4})
+
+
+def test_node_group_needs_an_instance_type(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    with pytest.raises(PropsError, match=r"instance_types=\[\]"):
+        ManagedNodeGroup(stack, "ng", **{**NODE_GROUP, "instance_types": []})
+
+
+def test_pod_identity_role_needs_permissions(stack: Any) -> None:
+    from kreo_infra.cluster.workload_identity import PRODUCT_SERVICE, PodIdentityRole
+
+    with pytest.raises(PropsError, match="give the role statements or managed policies"):
+        PodIdentityRole(
+            stack,
+            "r",
+            workload=PRODUCT_SERVICE,
+            cluster_name="c",
+            cluster_arn="arn",
+            **ACCOUNT,
+        )
+
+
+def test_repositories_need_distinct_services(stack: Any) -> None:
+    from kreo_infra.cluster.registry import ServiceRepositories
+
+    with pytest.raises(PropsError, match="name each service once"):
+        ServiceRepositories(
+            stack,
+            "r",
+            prefix="kreo",
+            services=["a", "a"],
+            untagged_expiry_days=7,
+            keep_releases=30,
+            **ACCOUNT,
+        )

@@ -1,0 +1,93 @@
+"""RotatingKey and EncryptedLogGroup: defaults and input validation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from kreo_infra.errors import PropsError
+
+ACCOUNT = {"account_id": "123456789012", "partition": "aws"}
+
+
+@pytest.fixture
+def stack(providers: None) -> Any:
+    from cdktf import TerraformStack
+    from cdktf import Testing as CdktfTesting
+
+    return TerraformStack(CdktfTesting.app(), "test")
+
+
+def synth(stack: Any) -> dict[str, Any]:
+    from cdktf import Testing as CdktfTesting
+
+    return json.loads(CdktfTesting.synth(stack))
+
+
+def test_key_defaults(stack: Any) -> None:
+    from kreo_infra.security.kms import RotatingKey
+
+    RotatingKey(stack, "key", alias="alias/x", description="x", **ACCOUNT)
+    (key,) = synth(stack)["resource"]["aws_kms_key"].values()
+    assert key["enable_key_rotation"] is True
+    assert key["deletion_window_in_days"] == 30
+    (admin,) = json.loads(key["policy"])["Statement"]
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+
+
+@pytest.mark.parametrize("alias", ["x", "alias/aws/x"])
+def test_key_alias_validated(stack: Any, alias: str) -> None:
+    from kreo_infra.security.kms import RotatingKey
+
+    with pytest.raises(PropsError, match=r"RotatingKey: alias=.* use alias/<name>"):
+        RotatingKey(stack, "key", alias=alias, description="x", **ACCOUNT)
+
+
+def test_key_deletion_window_validated(stack: Any) -> None:
+    from kreo_infra.security.kms import RotatingKey
+
+    with pytest.raises(PropsError, match="deletion_window_days=3 is not allowed; use 7 to 30"):
+        RotatingKey(
+            stack, "key", alias="alias/x", description="x", deletion_window_days=3, **ACCOUNT
+        )
+
+
+def test_log_group_retention_validated(stack: Any) -> None:
+    from kreo_infra.security.log_group import EncryptedLogGroup
+
+    with pytest.raises(PropsError, match="retention_days=45 is not allowed"):
+        EncryptedLogGroup(
+            stack,
+            "logs",
+            name="/x",
+            retention_days=45,
+            key_alias="alias/x",
+            description="x",
+            region="us-east-1",
+            **ACCOUNT,
+        )
+
+
+def test_log_group_key_serves_only_its_group(stack: Any) -> None:
+    from kreo_infra.security.log_group import EncryptedLogGroup
+
+    EncryptedLogGroup(
+        stack,
+        "logs",
+        name="/x/y",
+        retention_days=30,
+        key_alias="alias/x",
+        description="x",
+        region="us-east-1",
+        **ACCOUNT,
+    )
+    body = synth(stack)["resource"]
+    (key,) = body["aws_kms_key"].values()
+    _, logs = json.loads(key["policy"])["Statement"]
+    assert logs["Condition"]["ArnEquals"] == {
+        "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:us-east-1:123456789012:log-group:/x/y"
+    }
+    (group,) = body["aws_cloudwatch_log_group"].values()
+    assert group["retention_in_days"] == 30
