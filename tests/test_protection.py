@@ -29,10 +29,61 @@ STATEFUL: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
         "retention set and KMS-encrypted (audit and flow logs)",
         lambda r: r.get("retention_in_days", 0) > 0 and bool(r.get("kms_key_id")),
     ),
+    "aws_db_instance": (
+        "a replica, or 7+ days of backups kept after deletion and a final snapshot",
+        lambda r: (
+            "replicate_source_db" in r
+            or (
+                r.get("backup_retention_period", 0) >= 7
+                and r.get("skip_final_snapshot") is False
+                and bool(r.get("final_snapshot_identifier"))
+                and r.get("delete_automated_backups") is False
+            )
+        ),
+    ),
+    "aws_elasticache_replication_group": (
+        "daily snapshots and a final snapshot",
+        lambda r: (
+            r.get("snapshot_retention_limit", 0) >= 1 and bool(r.get("final_snapshot_identifier"))
+        ),
+    ),
+    "aws_opensearch_domain": (
+        "automated snapshots configured, encrypted at rest",
+        lambda r: "snapshot_options" in r and r.get("encrypt_at_rest", {}).get("enabled") is True,
+    ),
+    "aws_s3_bucket": (
+        "never force-destroyed with its objects",
+        lambda r: r.get("force_destroy") is False,
+    ),
+    "aws_s3_bucket_versioning": (
+        "versioning enabled",
+        lambda r: r.get("versioning_configuration", {}).get("status") == "Enabled",
+    ),
+    "aws_secretsmanager_secret": (
+        "a 7+ day recovery window",
+        lambda r: r.get("recovery_window_in_days", 0) >= 7,
+    ),
 }
+
+PRODUCTION_ONLY = {
+    "aws_db_instance": ("deletion protection", lambda r: r.get("deletion_protection") is True),
+    "aws_secretsmanager_secret": (
+        "the longest recovery window",
+        lambda r: r.get("recovery_window_in_days") == 30,
+    ),
+}
+"""What production adds to the rules above (staging is rebuilt at will)."""
 
 STATELESS = {
     # Recreated from configuration without losing anything.
+    "aws_cloudwatch_log_resource_policy", "aws_db_parameter_group", "aws_db_proxy",
+    "aws_db_proxy_default_target_group", "aws_db_proxy_target", "aws_db_subnet_group",
+    "aws_elasticache_subnet_group", "aws_elasticache_user", "aws_elasticache_user_group",
+    "aws_s3_bucket_lifecycle_configuration", "aws_s3_bucket_logging",
+    "aws_s3_bucket_ownership_controls", "aws_s3_bucket_policy",
+    "aws_s3_bucket_public_access_block", "aws_s3_bucket_replication_configuration",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_vpc_security_group_egress_rule",
     "aws_default_security_group", "aws_ecr_lifecycle_policy", "aws_eip",
     "aws_eks_access_entry", "aws_eks_access_policy_association", "aws_eks_addon",
     "aws_eks_node_group", "aws_eks_pod_identity_association", "aws_flow_log",
@@ -66,3 +117,31 @@ def test_every_stateful_resource_is_protected(synthesis: Synthesis) -> None:
                     unprotected.append(f"{name}/{kind}.{resource}: needs {requirement}")
     assert checked > 0
     assert unprotected == []
+
+
+def test_production_adds_deletion_protection(synthesis: Synthesis) -> None:
+    checked = 0
+    for name in synthesis.stack_names:
+        if not name.startswith("kreo-production-"):
+            continue
+        for kind, resource, body in iter_resources(synthesis.stack(name)):
+            if kind in PRODUCTION_ONLY:
+                checked += 1
+                requirement, is_protected = PRODUCTION_ONLY[kind]
+                assert is_protected(body), f"{name}/{kind}.{resource}: needs {requirement}"
+    assert checked > 0
+
+
+def test_every_bucket_is_versioned(synthesis: Synthesis) -> None:
+    for name in synthesis.stack_names:
+        buckets = {
+            f"${{aws_s3_bucket.{resource}.id}}"
+            for kind, resource, _ in iter_resources(synthesis.stack(name))
+            if kind == "aws_s3_bucket"
+        }
+        versioned = {
+            body["bucket"]
+            for kind, _, body in iter_resources(synthesis.stack(name))
+            if kind == "aws_s3_bucket_versioning"
+        }
+        assert buckets <= versioned, name

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from syrupy.extensions.json import JSONSnapshotExtension
@@ -56,12 +58,29 @@ def test_no_secret_literals_in_synthesized_output(synthesis: Synthesis) -> None:
     assert [str(hit) for hit in scan_for_secrets(files)] == []
 
 
-def test_no_password_arguments(synthesis: Synthesis, stack_name: str) -> None:
-    """Passwords come from AWS-managed secrets, never from a literal argument."""
-    literal = {
+SECRET_ARGUMENTS = {
+    "password", "password_wo", "passwords", "auth_token", "master_password",
+    "master_user_password", "secret_string", "secret_binary", "secret_string_wo",
+}  # fmt: skip
+"""Arguments that would put a secret into the configuration and the state."""
+
+
+def _keys(value: Any) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
+
+
+def test_no_secret_arguments(synthesis: Synthesis, stack_name: str) -> None:
+    """Passwords and tokens come from AWS-managed secrets or IAM, never from an argument."""
+    found = {
         f"{kind}.{name}.{key}"
         for kind, name, body in iter_resources(synthesis.stack(stack_name))
-        for key, value in body.items()
-        if "password" in key and isinstance(value, str) and not value.startswith("${")
+        for key in _keys(body)
+        if key in SECRET_ARGUMENTS
     }
-    assert literal == set()
+    assert found == set()

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.stacks import BaseStack, ClusterStack, KreoStack, NetworkStack
+from kreo_infra.stacks import BaseStack, ClusterStack, DataStack, KreoStack, NetworkStack
 
-LAYERS: tuple[type[KreoStack], ...] = (BaseStack, NetworkStack, ClusterStack)
+LAYERS: tuple[type[KreoStack], ...] = (BaseStack, NetworkStack, ClusterStack, DataStack)
 """Stack classes in deployment order; :func:`build_environment` creates exactly these."""
 
 
@@ -18,7 +18,8 @@ def build_environment(app: App, config: EnvironmentConfig) -> list[KreoStack]:
     base = BaseStack(app, config=config)
     network = NetworkStack(app, config=config)
     cluster = ClusterStack(app, config=config, network=network)
-    return [base, network, cluster]
+    data = DataStack(app, config=config, network=network, cluster=cluster)
+    return [base, network, cluster, data]
 
 
 def build_app(configs: Sequence[EnvironmentConfig], *, outdir: str | None = None) -> App:

@@ -12,9 +12,11 @@ def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> Non
         "kreo-production-base",
         "kreo-production-network",
         "kreo-production-cluster",
+        "kreo-production-data",
         "kreo-staging-base",
         "kreo-staging-network",
         "kreo-staging-cluster",
+        "kreo-staging-data",
     ]
 
 
@@ -34,6 +36,7 @@ def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
         "kreo-production-base",
         "kreo-production-network",
         "kreo-production-cluster",
+        "kreo-production-data",
     ]
 
 

@@ -280,6 +280,17 @@ class Database(Model):
     read_replicas: Annotated[int, Field(ge=0, le=5)]
     deletion_protection: bool
     database_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+    master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")]
+    backup_window: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    maintenance_window: Annotated[
+        str,
+        Field(
+            pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}-(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}$"
+        ),
+    ]
+    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60]
+    performance_insights_retention_days: Annotated[int, Field(ge=7, le=731)]
+    slow_query_ms: Annotated[int, Field(ge=0)]
 
     @model_validator(mode="after")
     def _storage_ordered(self) -> Database:
@@ -301,6 +312,52 @@ class Cache(Model):
     replicas_per_shard: Annotated[int, Field(ge=0, le=5)]
     transit_encryption: Literal[True]
     snapshot_retention_days: Annotated[int, Field(ge=1, le=35)]
+    snapshot_window: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+    maintenance_window: Annotated[
+        str,
+        Field(
+            pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}-(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}$"
+        ),
+    ]
+
+
+class Search(Model):
+    """OpenSearch (the seed's Elasticsearch Service)."""
+
+    engine_version: Annotated[str, Field(pattern=r"^OpenSearch_\d+\.\d+$")]
+    instance_type: Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$")]
+    instance_count: Annotated[int, Field(ge=1, le=80)]
+    zone_awareness: bool
+    dedicated_master_type: Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$")] | None
+    volume_size_gb: Annotated[int, Field(ge=10, le=16384)]
+
+    @model_validator(mode="after")
+    def _zones_fit(self) -> Search:
+        if self.zone_awareness and self.instance_count % 3:
+            raise FieldPathError(
+                "instance_count",
+                f"{self.instance_count} cannot spread evenly over 3 zones; use a multiple of 3",
+            )
+        return self
+
+
+class Storage(Model):
+    """S3 buckets (seed: kreo-marketplace-produccion, versioned) and their protection."""
+
+    media_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,55}[a-z0-9]$")]
+    access_logs_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    noncurrent_version_expiry_days: Annotated[int, Field(ge=1)]
+    replicate_to_dr_region: bool
+
+
+class Secrets(Model):
+    """Secrets Manager containers (values are set out of band, never by Terraform)."""
+
+    names: Annotated[
+        list[Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]], Field(min_length=1)
+    ]
+    recovery_window_days: Annotated[int, Field(ge=7, le=30)]
+    replicate_to_dr_region: bool
 
 
 class Dns(Model):
@@ -397,6 +454,9 @@ class EnvironmentConfig(Model):
     registry: Registry
     database: Database
     cache: Cache
+    search: Search
+    storage: Storage
+    secrets: Secrets
     dns: Dns
     services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
     application: Application
@@ -426,10 +486,6 @@ class EnvironmentConfig(Model):
     def secrets_prefix(self) -> str:
         """``kreo/<env>/``: the Secrets Manager names this environment's workloads may read."""
         return f"{self.project}/{self.name}/"
-
-    def media_bucket_name(self, account_id: str) -> str:
-        """The product media bucket: ``kreo-<env>-media-<account>`` (globally unique)."""
-        return f"{self.stack_prefix}-media-{account_id}"
 
     @property
     def cluster_name(self) -> str:

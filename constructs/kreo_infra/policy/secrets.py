@@ -30,6 +30,8 @@ encoded policies that look random without being secret.
 ALLOWED_LINES = (
     # EC2 launch templates: "http_tokens": "required" is IMDSv2, not a token.
     r'^\s*"http_tokens": "(required|optional)",?$',
+    # RDS Proxy: the *method* clients use (SCRAM), not a password.
+    r'^\s*"client_password_auth_type": "POSTGRES_(SCRAM_SHA_256|MD5)",?$',
 )
 """Exact lines the keyword detector mistakes for secrets (each one explained)."""
 

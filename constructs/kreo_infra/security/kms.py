@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
@@ -22,7 +23,8 @@ class RotatingKey(Construct):
     The policy always lets the account's IAM administer and use the key through
     IAM policies (AWS's default statement, so the key can never become
     unmanageable); ``statements`` add the service principals or roles that use
-    it, each scoped with conditions by the caller.
+    it, each scoped with conditions by the caller. ``provider`` places the key
+    in another region (e.g. the DR region's provider).
     """
 
     def __init__(
@@ -36,6 +38,7 @@ class RotatingKey(Construct):
         partition: str,
         statements: Sequence[Mapping[str, Any]] = (),
         deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS,
+        provider: TerraformProvider | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not alias.startswith("alias/") or alias.startswith("alias/aws/"):
@@ -66,8 +69,9 @@ class RotatingKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=deletion_window_days,
             policy=json.dumps(policy),
+            provider=provider,
         )
-        KmsAlias(self, "alias", name=alias, target_key_id=self.key.key_id)
+        KmsAlias(self, "alias", name=alias, target_key_id=self.key.key_id, provider=provider)
 
     @property
     def arn(self) -> str:

@@ -2,7 +2,8 @@
 
 from kreo_infra.stacks.base import BaseStack
 from kreo_infra.stacks.cluster import ClusterStack
+from kreo_infra.stacks.data import DataStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 
-__all__ = ["BaseStack", "ClusterStack", "KreoStack", "NetworkStack"]
+__all__ = ["BaseStack", "ClusterStack", "DataStack", "KreoStack", "NetworkStack"]

@@ -131,7 +131,10 @@ class ClusterStack(KreoStack):
                     "product-service",
                     workload=PRODUCT_SERVICE,
                     statements=policies.media_bucket_read_write(
-                        partition=partition, bucket=config.media_bucket_name(account)
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        bucket=config.storage.media_bucket,
                     ),
                     **common,
                 ),

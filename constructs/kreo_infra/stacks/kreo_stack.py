@@ -46,10 +46,12 @@ class KreoStack(TerraformStack):
         self.config = config
         self._caller: DataAwsCallerIdentity | None = None
         self._partition: DataAwsPartition | None = None
+        self._dr: AwsProvider | None = None
         self.stack_name = self.name_for(config)
         super().__init__(scope, self.stack_name)
         tags = standard_tags(config, self.stack_name)
 
+        self._tags = tags
         self.aws = AwsProvider(
             self,
             "aws",
@@ -82,6 +84,19 @@ class KreoStack(TerraformStack):
         if self._partition is None:
             self._partition = DataAwsPartition(self, "partition")
         return self._partition.partition
+
+    @property
+    def dr_provider(self) -> AwsProvider:
+        """An AWS provider for the DR region (alias ``dr``), created when first used."""
+        if self._dr is None:
+            self._dr = AwsProvider(
+                self,
+                "aws-dr",
+                alias="dr",
+                region=self.config.dr_region,
+                default_tags=[AwsProviderDefaultTags(tags=self._tags)],
+            )
+        return self._dr
 
     def pin_provider(self, name: str) -> None:
         """Pin provider ``name`` to the version in config (call once per provider used)."""

@@ -34,9 +34,9 @@ def test_every_taggable_resource_in_every_stack_is_tagged(synthesis: Synthesis) 
 
 
 def test_provider_default_tags_match(synthesis: Synthesis, stack_name: str) -> None:
-    provider = synthesis.stack(stack_name)["provider"]["aws"][0]
     expected = standard_tags(synthesis.config(stack_name), stack_name)
-    assert provider["default_tags"] == [{"tags": expected}]
+    for provider in synthesis.stack(stack_name)["provider"]["aws"]:
+        assert provider["default_tags"] == [{"tags": expected}]
 
 
 TAGS = {"Project": "kreo", "Environment": "test"}

@@ -136,4 +136,4 @@ def test_one_environment_owns_the_repositories(configs: list[EnvironmentConfig])
 def test_names_derived_from_the_environment(production: EnvironmentConfig) -> None:
     assert production.cluster_name == "kreo-production"
     assert production.secrets_prefix == "kreo/production/"
-    assert production.media_bucket_name("123456789012") == "kreo-production-media-123456789012"
+    assert production.storage.media_bucket == "kreo-marketplace-produccion"

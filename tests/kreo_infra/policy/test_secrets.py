@@ -46,6 +46,13 @@ def test_imdsv2_setting_is_not_a_secret(tmp_path: Path) -> None:
     assert scan_for_secrets([path]) == []
 
 
+def test_proxy_auth_method_is_not_a_secret(tmp_path: Path) -> None:
+    path = tmp_path / "cdk.tf.json"
+    auth = {"auth": {"client_password_auth_type": "POSTGRES_SCRAM_SHA_256"}}
+    path.write_text(json.dumps(auth, indent=2))
+    assert scan_for_secrets([path]) == []
+
+
 def test_allowlist_is_exact(tmp_path: Path) -> None:
     path = tmp_path / "cdk.tf.json"
     path.write_text(json.dumps({"x": {"http_tokens": "s3cr3t-" + "value"}}, indent=2))

@@ -312,12 +312,16 @@ def test_external_secrets_reads_only_the_environment_prefix(env: Env) -> None:
 
 def test_product_service_reaches_only_the_media_bucket(env: Env) -> None:
     synthesis, stack, config = env
-    resources = {
-        r for s in statements_of(synthesis, stack, "product-service") for r in [s["Resource"]]
-    }
-    bucket = f"kreo-{config.name}-media-"
-    assert all(f":s3:::{bucket}" in r for r in resources)
-    assert len(resources) == 2
+    statements = statements_of(synthesis, stack, "product-service")
+    kms = [s for s in statements if s["Sid"] == "UseTheMediaKeyThroughS3"]
+    s3 = [s for s in statements if s["Sid"] != "UseTheMediaKeyThroughS3"]
+    bucket = config.storage.media_bucket
+    assert all(s["Resource"].split(":s3:::")[1].split("/")[0] == bucket for s in s3)
+    assert len(s3) == 2
+    (key,) = kms
+    condition = key["Condition"]["StringEquals"]
+    assert condition["kms:EncryptionContext:aws:s3:arn"].endswith(f":s3:::{bucket}")
+    assert condition["kms:ViaService"] == "s3.us-east-1.amazonaws.com"
 
 
 def test_cluster_autoscaler_resizes_only_this_clusters_groups(env: Env) -> None:

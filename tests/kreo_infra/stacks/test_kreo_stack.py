@@ -15,9 +15,12 @@ from tests.conftest import Synthesis
 
 
 def test_aws_provider_in_the_environment_region(synthesis: Synthesis, stack_name: str) -> None:
+    config = synthesis.config(stack_name)
     providers = synthesis.stack(stack_name)["provider"]["aws"]
-    assert len(providers) == 1
-    assert providers[0]["region"] == synthesis.config(stack_name).region
+    (default,) = [p for p in providers if "alias" not in p]
+    assert default["region"] == config.region
+    assert all(p["region"] == config.dr_region for p in providers if p.get("alias") == "dr")
+    assert {p.get("alias") for p in providers} <= {None, "dr"}
 
 
 def test_s3_backend_with_own_key_encryption_and_locking(

@@ -161,9 +161,29 @@ def external_secrets(
     ]
 
 
-def media_bucket_read_write(*, partition: str, bucket: str) -> list[Statement]:
-    """List the media bucket and read, write and delete its objects; nothing else."""
+def media_bucket_read_write(
+    *, partition: str, region: str, account_id: str, bucket: str
+) -> list[Statement]:
+    """List the media bucket and read, write and delete its objects; nothing else.
+
+    The bucket is SSE-KMS with a bucket key, so reading and writing objects
+    needs the key too: allowed only through S3 in this region and only for
+    this bucket's encryption context (the key lives in the data layer, which
+    is deployed after this one, hence the context rather than the key ARN).
+    """
     return [
+        {
+            "Sid": "UseTheMediaKeyThroughS3",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": f"arn:{partition}:kms:{region}:{account_id}:key/*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"s3.{region}.amazonaws.com",
+                    "kms:EncryptionContext:aws:s3:arn": f"arn:{partition}:s3:::{bucket}",
+                }
+            },
+        },
         {
             "Sid": "ListTheMediaBucket",
             "Effect": "Allow",

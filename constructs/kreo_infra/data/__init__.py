@@ -1,0 +1,1 @@
+"""The data layer: PostgreSQL, Valkey, OpenSearch, media storage, application secrets."""

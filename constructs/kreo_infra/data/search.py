@@ -1,0 +1,197 @@
+"""Amazon OpenSearch Service: the marketplace's search, private and encrypted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_resource_policy import (
+    CloudwatchLogResourcePolicy,
+)
+from cdktf_cdktf_provider_aws.opensearch_domain import (
+    OpensearchDomain,
+    OpensearchDomainAdvancedSecurityOptions,
+    OpensearchDomainAdvancedSecurityOptionsMasterUserOptions,
+    OpensearchDomainClusterConfig,
+    OpensearchDomainClusterConfigZoneAwarenessConfig,
+    OpensearchDomainDomainEndpointOptions,
+    OpensearchDomainEbsOptions,
+    OpensearchDomainEncryptAtRest,
+    OpensearchDomainLogPublishingOptions,
+    OpensearchDomainNodeToNodeEncryption,
+    OpensearchDomainSnapshotOptions,
+    OpensearchDomainSoftwareUpdateOptions,
+    OpensearchDomainVpcOptions,
+)
+from constructs import Construct
+
+from kreo_infra.config.models import Search
+from kreo_infra.errors import PropsError
+from kreo_infra.network.security_groups import ServiceSecurityGroup
+from kreo_infra.security.iam import policy_document
+from kreo_infra.security.kms import RotatingKey
+from kreo_infra.security.log_group import EncryptedLogGroup
+
+PORT = 443
+TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
+LOG_TYPES = {
+    "INDEX_SLOW_LOGS": "index-slow",
+    "SEARCH_SLOW_LOGS": "search-slow",
+    "ES_APPLICATION_LOGS": "application",
+    "AUDIT_LOGS": "audit",
+}
+DEDICATED_MASTERS = 3
+
+
+class SearchDomain(Construct):
+    """An OpenSearch domain in the database subnets.
+
+    * with ``zone_awareness``, data nodes spread over three zones and (with a
+      ``dedicated_master_type``) three dedicated master nodes;
+    * encrypted at rest (rotating key) and node to node; HTTPS only, TLS 1.2+;
+    * fine-grained access control whose master is the IAM role
+      ``master_role_arn`` (no internal users, so no master password anywhere);
+    * the domain's access policy admits only ``client_role_arns`` and the master;
+    * slow, application and audit logs to encrypted log groups;
+    * reachable on 443 from ``client_group_id`` only.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        settings: Search,
+        vpc_id: str,
+        subnet_ids: Sequence[str],
+        client_group_id: str,
+        master_role_arn: str,
+        client_role_arns: Sequence[str],
+        log_retention_days: int,
+        region: str,
+        account_id: str,
+        partition: str,
+    ) -> None:
+        super().__init__(scope, id)
+        zones = 3 if settings.zone_awareness else 1
+        if len(subnet_ids) < zones:
+            raise PropsError(
+                "SearchDomain",
+                "subnet_ids",
+                list(subnet_ids),
+                f"give {zones} subnets (one per zone)",
+            )
+        account = {"account_id": account_id, "partition": partition}
+        domain_name = f"{name}-search"
+        domain_arn = f"arn:{partition}:es:{region}:{account_id}:domain/{domain_name}"
+        self.key = RotatingKey(
+            self,
+            "key",
+            alias=f"alias/{name}-search",
+            description=f"Encrypts the search indices of {name}",
+            **account,
+        )
+        self.security_group = ServiceSecurityGroup(
+            self,
+            "security-group",
+            name=f"{name}-search",
+            description="OpenSearch: HTTPS from the data clients",
+            vpc_id=vpc_id,
+            port=PORT,
+            clients={"data-clients": client_group_id},
+        )
+        logs = {
+            log_type: EncryptedLogGroup(
+                self,
+                f"{short}-logs",
+                name=f"/aws/opensearch/{domain_name}/{short}",
+                retention_days=log_retention_days,
+                key_alias=f"alias/{name}-search-{short}-logs",
+                description=f"the OpenSearch {short} logs of {name}",
+                region=region,
+                **account,
+            )
+            for log_type, short in LOG_TYPES.items()
+        }
+        log_policy = CloudwatchLogResourcePolicy(
+            self,
+            "log-delivery",
+            policy_name=f"{domain_name}-log-delivery",
+            policy_document=policy_document(
+                [
+                    {
+                        "Sid": "OpenSearchWritesItsLogs",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "es.amazonaws.com"},
+                        "Action": ["logs:PutLogEvents", "logs:CreateLogStream"],
+                        "Resource": [f"{g.arn_pattern}:*" for g in logs.values()],
+                        "Condition": {
+                            "StringEquals": {"aws:SourceAccount": account_id},
+                            "ArnLike": {"aws:SourceArn": domain_arn},
+                        },
+                    }
+                ]
+            ),
+        )
+        masters = settings.dedicated_master_type is not None
+        self.domain = OpensearchDomain(
+            self,
+            "domain",
+            domain_name=domain_name,
+            engine_version=settings.engine_version,
+            cluster_config=OpensearchDomainClusterConfig(
+                instance_type=settings.instance_type,
+                instance_count=settings.instance_count,
+                zone_awareness_enabled=settings.zone_awareness,
+                zone_awareness_config=OpensearchDomainClusterConfigZoneAwarenessConfig(
+                    availability_zone_count=3
+                )
+                if settings.zone_awareness
+                else None,
+                dedicated_master_enabled=masters,
+                dedicated_master_type=settings.dedicated_master_type,
+                dedicated_master_count=DEDICATED_MASTERS if masters else None,
+            ),
+            ebs_options=OpensearchDomainEbsOptions(
+                ebs_enabled=True, volume_type="gp3", volume_size=settings.volume_size_gb
+            ),
+            encrypt_at_rest=OpensearchDomainEncryptAtRest(enabled=True, kms_key_id=self.key.arn),
+            node_to_node_encryption=OpensearchDomainNodeToNodeEncryption(enabled=True),
+            domain_endpoint_options=OpensearchDomainDomainEndpointOptions(
+                enforce_https=True, tls_security_policy=TLS_POLICY
+            ),
+            advanced_security_options=OpensearchDomainAdvancedSecurityOptions(
+                enabled=True,
+                anonymous_auth_enabled=False,
+                internal_user_database_enabled=False,
+                master_user_options=OpensearchDomainAdvancedSecurityOptionsMasterUserOptions(
+                    master_user_arn=master_role_arn
+                ),
+            ),
+            access_policies=policy_document(
+                [
+                    {
+                        "Sid": "ApplicationRolesOnly",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": [master_role_arn, *client_role_arns]},
+                        "Action": ["es:ESHttp*"],
+                        "Resource": f"{domain_arn}/*",
+                    }
+                ]
+            ),
+            vpc_options=OpensearchDomainVpcOptions(
+                subnet_ids=list(subnet_ids)[:zones],
+                security_group_ids=[self.security_group.id],
+            ),
+            log_publishing_options=[
+                OpensearchDomainLogPublishingOptions(
+                    log_type=log_type, cloudwatch_log_group_arn=group.arn, enabled=True
+                )
+                for log_type, group in logs.items()
+            ],
+            snapshot_options=OpensearchDomainSnapshotOptions(automated_snapshot_start_hour=3),
+            software_update_options=OpensearchDomainSoftwareUpdateOptions(
+                auto_software_update_enabled=True
+            ),
+            depends_on=[log_policy],
+        )

@@ -1,0 +1,372 @@
+"""S3: the product media bucket, its access logs and its copy in the DR region."""
+
+from __future__ import annotations
+
+from cdktf import TerraformProvider
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
+from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import (
+    S3BucketOwnershipControls,
+    S3BucketOwnershipControlsRule,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktf_cdktf_provider_aws.s3_bucket_replication_configuration import (
+    S3BucketReplicationConfigurationA,
+    S3BucketReplicationConfigurationRule,
+    S3BucketReplicationConfigurationRuleDeleteMarkerReplication,
+    S3BucketReplicationConfigurationRuleDestination,
+    S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration,
+    S3BucketReplicationConfigurationRuleFilter,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteria,
+    S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
+)
+from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
+    S3BucketVersioningA,
+    S3BucketVersioningVersioningConfiguration,
+)
+from constructs import Construct
+
+from kreo_infra.security.iam import Statement, policy_document, service_trust
+from kreo_infra.security.kms import RotatingKey
+
+ABORT_MULTIPART_DAYS = 7
+ACCESS_LOG_RETENTION_DAYS = 365
+
+
+def deny_insecure_transport(bucket_arn: str) -> Statement:
+    """The statement every bucket policy here starts with: no plain-HTTP access."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+class PrivateBucket(Construct):
+    """A versioned bucket nobody outside the account can reach.
+
+    All public access blocked, ACLs disabled (bucket owner enforced), plain
+    HTTP denied, versioning on, encryption with ``kms_key_arn`` and a bucket key
+    (or SSE-S3 without one), and a lifecycle expiring noncurrent versions after
+    ``noncurrent_version_expiry_days`` and aborting stale multipart uploads.
+    ``extra_statements`` extend the bucket policy.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        noncurrent_version_expiry_days: int,
+        kms_key_arn: str | None = None,
+        expire_current_days: int | None = None,
+        extra_statements: tuple[Statement, ...] = (),
+        provider: TerraformProvider | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.bucket = S3Bucket(self, "bucket", bucket=name, force_destroy=False, provider=provider)
+        bucket_id = self.bucket.id
+        S3BucketPublicAccessBlock(
+            self,
+            "public-access-block",
+            bucket=bucket_id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            provider=provider,
+        )
+        S3BucketOwnershipControls(
+            self,
+            "ownership",
+            bucket=bucket_id,
+            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+            provider=provider,
+        )
+        self.versioning = S3BucketVersioningA(
+            self,
+            "versioning",
+            bucket=bucket_id,
+            versioning_configuration=S3BucketVersioningVersioningConfiguration(status="Enabled"),
+            provider=provider,
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "encryption",
+            bucket=bucket_id,
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+                        sse_algorithm="aws:kms" if kms_key_arn else "AES256",
+                        kms_master_key_id=kms_key_arn,
+                    ),
+                    bucket_key_enabled=bool(kms_key_arn),
+                )
+            ],
+            provider=provider,
+        )
+        S3BucketPolicy(
+            self,
+            "policy",
+            bucket=bucket_id,
+            policy=policy_document([deny_insecure_transport(self.bucket.arn), *extra_statements]),
+            provider=provider,
+        )
+        S3BucketLifecycleConfiguration(
+            self,
+            "lifecycle",
+            bucket=bucket_id,
+            rule=[
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-noncurrent-and-abort-uploads",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
+                            noncurrent_days=noncurrent_version_expiry_days
+                        )
+                    ],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=ABORT_MULTIPART_DAYS
+                        )
+                    ],
+                    expiration=[
+                        S3BucketLifecycleConfigurationRuleExpiration(days=expire_current_days)
+                    ]
+                    if expire_current_days
+                    else None,
+                )
+            ],
+            depends_on=[self.versioning],
+            provider=provider,
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.bucket.arn
+
+    @property
+    def name(self) -> str:
+        return self.bucket.bucket
+
+
+class MediaStorage(Construct):
+    """The product media bucket, its access-log bucket, and (optionally) its DR copy.
+
+    The media bucket is SSE-KMS with its own rotating key and logs every access
+    to the access-log bucket (SSE-S3: S3 server access logging cannot write to
+    SSE-KMS buckets). With ``dr_provider`` every object version is replicated,
+    deletes included, to ``<media_bucket>-dr`` in the DR region, encrypted
+    there with a key of that region.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        media_bucket: str,
+        access_logs_bucket: str,
+        noncurrent_version_expiry_days: int,
+        region: str,
+        dr_region: str,
+        account_id: str,
+        partition: str,
+        dr_provider: TerraformProvider | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        account = {"account_id": account_id, "partition": partition}
+        self.key = RotatingKey(
+            self,
+            "key",
+            alias=f"alias/{name}-media",
+            description=f"Encrypts the product media of {name}",
+            **account,
+        )
+        logs_arn = f"arn:{partition}:s3:::{access_logs_bucket}"
+        media_arn = f"arn:{partition}:s3:::{media_bucket}"
+        self.access_logs = PrivateBucket(
+            self,
+            "access-logs",
+            name=access_logs_bucket,
+            noncurrent_version_expiry_days=noncurrent_version_expiry_days,
+            expire_current_days=ACCESS_LOG_RETENTION_DAYS,
+            extra_statements=(
+                {
+                    "Sid": "S3ServerAccessLogsFromTheMediaBucket",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{logs_arn}/*",
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": media_arn},
+                        "StringEquals": {"aws:SourceAccount": account_id},
+                    },
+                },
+            ),
+        )
+        self.media = PrivateBucket(
+            self,
+            "media",
+            name=media_bucket,
+            noncurrent_version_expiry_days=noncurrent_version_expiry_days,
+            kms_key_arn=self.key.arn,
+        )
+        S3BucketLoggingA(
+            self,
+            "media-access-logging",
+            bucket=self.media.bucket.id,
+            target_bucket=self.access_logs.bucket.id,
+            target_prefix=f"{media_bucket}/",
+        )
+        self.replica = None
+        if dr_provider is not None:
+            self._replicate(
+                name=name,
+                media_bucket=media_bucket,
+                noncurrent_version_expiry_days=noncurrent_version_expiry_days,
+                region=region,
+                dr_region=dr_region,
+                dr_provider=dr_provider,
+                **account,
+            )
+
+    def _replicate(
+        self,
+        *,
+        name: str,
+        media_bucket: str,
+        noncurrent_version_expiry_days: int,
+        region: str,
+        dr_region: str,
+        dr_provider: TerraformProvider,
+        account_id: str,
+        partition: str,
+    ) -> None:
+        self.replica_key = RotatingKey(
+            self,
+            "replica-key",
+            alias=f"alias/{name}-media-dr",
+            description=f"Encrypts the DR copy of the product media of {name}",
+            account_id=account_id,
+            partition=partition,
+            provider=dr_provider,
+        )
+        self.replica = PrivateBucket(
+            self,
+            "replica",
+            name=f"{media_bucket}-dr",
+            noncurrent_version_expiry_days=noncurrent_version_expiry_days,
+            kms_key_arn=self.replica_key.arn,
+            provider=dr_provider,
+        )
+        role = IamRole(
+            self,
+            "replication-role",
+            name=f"{name}-media-replication",
+            description=f"Replicates the product media of {name} to {dr_region}",
+            assume_role_policy=service_trust("s3.amazonaws.com"),
+        )
+        source, target = self.media.arn, self.replica.arn
+        IamRolePolicy(
+            self,
+            "replication-role-policy",
+            name="replicate-media",
+            role=role.id,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "ReadTheSourceConfiguration",
+                        "Effect": "Allow",
+                        "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                        "Resource": source,
+                    },
+                    {
+                        "Sid": "ReadSourceVersions",
+                        "Effect": "Allow",
+                        "Action": [
+                            "s3:GetObjectVersionForReplication",
+                            "s3:GetObjectVersionAcl",
+                            "s3:GetObjectVersionTagging",
+                        ],
+                        "Resource": f"{source}/*",
+                    },
+                    {
+                        "Sid": "WriteReplicas",
+                        "Effect": "Allow",
+                        "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+                        "Resource": f"{target}/*",
+                    },
+                    {
+                        "Sid": "DecryptSource",
+                        "Effect": "Allow",
+                        "Action": ["kms:Decrypt"],
+                        "Resource": self.key.arn,
+                        "Condition": {
+                            "StringEquals": {"kms:ViaService": f"s3.{region}.amazonaws.com"}
+                        },
+                    },
+                    {
+                        "Sid": "EncryptReplicas",
+                        "Effect": "Allow",
+                        "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                        "Resource": self.replica_key.arn,
+                        "Condition": {
+                            "StringEquals": {"kms:ViaService": f"s3.{dr_region}.amazonaws.com"}
+                        },
+                    },
+                ]
+            ),
+        )
+        S3BucketReplicationConfigurationA(
+            self,
+            "replication",
+            bucket=self.media.bucket.id,
+            role=role.arn,
+            rule=[
+                S3BucketReplicationConfigurationRule(
+                    id="media-to-dr",
+                    status="Enabled",
+                    priority=1,
+                    filter=S3BucketReplicationConfigurationRuleFilter(prefix=""),
+                    delete_marker_replication=S3BucketReplicationConfigurationRuleDeleteMarkerReplication(
+                        status="Enabled"
+                    ),
+                    source_selection_criteria=S3BucketReplicationConfigurationRuleSourceSelectionCriteria(
+                        sse_kms_encrypted_objects=S3BucketReplicationConfigurationRuleSourceSelectionCriteriaSseKmsEncryptedObjects(
+                            status="Enabled"
+                        )
+                    ),
+                    destination=S3BucketReplicationConfigurationRuleDestination(
+                        bucket=target,
+                        storage_class="STANDARD",
+                        encryption_configuration=S3BucketReplicationConfigurationRuleDestinationEncryptionConfiguration(
+                            replica_kms_key_id=self.replica_key.arn
+                        ),
+                    ),
+                )
+            ],
+            depends_on=[self.media.versioning, self.replica.versioning],
+        )

@@ -1,0 +1,120 @@
+"""``kreo-<env>-data``: everything stateful the marketplace keeps."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from kreo_infra.cluster.workload_identity import PRODUCT_SERVICE
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.data.cache import ReplicatedCache
+from kreo_infra.data.postgres import PostgresDatabase
+from kreo_infra.data.search import SearchDomain
+from kreo_infra.data.secrets import ApplicationSecrets
+from kreo_infra.data.storage import MediaStorage
+from kreo_infra.stacks.cluster import ClusterStack
+from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.network import NetworkStack
+
+
+class DataStack(KreoStack):
+    """PostgreSQL (primary, replicas, proxy), Valkey, OpenSearch, media buckets and
+    application secrets, in the network stack's database subnets, reachable
+    from the cluster's data-clients group only.
+
+    Attributes for the app layer: ``database_proxy_endpoint``,
+    ``database_reader_endpoints``, ``cache_endpoint``, ``search_endpoint``,
+    ``secret_arns`` / ``secret_names``, ``media_bucket``.
+    """
+
+    layer = "data"
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        network: NetworkStack,
+        cluster: ClusterStack,
+    ) -> None:
+        super().__init__(scope, config=config)
+        name = config.stack_prefix
+        account = {"account_id": self.account_id, "partition": self.partition}
+        placement = {
+            "vpc_id": network.vpc_id,
+            "subnet_ids": network.database_subnet_ids,
+            "client_group_id": cluster.data_clients_security_group_id,
+            "log_retention_days": config.cluster.log_retention_days,
+            "region": config.region,
+            **account,
+        }
+        self.database = PostgresDatabase(
+            self,
+            "postgres",
+            name=name,
+            settings=config.database,
+            vpc_cidr=network.vpc_cidr,
+            availability_zone_ids=config.network.availability_zone_ids,
+            **placement,
+        )
+        self.cache = ReplicatedCache(self, "cache", name=name, settings=config.cache, **placement)
+        admin_role = config.cluster.admin_role_names[0]
+        self.search = SearchDomain(
+            self,
+            "search",
+            name=name,
+            settings=config.search,
+            master_role_arn=f"arn:{self.partition}:iam::{self.account_id}:role/{admin_role}",
+            client_role_arns=[cluster.role_arns[PRODUCT_SERVICE.name]],
+            **placement,
+        )
+        storage = config.storage
+        self.storage = MediaStorage(
+            self,
+            "storage",
+            name=name,
+            media_bucket=storage.media_bucket,
+            access_logs_bucket=storage.access_logs_bucket,
+            noncurrent_version_expiry_days=storage.noncurrent_version_expiry_days,
+            region=config.region,
+            dr_region=config.dr_region,
+            dr_provider=self.dr_provider if storage.replicate_to_dr_region else None,
+            **account,
+        )
+        secrets = config.secrets
+        self.secrets = ApplicationSecrets(
+            self,
+            "secrets",
+            name=name,
+            prefix=config.secrets_prefix,
+            names=secrets.names,
+            recovery_window_days=secrets.recovery_window_days,
+            dr_region=config.dr_region,
+            dr_provider=self.dr_provider if secrets.replicate_to_dr_region else None,
+            **account,
+        )
+
+        self.database_proxy_endpoint = self.database.proxy.endpoint
+        self.database_reader_endpoints = [r.address for r in self.database.replicas]
+        self.database_secret_arn = self.database.master_secret_arn
+        self.cache_endpoint = self.cache.replication_group.primary_endpoint_address
+        self.cache_reader_endpoint = self.cache.replication_group.reader_endpoint_address
+        self.search_endpoint = self.search.domain.endpoint
+        self.secret_arns = {n: s.arn for n, s in self.secrets.secrets.items()}
+        self.secret_names = {n: s.name for n, s in self.secrets.secrets.items()}
+        self.media_bucket = self.storage.media.name
+
+        outputs = {
+            "database-proxy-endpoint": self.database_proxy_endpoint,
+            "database-reader-endpoints": self.database_reader_endpoints,
+            "database-master-secret-arn": self.database_secret_arn,
+            "cache-endpoint": self.cache_endpoint,
+            "cache-reader-endpoint": self.cache_reader_endpoint,
+            "search-endpoint": self.search_endpoint,
+            "secret-arns": self.secret_arns,
+            "secret-names": self.secret_names,
+            "media-bucket": self.media_bucket,
+            "access-logs-bucket": self.storage.access_logs.name,
+        }
+        for output_id, value in outputs.items():
+            TerraformOutput(self, output_id, value=value)

@@ -1,0 +1,441 @@
+"""kreo-<env>-data, asserted on the synthesized JSON of every environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from kreo_infra.config import EnvironmentConfig
+from tests.conftest import Synthesis
+
+Env = tuple[Synthesis, str, EnvironmentConfig]
+
+
+@pytest.fixture(params=["production", "staging"])
+def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
+    config = next(c for c in synthesis.configs if c.name == request.param)
+    return synthesis, f"{config.stack_prefix}-data", config
+
+
+def by_path(synthesis: Synthesis, stack: str, kind: str, path: str) -> dict[str, Any]:
+    return synthesis.resources(stack, kind)[path]
+
+
+def ingress_of(synthesis: Synthesis, stack: str, group_path: str) -> list[dict[str, Any]]:
+    group = synthesis.ref(stack, "aws_security_group", group_path, "id")
+    return [
+        r
+        for r in synthesis.resources(stack, "aws_vpc_security_group_ingress_rule").values()
+        if r["security_group_id"] == group
+    ]
+
+
+def data_clients(config: EnvironmentConfig) -> str:
+    return f"cross-stack-reference-input-kreo-{config.name}-cluster"
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def test_primary_from_config(env: Env) -> None:
+    synthesis, stack, config = env
+    db = config.database
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    assert (primary["engine"], primary["engine_version"]) == ("postgres", db.engine_version)
+    assert int(db.engine_version.split(".")[0]) >= 15
+    assert primary["instance_class"] == db.instance_class
+    assert primary["multi_az"] is db.multi_az
+    assert (primary["storage_type"], primary["allocated_storage"]) == (
+        "gp3",
+        db.allocated_storage_gb,
+    )
+    assert primary["max_allocated_storage"] == db.max_allocated_storage_gb
+    assert primary["publicly_accessible"] is False
+
+
+def test_production_primary_is_multi_az_and_protected(synthesis: Synthesis) -> None:
+    primary = by_path(synthesis, "kreo-production-data", "aws_db_instance", "postgres/primary")
+    assert primary["multi_az"] is True
+    assert primary["deletion_protection"] is True
+
+
+def test_primary_encrypted_with_a_rotating_key(env: Env) -> None:
+    synthesis, stack, _ = env
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    key = synthesis.ref(stack, "aws_kms_key", "postgres/key/key", "arn")
+    assert primary["storage_encrypted"] is True
+    assert primary["kms_key_id"] == key
+    assert primary["performance_insights_kms_key_id"] == key
+    assert primary["master_user_secret_kms_key_id"] == key
+    assert by_path(synthesis, stack, "aws_kms_key", "postgres/key/key")["enable_key_rotation"]
+
+
+def test_no_password_anywhere_near_the_database(env: Env) -> None:
+    synthesis, stack, _ = env
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    assert primary["manage_master_user_password"] is True
+    assert "password" not in primary
+    assert "password_wo" not in primary
+    assert primary["iam_database_authentication_enabled"] is True
+
+
+def test_backups_snapshots_and_windows(env: Env) -> None:
+    synthesis, stack, config = env
+    db = config.database
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    assert primary["backup_retention_period"] == db.backup_retention_days >= 7
+    assert (primary["backup_window"], primary["maintenance_window"]) == (
+        db.backup_window,
+        db.maintenance_window,
+    )
+    assert primary["skip_final_snapshot"] is False
+    assert primary["final_snapshot_identifier"] == f"{config.stack_prefix}-postgres-final"
+    assert primary["copy_tags_to_snapshot"] is True
+    assert primary["delete_automated_backups"] is False
+    assert primary["deletion_protection"] is db.deletion_protection
+
+
+def test_insights_monitoring_and_logs(env: Env) -> None:
+    synthesis, stack, config = env
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    assert primary["performance_insights_enabled"] is True
+    assert primary["monitoring_interval"] == config.database.monitoring_interval_seconds
+    assert primary["monitoring_role_arn"] == synthesis.ref(
+        stack, "aws_iam_role", "postgres/monitoring-role", "arn"
+    )
+    assert primary["enabled_cloudwatch_logs_exports"] == ["postgresql", "upgrade"]
+    groups = synthesis.resources(stack, "aws_cloudwatch_log_group")
+    for log in ("postgresql", "upgrade"):
+        group = groups[f"postgres/{log}-logs/group"]
+        assert group["name"] == f"/aws/rds/instance/{config.stack_prefix}-postgres/{log}"
+
+
+def test_parameter_group_forces_ssl_and_logs(env: Env) -> None:
+    synthesis, stack, config = env
+    group = by_path(synthesis, stack, "aws_db_parameter_group", "postgres/parameters")
+    assert group["family"] == "postgres" + config.database.engine_version.split(".")[0]
+    parameters = {p["name"]: p["value"] for p in group["parameter"]}
+    assert parameters == {
+        "rds.force_ssl": "1",
+        "log_connections": "1",
+        "log_disconnections": "1",
+        "log_min_duration_statement": str(config.database.slow_query_ms),
+    }
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    assert primary["parameter_group_name"] == synthesis.ref(
+        stack, "aws_db_parameter_group", "postgres/parameters", "name"
+    )
+
+
+def test_database_subnets_and_data_clients_only(env: Env) -> None:
+    synthesis, stack, config = env
+    subnets = by_path(synthesis, stack, "aws_db_subnet_group", "postgres/subnet-group")[
+        "subnet_ids"
+    ]
+    assert len(subnets) == 3
+    assert all("database" in s and f"kreo-{config.name}-network" in s for s in subnets)
+    rules = ingress_of(synthesis, stack, "postgres/security-group/group")
+    assert len(rules) == 2
+    for rule in rules:
+        assert (rule["from_port"], rule["to_port"], rule["ip_protocol"]) == (5432, 5432, "tcp")
+        assert "cidr_ipv4" not in rule
+    sources = {r["referenced_security_group_id"] for r in rules}
+    proxy = synthesis.ref(stack, "aws_security_group", "postgres/proxy-security-group/group", "id")
+    assert proxy in sources
+    (cluster_ref,) = sources - {proxy}
+    assert data_clients(config) in cluster_ref
+
+
+def test_read_replicas_in_other_zones(env: Env) -> None:
+    synthesis, stack, config = env
+    db = config.database
+    replicas = {
+        p: r for p, r in synthesis.resources(stack, "aws_db_instance").items() if "replica" in p
+    }
+    assert len(replicas) == db.read_replicas
+    primary_id = synthesis.ref(stack, "aws_db_instance", "postgres/primary", "identifier")
+    zones = synthesis.stack(stack).get("data", {}).get("aws_availability_zone", {})
+    for index in range(db.read_replicas):
+        replica = replicas[f"postgres/replica-{index}"]
+        assert replica["replicate_source_db"] == primary_id
+        assert replica["storage_encrypted"] is True
+        assert replica["kms_key_id"] == synthesis.ref(
+            stack, "aws_kms_key", "postgres/key/key", "arn"
+        )
+        (zone,) = [
+            z
+            for z in zones.values()
+            if z["//"]["metadata"]["path"].endswith(f"replica-{index}-zone")
+        ]
+        assert zone["zone_id"] == config.network.availability_zone_ids[(index + 1) % 3]
+
+
+def test_production_has_a_read_replica(synthesis: Synthesis) -> None:
+    assert "postgres/replica-0" in synthesis.resources("kreo-production-data", "aws_db_instance")
+
+
+def test_proxy_pools_with_tls_and_iam(env: Env) -> None:
+    synthesis, stack, _ = env
+    proxy = by_path(synthesis, stack, "aws_db_proxy", "postgres/proxy")
+    assert proxy["engine_family"] == "POSTGRESQL"
+    assert proxy["require_tls"] is True
+    (auth,) = proxy["auth"]
+    assert auth["iam_auth"] == "REQUIRED"
+    assert auth["secret_arn"] == synthesis.ref(
+        stack, "aws_db_instance", "postgres/primary", "master_user_secret[0].secret_arn"
+    )
+    target = by_path(synthesis, stack, "aws_db_proxy_target", "postgres/proxy-target")
+    assert target["db_instance_identifier"] == synthesis.ref(
+        stack, "aws_db_instance", "postgres/primary", "identifier"
+    )
+    (policy,) = (
+        synthesis.resources(stack, "aws_iam_role_policy").values()
+        if False
+        else [
+            json.loads(p["policy"])
+            for path, p in synthesis.resources(stack, "aws_iam_role_policy").items()
+            if path.startswith("postgres/")
+        ]
+    )
+    read, decrypt = policy["Statement"]
+    assert read["Resource"] == auth["secret_arn"]
+    assert decrypt["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
+
+
+# --- Cache ----------------------------------------------------------------------------------
+
+
+def test_cache_is_valkey_with_tls_and_encryption(env: Env) -> None:
+    synthesis, stack, config = env
+    group = by_path(
+        synthesis, stack, "aws_elasticache_replication_group", "cache/replication-group"
+    )
+    assert (group["engine"], group["engine_version"]) == ("valkey", config.cache.engine_version)
+    assert group["node_type"] == config.cache.node_type
+    assert group["transit_encryption_enabled"] is True
+    assert group["transit_encryption_mode"] == "required"
+    assert group["at_rest_encryption_enabled"] == "true"
+    assert group["kms_key_id"] == synthesis.ref(stack, "aws_kms_key", "cache/key/key", "arn")
+    assert "auth_token" not in group
+    assert group["snapshot_retention_limit"] == config.cache.snapshot_retention_days
+    assert group["final_snapshot_identifier"] == f"{config.stack_prefix}-cache-final"
+    assert {c["log_type"] for c in group["log_delivery_configuration"]} == {
+        "slow-log",
+        "engine-log",
+    }
+
+
+def test_production_cache_fails_over_across_zones(synthesis: Synthesis) -> None:
+    stack = "kreo-production-data"
+    group = by_path(
+        synthesis, stack, "aws_elasticache_replication_group", "cache/replication-group"
+    )
+    assert group["num_cache_clusters"] >= 2
+    assert group["automatic_failover_enabled"] is True
+    assert group["multi_az_enabled"] is True
+
+
+def test_cache_users_default_off_app_by_iam(env: Env) -> None:
+    synthesis, stack, _ = env
+    users = synthesis.resources(stack, "aws_elasticache_user")
+    default, app = users["cache/default-user"], users["cache/app-user"]
+    assert (default["user_name"], default["access_string"]) == ("default", "off -@all")
+    assert app["authentication_mode"] == {"type": "iam"}
+    assert app["user_id"] == app["user_name"]
+    assert "passwords" not in app
+    assert "passwords" not in default
+
+
+def test_cache_admits_data_clients_only(env: Env) -> None:
+    synthesis, stack, config = env
+    (rule,) = ingress_of(synthesis, stack, "cache/security-group/group")
+    assert (rule["from_port"], rule["to_port"]) == (6379, 6379)
+    assert data_clients(config) in rule["referenced_security_group_id"]
+
+
+# --- OpenSearch -----------------------------------------------------------------------------
+
+
+def test_search_domain_encrypted_and_https_only(env: Env) -> None:
+    synthesis, stack, config = env
+    domain = by_path(synthesis, stack, "aws_opensearch_domain", "search/domain")
+    assert domain["engine_version"] == config.search.engine_version
+    assert domain["encrypt_at_rest"] == {
+        "enabled": True,
+        "kms_key_id": synthesis.ref(stack, "aws_kms_key", "search/key/key", "arn"),
+    }
+    assert domain["node_to_node_encryption"] == {"enabled": True}
+    assert domain["domain_endpoint_options"] == {
+        "enforce_https": True,
+        "tls_security_policy": "Policy-Min-TLS-1-2-PFS-2023-10",
+    }
+    assert "automated_snapshot_start_hour" in domain["snapshot_options"]
+    assert {o["log_type"] for o in domain["log_publishing_options"]} == {
+        "INDEX_SLOW_LOGS", "SEARCH_SLOW_LOGS", "ES_APPLICATION_LOGS", "AUDIT_LOGS",
+    }  # fmt: skip
+
+
+def test_production_search_spans_three_zones_with_masters(synthesis: Synthesis) -> None:
+    domain = by_path(synthesis, "kreo-production-data", "aws_opensearch_domain", "search/domain")
+    cluster = domain["cluster_config"]
+    assert cluster["zone_awareness_enabled"] is True
+    assert cluster["zone_awareness_config"] == {"availability_zone_count": 3}
+    assert cluster["dedicated_master_enabled"] is True
+    assert cluster["dedicated_master_count"] == 3
+    assert len(domain["vpc_options"]["subnet_ids"]) == 3
+
+
+def test_search_access_through_iam_roles_only(env: Env) -> None:
+    synthesis, stack, config = env
+    domain = by_path(synthesis, stack, "aws_opensearch_domain", "search/domain")
+    security = domain["advanced_security_options"]
+    assert security["enabled"] is True
+    assert security["internal_user_database_enabled"] is False
+    master = security["master_user_options"]
+    assert set(master) == {"master_user_arn"}
+    assert master["master_user_arn"].endswith(f":role/{config.cluster.admin_role_names[0]}")
+    (statement,) = json.loads(domain["access_policies"])["Statement"]
+    principals = statement["Principal"]["AWS"]
+    assert principals[0] == master["master_user_arn"]
+    assert len(principals) == 2
+    assert f"kreo-{config.name}-cluster" in principals[1]
+    assert statement["Resource"].endswith(f":domain/{config.stack_prefix}-search/*")
+
+
+# --- Storage --------------------------------------------------------------------------------
+
+
+def bucket_settings(synthesis: Synthesis, stack: str, prefix: str) -> dict[str, dict[str, Any]]:
+    kinds = {
+        "bucket": "aws_s3_bucket",
+        "public-access-block": "aws_s3_bucket_public_access_block",
+        "ownership": "aws_s3_bucket_ownership_controls",
+        "versioning": "aws_s3_bucket_versioning",
+        "encryption": "aws_s3_bucket_server_side_encryption_configuration",
+        "policy": "aws_s3_bucket_policy",
+        "lifecycle": "aws_s3_bucket_lifecycle_configuration",
+    }
+    return {
+        part: by_path(synthesis, stack, kind, f"{prefix}/{part}") for part, kind in kinds.items()
+    }
+
+
+@pytest.mark.parametrize("bucket", ["media", "access-logs"])
+def test_buckets_are_private_versioned_and_tls_only(env: Env, bucket: str) -> None:
+    synthesis, stack, config = env
+    parts = bucket_settings(synthesis, stack, f"storage/{bucket}")
+    expected = (
+        config.storage.media_bucket if bucket == "media" else config.storage.access_logs_bucket
+    )
+    assert parts["bucket"]["bucket"] == expected
+    assert parts["bucket"]["force_destroy"] is False
+    block = parts["public-access-block"]
+    assert all(
+        block[k] is True
+        for k in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        )
+    )
+    assert parts["ownership"]["rule"] == {"object_ownership": "BucketOwnerEnforced"}
+    assert parts["versioning"]["versioning_configuration"] == {"status": "Enabled"}
+    deny = json.loads(parts["policy"]["policy"])["Statement"][0]
+    assert (deny["Effect"], deny["Condition"]) == (
+        "Deny",
+        {"Bool": {"aws:SecureTransport": "false"}},
+    )
+    (rule,) = parts["lifecycle"]["rule"]
+    assert rule["noncurrent_version_expiration"] == [
+        {"noncurrent_days": config.storage.noncurrent_version_expiry_days}
+    ]
+    assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
+
+
+def test_media_bucket_uses_kms_with_a_bucket_key_and_logs_access(env: Env) -> None:
+    synthesis, stack, _ = env
+    (rule,) = bucket_settings(synthesis, stack, "storage/media")["encryption"]["rule"]
+    assert rule["bucket_key_enabled"] is True
+    assert rule["apply_server_side_encryption_by_default"] == {
+        "sse_algorithm": "aws:kms",
+        "kms_master_key_id": synthesis.ref(stack, "aws_kms_key", "storage/key/key", "arn"),
+    }
+    logging = by_path(synthesis, stack, "aws_s3_bucket_logging", "storage/media-access-logging")
+    assert logging["target_bucket"] == synthesis.ref(
+        stack, "aws_s3_bucket", "storage/access-logs/bucket", "id"
+    )
+
+
+def test_production_media_replicates_to_the_dr_region(synthesis: Synthesis) -> None:
+    stack = "kreo-production-data"
+    config = synthesis.config(stack)
+    (dr,) = [p for p in synthesis.stack(stack)["provider"]["aws"] if p.get("alias") == "dr"]
+    assert dr["region"] == config.dr_region == "us-west-2"
+    replica = by_path(synthesis, stack, "aws_s3_bucket", "storage/replica/bucket")
+    assert replica["bucket"] == f"{config.storage.media_bucket}-dr"
+    assert replica["provider"] == "aws.dr"
+    replication = by_path(
+        synthesis, stack, "aws_s3_bucket_replication_configuration", "storage/replication"
+    )
+    (rule,) = replication["rule"]
+    assert rule["status"] == "Enabled"
+    assert rule["delete_marker_replication"] == {"status": "Enabled"}
+    assert rule["destination"]["bucket"] == synthesis.ref(
+        stack, "aws_s3_bucket", "storage/replica/bucket", "arn"
+    )
+    assert rule["destination"]["encryption_configuration"]["replica_kms_key_id"] == synthesis.ref(
+        stack, "aws_kms_key", "storage/replica-key/key", "arn"
+    )
+    assert (
+        by_path(synthesis, stack, "aws_kms_key", "storage/replica-key/key")["provider"] == "aws.dr"
+    )
+
+
+def test_staging_media_stays_in_one_region(synthesis: Synthesis) -> None:
+    stack = "kreo-staging-data"
+    assert "storage/replica/bucket" not in synthesis.resources(stack, "aws_s3_bucket")
+    assert synthesis.resources(stack, "aws_s3_bucket_replication_configuration") == {}
+
+
+# --- Secrets --------------------------------------------------------------------------------
+
+
+SEED_SECRETS = {
+    "stripe/secret-key", "stripe/webhook-secret", "stripe/publishable-key", "sendgrid/api-key",
+    "twilio/account-sid", "twilio/auth-token", "shippo/api-key", "jwt/signing-key",
+    "jwt/refresh-signing-key", "sentry/dsn", "newrelic/license-key", "datadog/api-key",
+}  # fmt: skip
+
+
+def test_a_container_for_every_seed_secret(env: Env) -> None:
+    synthesis, stack, config = env
+    secrets = synthesis.resources(stack, "aws_secretsmanager_secret").values()
+    assert {s["name"] for s in secrets} == {f"kreo/{config.name}/{n}" for n in SEED_SECRETS}
+    key = synthesis.ref(stack, "aws_kms_key", "secrets/key/key", "arn")
+    for secret in secrets:
+        assert secret["kms_key_id"] == key
+        assert secret["recovery_window_in_days"] == config.secrets.recovery_window_days
+
+
+def test_terraform_never_sets_a_secret_value(synthesis: Synthesis) -> None:
+    for name in synthesis.stack_names:
+        assert synthesis.resources(name, "aws_secretsmanager_secret_version") == {}
+
+
+def test_production_secrets_replicate_to_the_dr_region(synthesis: Synthesis) -> None:
+    stack = "kreo-production-data"
+    key = synthesis.ref(stack, "aws_kms_key", "secrets/replica-key/key", "arn")
+    for secret in synthesis.resources(stack, "aws_secretsmanager_secret").values():
+        assert secret["replica"] == [{"region": "us-west-2", "kms_key_id": key}]
+
+
+def test_outputs_for_the_app_stack(env: Env) -> None:
+    synthesis, stack, _ = env
+    assert {
+        "database-proxy-endpoint", "database-reader-endpoints", "database-master-secret-arn",
+        "cache-endpoint", "cache-reader-endpoint", "search-endpoint", "secret-arns",
+        "secret-names", "media-bucket", "access-logs-bucket",
+    } <= set(synthesis.stack(stack)["output"])  # fmt: skip
