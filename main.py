@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         # config error should not wait for it.
         from kreo_infra.app import build_app
 
-        app = build_app(configs)
+        app = build_app(configs, charts_dir=Path(__file__).parent / "charts")
     except (ConfigError, PropsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

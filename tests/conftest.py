@@ -106,7 +106,7 @@ def synthesis(providers: None, configs: list[EnvironmentConfig], tmp_path_factor
     from kreo_infra.app import build_app
 
     outdir = tmp_path_factory.mktemp("cdktf.out")
-    app = build_app(configs, outdir=str(outdir))
+    app = build_app(configs, charts_dir=PROJECT_ROOT / "charts", outdir=str(outdir))
     app.synth()
     _TIMINGS["synthesis"] = time.perf_counter() - start
     return Synthesis(outdir=outdir, app=app, configs=configs)

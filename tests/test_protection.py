@@ -75,7 +75,9 @@ PRODUCTION_ONLY = {
 """What production adds to the rules above (staging is rebuilt at will)."""
 
 STATELESS = {
-    # Recreated from configuration without losing anything.
+    # Recreated from configuration without losing anything. (Persistent
+    # volumes of releases outlive them: the gp3 class retains its volumes.)
+    "helm_release", "kubernetes_namespace_v1",
     "aws_cloudwatch_log_resource_policy", "aws_db_parameter_group", "aws_db_proxy",
     "aws_db_proxy_default_target_group", "aws_db_proxy_target", "aws_db_subnet_group",
     "aws_elasticache_subnet_group", "aws_elasticache_user", "aws_elasticache_user_group",

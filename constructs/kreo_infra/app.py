@@ -3,34 +3,54 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.stacks import BaseStack, ClusterStack, DataStack, KreoStack, NetworkStack
+from kreo_infra.stacks import (
+    BaseStack,
+    ClusterStack,
+    DataStack,
+    KreoStack,
+    NetworkStack,
+    PlatformStack,
+)
 
-LAYERS: tuple[type[KreoStack], ...] = (BaseStack, NetworkStack, ClusterStack, DataStack)
+LAYERS: tuple[type[KreoStack], ...] = (
+    BaseStack,
+    NetworkStack,
+    ClusterStack,
+    DataStack,
+    PlatformStack,
+)
 """Stack classes in deployment order; :func:`build_environment` creates exactly these."""
 
 
-def build_environment(app: App, config: EnvironmentConfig) -> list[KreoStack]:
+def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) -> list[KreoStack]:
     """The stacks of one environment, each given the earlier stacks it reads."""
     base = BaseStack(app, config=config)
     network = NetworkStack(app, config=config)
     cluster = ClusterStack(app, config=config, network=network)
     data = DataStack(app, config=config, network=network, cluster=cluster)
-    return [base, network, cluster, data]
+    platform = PlatformStack(
+        app, config=config, network=network, cluster=cluster, charts_dir=charts_dir
+    )
+    return [base, network, cluster, data, platform]
 
 
-def build_app(configs: Sequence[EnvironmentConfig], *, outdir: str | None = None) -> App:
+def build_app(
+    configs: Sequence[EnvironmentConfig], *, charts_dir: Path, outdir: str | None = None
+) -> App:
     """An ``App`` holding ``kreo-<env>-<layer>`` for every config and layer.
 
-    ``outdir`` defaults to what the cdktf CLI passes (``cdktf.out``); tests pass
-    a temporary directory.
+    ``charts_dir`` holds the project's local charts (``charts/``); ``outdir``
+    defaults to what the cdktf CLI passes (``cdktf.out``); tests pass a
+    temporary directory.
     """
     app = App(outdir=outdir) if outdir else App()
     for config in configs:
-        build_environment(app, config)
+        build_environment(app, config, charts_dir=charts_dir)
     return app
 
 

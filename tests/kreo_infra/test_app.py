@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kreo_infra.app import LAYERS, stack_names
 from kreo_infra.config import EnvironmentConfig
-from tests.conftest import Synthesis
+from tests.conftest import PROJECT_ROOT, Synthesis
 
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
@@ -13,10 +13,12 @@ def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> Non
         "kreo-production-network",
         "kreo-production-cluster",
         "kreo-production-data",
+        "kreo-production-platform",
         "kreo-staging-base",
         "kreo-staging-network",
         "kreo-staging-cluster",
         "kreo-staging-data",
+        "kreo-staging-platform",
     ]
 
 
@@ -37,6 +39,7 @@ def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
         "kreo-production-network",
         "kreo-production-cluster",
         "kreo-production-data",
+        "kreo-production-platform",
     ]
 
 
@@ -47,5 +50,5 @@ def test_build_environment_creates_the_layers_in_order(
 
     from kreo_infra.app import build_environment
 
-    stacks = build_environment(CdktfTesting.app(), configs[0])
+    stacks = build_environment(CdktfTesting.app(), configs[0], charts_dir=PROJECT_ROOT / "charts")
     assert [type(s) for s in stacks] == list(LAYERS)

@@ -360,6 +360,56 @@ class Secrets(Model):
     replicate_to_dr_region: bool
 
 
+CHARTS = (
+    "aws-load-balancer-controller",
+    "cert-manager",
+    "kube-prometheus-stack",
+    "metrics-server",
+    "cluster-autoscaler",
+    "external-secrets",
+    "external-dns",
+)
+"""The third-party charts the platform layer releases (each pinned in config)."""
+
+
+def _pinned(value: str) -> str:
+    if not re.match(r"^v?\d+\.\d+\.\d+$", value):
+        raise ValueError(f"{value!r} is not a pinned version; use an exact version like 1.2.3")
+    return value
+
+
+def _https_url(value: str) -> str:
+    if not re.match(r"^https://[a-z0-9.-]+(/[\w./-]*)?$", value):
+        raise ValueError(f"{value!r} is not an https:// chart repository URL")
+    return value
+
+
+class HelmChart(Model):
+    """A chart from a repository at one exact version (never a range or \"latest\")."""
+
+    repository: Annotated[str, AfterValidator(_https_url)]
+    chart: DnsLabel
+    version: Annotated[str, AfterValidator(_pinned)]
+
+
+class Platform(Model):
+    """The cluster add-ons released by the platform layer."""
+
+    charts: dict[Literal[CHARTS], HelmChart]  # type: ignore[valid-type]
+    prometheus_retention: Annotated[str, Field(pattern=r"^\d+[dhw]$")]
+    prometheus_storage_gb: Annotated[int, Field(ge=10, le=16384)]
+    external_dns_policy: Literal["upsert-only", "sync"]
+    acme_email: Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]
+    grafana_admin_secret: Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
+
+    @model_validator(mode="after")
+    def _every_chart_pinned(self) -> Platform:
+        missing = [name for name in CHARTS if name not in self.charts]
+        if missing:
+            raise FieldPathError("charts", f"pin a version for {', '.join(missing)}")
+        return self
+
+
 class Dns(Model):
     """The environment's domain and the hosts the seed names on it."""
 
@@ -457,6 +507,7 @@ class EnvironmentConfig(Model):
     search: Search
     storage: Storage
     secrets: Secrets
+    platform: Platform
     dns: Dns
     services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
     application: Application

@@ -5,5 +5,6 @@ from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.data import DataStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
+from kreo_infra.stacks.platform import PlatformStack
 
-__all__ = ["BaseStack", "ClusterStack", "DataStack", "KreoStack", "NetworkStack"]
+__all__ = ["BaseStack", "ClusterStack", "DataStack", "KreoStack", "NetworkStack", "PlatformStack"]

@@ -413,7 +413,8 @@ SEED_SECRETS = {
 def test_a_container_for_every_seed_secret(env: Env) -> None:
     synthesis, stack, config = env
     secrets = synthesis.resources(stack, "aws_secretsmanager_secret").values()
-    assert {s["name"] for s in secrets} == {f"kreo/{config.name}/{n}" for n in SEED_SECRETS}
+    expected = {*SEED_SECRETS, "grafana/admin"}
+    assert {s["name"] for s in secrets} == {f"kreo/{config.name}/{n}" for n in expected}
     key = synthesis.ref(stack, "aws_kms_key", "secrets/key/key", "arn")
     for secret in secrets:
         assert secret["kms_key_id"] == key

@@ -1,0 +1,1 @@
+"""The platform layer: cluster add-ons as pinned Helm releases."""

@@ -1,0 +1,188 @@
+"""``kreo-<env>-platform``: the cluster add-ons, as pinned Helm releases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import AssetType, Fn, TerraformAsset
+from cdktf_cdktf_provider_helm.provider import (
+    HelmProvider,
+    HelmProviderKubernetes,
+    HelmProviderKubernetesExec,
+)
+from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
+from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, KubernetesProviderExec
+from constructs import Construct
+
+from kreo_infra.cluster.workload_identity import (
+    CERT_MANAGER,
+    EXTERNAL_DNS,
+    EXTERNAL_SECRETS,
+)
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.platform import values
+from kreo_infra.platform.release import PinnedRelease
+from kreo_infra.stacks.cluster import ClusterStack
+from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.network import NetworkStack
+
+EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
+PLATFORM_CHART = "kreo-platform"
+
+
+class PlatformStack(KreoStack):
+    """Load balancing, certificates, monitoring, autoscaling, secrets and DNS.
+
+    The Helm and Kubernetes providers reach the cluster through the cluster
+    stack's endpoint and CA (cross-stack references) and authenticate with a
+    short-lived token from ``aws eks get-token`` at plan and apply time: no
+    kubeconfig file, and no token ever passes between stacks or into state.
+    """
+
+    layer = "platform"
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        network: NetworkStack,
+        cluster: ClusterStack,
+        charts_dir: Path,
+    ) -> None:
+        super().__init__(scope, config=config)
+        name, region = config.cluster_name, config.region
+        token_args = ["eks", "get-token", "--cluster-name", name, "--region", region]
+        ca_certificate = Fn.base64decode(cluster.cluster_ca_data)
+        self.kubernetes = KubernetesProvider(
+            self,
+            "kubernetes",
+            host=cluster.cluster_endpoint,
+            cluster_ca_certificate=ca_certificate,
+            exec=[
+                KubernetesProviderExec(api_version=EXEC_API_VERSION, command="aws", args=token_args)
+            ],
+        )
+        self.helm = HelmProvider(
+            self,
+            "helm",
+            kubernetes=HelmProviderKubernetes(
+                host=cluster.cluster_endpoint,
+                cluster_ca_certificate=ca_certificate,
+                exec=HelmProviderKubernetesExec(
+                    api_version=EXEC_API_VERSION, command="aws", args=token_args
+                ),
+            ),
+        )
+        self.pin_provider("kubernetes")
+        self.pin_provider("helm")
+
+        self.namespaces = {
+            namespace: NamespaceV1(
+                self,
+                f"namespace-{namespace}",
+                metadata=NamespaceV1Metadata(
+                    name=namespace, labels={"app.kubernetes.io/managed-by": "kreo-infra"}
+                ),
+                provider=self.kubernetes,
+            )
+            for namespace in (
+                CERT_MANAGER.namespace,
+                EXTERNAL_SECRETS.namespace,
+                EXTERNAL_DNS.namespace,
+                values.MONITORING_NAMESPACE,
+            )
+        }
+        charts = config.platform.charts
+        platform = config.platform
+
+        def release(
+            id: str, namespace: str, release_values: values.Values, after=()
+        ) -> PinnedRelease:
+            dependencies = [*after]
+            if namespace in self.namespaces:
+                dependencies.append(self.namespaces[namespace])
+            return PinnedRelease(
+                self,
+                id,
+                name=id,
+                namespace=namespace,
+                chart=charts[id],
+                values=release_values,
+                provider=self.helm,
+                depends_on=[d.release if isinstance(d, PinnedRelease) else d for d in dependencies],
+            )
+
+        metrics = release("metrics-server", "kube-system", values.metrics_server())
+        alb = release(
+            "aws-load-balancer-controller",
+            "kube-system",
+            values.load_balancer_controller(
+                cluster_name=name, region=region, vpc_id=network.vpc_id
+            ),
+        )
+        eso = release("external-secrets", EXTERNAL_SECRETS.namespace, values.external_secrets())
+        certs = release("cert-manager", CERT_MANAGER.namespace, values.cert_manager())
+
+        chart_asset = TerraformAsset(
+            self,
+            "platform-chart",
+            path=str(charts_dir / PLATFORM_CHART),
+            type=AssetType.DIRECTORY,
+        )
+        self.platform_resources = PinnedRelease(
+            self,
+            PLATFORM_CHART,
+            name=PLATFORM_CHART,
+            namespace="kube-system",
+            local_chart_path=chart_asset.path,
+            values=values.platform_resources(
+                region=region,
+                domain=config.dns.domain,
+                acme_email=platform.acme_email,
+                grafana_admin_key=f"{config.secrets_prefix}{platform.grafana_admin_secret}",
+            ),
+            provider=self.helm,
+            # The CRDs (cert-manager, external-secrets) and the monitoring
+            # namespace must exist before these resources.
+            depends_on=[certs.release, eso.release, self.namespaces[values.MONITORING_NAMESPACE]],
+        )
+        monitoring = release(
+            "kube-prometheus-stack",
+            values.MONITORING_NAMESPACE,
+            values.kube_prometheus_stack(
+                retention=platform.prometheus_retention, storage_gb=platform.prometheus_storage_gb
+            ),
+            # The gp3 StorageClass and Grafana's admin secret come first.
+            after=[self.platform_resources],
+        )
+        dns = release(
+            "external-dns",
+            EXTERNAL_DNS.namespace,
+            values.external_dns(
+                domain=config.dns.domain,
+                policy=platform.external_dns_policy,
+                owner_id=name,
+                region=region,
+            ),
+            after=[alb],
+        )
+        autoscaler = release(
+            "cluster-autoscaler",
+            "kube-system",
+            values.cluster_autoscaler(cluster_name=name, region=region),
+            after=[metrics],
+        )
+        self.releases = {
+            r.release.name: r
+            for r in (
+                metrics,
+                alb,
+                eso,
+                certs,
+                self.platform_resources,
+                monitoring,
+                dns,
+                autoscaler,
+            )
+        }
