@@ -127,6 +127,23 @@ def _index_or_key(part: Any) -> Any:
     return part
 
 
+def _blames_overrides(defaults: Any, overrides: Any, loc: Sequence[Any]) -> bool:
+    """Whether the environment file, rather than the defaults, holds the bad value.
+
+    The deepest part of ``loc`` that either file spells out decides: a value
+    the environment file sets is its own; a path neither file reaches in full
+    (an unknown key, a key missing from a merged mapping) belongs to the file
+    that defines its nearest parent, the environment file first.
+    """
+    for depth in range(len(loc), 0, -1):
+        prefix = loc[:depth]
+        if _contains(overrides, prefix):
+            return True
+        if _contains(defaults, prefix):
+            return False
+    return True
+
+
 def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     """The field path and the problem of one pydantic error."""
     loc = list(error["loc"])
@@ -174,11 +191,7 @@ def load_environment(config_dir: Path, name: str) -> EnvironmentConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = first["loc"]
-        blame = (
-            defaults_file
-            if _contains(defaults, loc) and not _contains(overrides, loc)
-            else env_file
-        )
+        blame = env_file if _blames_overrides(defaults, overrides, loc) else defaults_file
         path, problem = _describe(first)
         more = exc.error_count() - 1
         if more:

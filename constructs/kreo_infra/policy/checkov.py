@@ -113,31 +113,42 @@ def run_checkov(stacks_dir: Path, *, timeout: int = 600) -> CheckovRun:
     stack_files = sorted(stacks_dir.glob("*/cdk.tf.json"))
     if not stack_files:
         raise FileNotFoundError(f"no synthesized stacks in {stacks_dir}")
-    checkov = Path(sys.executable).with_name("checkov")
     with tempfile.TemporaryDirectory(prefix="kreo-checkov-") as scratch:
         for stack_file in stack_files:
             target = Path(scratch, stack_file.parent.name, stack_file.name)
             target.parent.mkdir()
             target.write_text(json.dumps(_checkov_input(stack_file), indent=2), encoding="utf-8")
-        completed = subprocess.run(  # noqa: S603 - our own venv's checkov, fixed arguments
-            [
-                str(checkov),
-                "--directory", scratch,
-                "--framework", "terraform_json",
-                "--output", "json",
-                "--skip-download",
-                "--soft-fail",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            # Offline: no update check against the package index.
-            env={**os.environ, "LOG_LEVEL": "ERROR", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
-        )  # fmt: skip
+        report = _checkov(["--directory", scratch, "--framework", "terraform_json"], timeout)
+    return _parse_report(report, [f.parent.name for f in stack_files])
+
+
+def run_checkov_kubernetes(manifests: Path, *, timeout: int = 300) -> tuple[list[str], int]:
+    """checkov's Kubernetes checks on rendered manifests: (failed check ids, passed count)."""
+    report = _checkov(["--file", str(manifests), "--framework", "kubernetes"], timeout)
+    parts = report if isinstance(report, list) else [report]
+    failed = [
+        f"{c['check_id']} on {c['resource']}"
+        for part in parts
+        for c in part.get("results", {}).get("failed_checks", [])
+    ]
+    passed = sum(len(part.get("results", {}).get("passed_checks", [])) for part in parts)
+    return failed, passed
+
+
+def _checkov(arguments: list[str], timeout: int) -> Any:
+    checkov = Path(sys.executable).with_name("checkov")
+    completed = subprocess.run(  # noqa: S603 - our own venv's checkov, fixed arguments
+        [str(checkov), *arguments, "--output", "json", "--skip-download", "--soft-fail"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        # Offline: no update check against the package index.
+        env={**os.environ, "LOG_LEVEL": "ERROR", "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"},
+    )
     if completed.returncode != 0:
         raise RuntimeError(f"checkov exited {completed.returncode}: {completed.stderr[-2000:]}")
-    return _parse_report(json.loads(completed.stdout), [f.parent.name for f in stack_files])
+    return json.loads(completed.stdout)
 
 
 def _stack_of(file_path: str) -> str:

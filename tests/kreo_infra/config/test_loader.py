@@ -294,3 +294,33 @@ def test_role_both_admin_and_readonly(config_dir: Path) -> None:
         "cluster.readonly_role_names",
         "kreo-platform-admin is also an admin role",
     )
+
+
+@pytest.mark.parametrize("version", ["latest", "~3.5", "3.x", ">=1.0.0", ""])
+def test_unpinned_chart_version(config_dir: Path, version: str) -> None:
+    charts = {"cert-manager": {"version": version}}
+    override(config_dir, "production", {"platform": {"charts": charts}})
+    error = error_of(config_dir)
+    assert error.path == "platform.charts.cert-manager.version"
+    assert error.problem == f"{version!r} is not a pinned version; use an exact version like 1.2.3"
+
+
+def test_chart_without_a_version(config_dir: Path) -> None:
+    path = config_dir / "defaults.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("      version: 9.59.0\n", ""))
+    error = error_of(config_dir)
+    assert (error.file, error.path, error.problem) == (
+        str(path),
+        "platform.charts.cluster-autoscaler.version",
+        "required key is missing",
+    )
+
+
+def test_chart_missing_from_config(config_dir: Path) -> None:
+    path = config_dir / "defaults.yaml"
+    data = yaml.safe_load(path.read_text())
+    del data["platform"]["charts"]["external-dns"]
+    path.write_text(yaml.safe_dump(data))
+    error = error_of(config_dir)
+    assert (error.path, error.problem) == ("platform.charts", "pin a version for external-dns")

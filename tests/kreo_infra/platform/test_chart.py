@@ -1,0 +1,118 @@
+"""charts/kreo-platform rendered and linted with the exact values the stack passes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import PROJECT_ROOT, Synthesis
+
+CHART = PROJECT_ROOT / "charts" / "kreo-platform"
+
+
+def stack_values(synthesis: Synthesis, env: str) -> dict[str, Any]:
+    (release,) = [
+        r
+        for r in synthesis.resources(f"kreo-{env}-platform", "helm_release").values()
+        if r["name"] == "kreo-platform"
+    ]
+    (document,) = release["values"]
+    return yaml.safe_load(document)
+
+
+@pytest.fixture(params=["production", "staging"])
+def rendered(request: pytest.FixtureRequest, synthesis: Synthesis) -> tuple[dict, list[dict]]:
+    from helm_python import Chart
+
+    values = stack_values(synthesis, request.param)
+    manifests = Chart.load(CHART).render(values, name="kreo-platform", namespace="kube-system")
+    documents = [doc for text in manifests.values() for doc in yaml.safe_load_all(text) if doc]
+    return values, documents
+
+
+def by_kind(documents: list[dict], kind: str) -> dict[str, dict]:
+    return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
+
+
+@pytest.mark.parametrize("env", ["production", "staging"])
+def test_lint_clean_with_the_stack_values(synthesis: Synthesis, env: str) -> None:
+    from helm_python.chart import lint
+
+    report = lint(CHART, stack_values(synthesis, env), strict=True, kube_version="v1.35.0")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_schema_rejects_wrong_values() -> None:
+    from helm_python.chart import lint
+
+    report = lint(CHART, {"acme": {"dnsZones": "kreo.com"}}, strict=True)
+    assert any("dnsZones" in error for error in report["errors"])
+
+
+def test_default_encrypted_gp3_storage_class(rendered: tuple[dict, list[dict]]) -> None:
+    _, documents = rendered
+    (storage,) = by_kind(documents, "StorageClass").values()
+    assert (
+        storage["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    )
+    assert storage["provisioner"] == "ebs.csi.aws.com"
+    assert storage["parameters"] == {"type": "gp3", "encrypted": "true"}
+    assert storage["reclaimPolicy"] == "Retain"
+
+
+def test_lets_encrypt_issuers_solve_dns01_on_route53(rendered: tuple[dict, list[dict]]) -> None:
+    values, documents = rendered
+    issuers = by_kind(documents, "ClusterIssuer")
+    servers = {
+        "letsencrypt-prod": "https://acme-v02.api.letsencrypt.org/directory",
+        "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+    }
+    for name, server in servers.items():
+        acme = issuers[name]["spec"]["acme"]
+        assert acme["server"] == server
+        assert acme["email"] == values["acme"]["email"]
+        (solver,) = acme["solvers"]
+        assert solver["selector"]["dnsZones"] == values["acme"]["dnsZones"]
+        assert solver["dns01"] == {"route53": {"region": values["region"]}}
+
+
+def test_internal_ca_issuer(rendered: tuple[dict, list[dict]]) -> None:
+    _, documents = rendered
+    issuers = by_kind(documents, "ClusterIssuer")
+    assert issuers["kreo-internal-ca"]["spec"] == {"ca": {"secretName": "kreo-internal-ca"}}
+    (root,) = by_kind(documents, "Certificate").values()
+    assert root["spec"]["isCA"] is True
+    assert root["metadata"]["namespace"] == "cert-manager"
+    assert root["spec"]["issuerRef"]["name"] == "kreo-internal-ca-bootstrap"
+
+
+def test_secret_store_and_grafana_admin(rendered: tuple[dict, list[dict]]) -> None:
+    values, documents = rendered
+    (store,) = by_kind(documents, "ClusterSecretStore").values()
+    assert store["spec"]["provider"]["aws"] == {
+        "service": "SecretsManager",
+        "region": values["region"],
+    }
+    assert "auth" not in store["spec"]["provider"]["aws"]
+    (admin,) = by_kind(documents, "ExternalSecret").values()
+    assert admin["metadata"]["namespace"] == "monitoring"
+    assert admin["spec"]["target"]["name"] == "grafana-admin"
+    assert admin["spec"]["dataFrom"] == [{"extract": {"key": values["grafanaAdmin"]["remoteKey"]}}]
+
+
+def test_rendered_manifests_pass_checkov(synthesis: Synthesis, tmp_path: Path) -> None:
+    from helm_python import Chart
+
+    from kreo_infra.policy.checkov import run_checkov_kubernetes
+
+    manifests = Chart.load(CHART).render(
+        stack_values(synthesis, "production"), name="kreo-platform", namespace="kube-system"
+    )
+    target = tmp_path / "rendered.yaml"
+    target.write_text("\n---\n".join(manifests.values()))
+    failed, _ = run_checkov_kubernetes(target)
+    assert failed == []
