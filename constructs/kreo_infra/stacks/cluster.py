@@ -47,9 +47,6 @@ class ClusterStack(KreoStack):
         name = config.cluster_name
         account, partition, region = self.account_id, self.partition, config.region
 
-        def role_arn(role_name: str) -> str:
-            return f"arn:{partition}:iam::{account}:role/{role_name}"
-
         self.control_plane = EksControlPlane(
             self,
             "control-plane",
@@ -60,8 +57,8 @@ class ClusterStack(KreoStack):
             account_id=account,
             partition=partition,
             log_retention_days=cluster_config.log_retention_days,
-            admin_role_arns=[role_arn(n) for n in cluster_config.admin_role_names],
-            readonly_role_arns=[role_arn(n) for n in cluster_config.readonly_role_names],
+            admin_role_arns=[self.iam_role_arn(n) for n in cluster_config.admin_role_names],
+            readonly_role_arns=[self.iam_role_arn(n) for n in cluster_config.readonly_role_names],
             endpoint_public_access=cluster_config.endpoint_public_access,
             public_access_cidrs=cluster_config.public_access_cidrs,
         )

@@ -58,13 +58,12 @@ class DataStack(KreoStack):
             **placement,
         )
         self.cache = ReplicatedCache(self, "cache", name=name, settings=config.cache, **placement)
-        admin_role = config.cluster.admin_role_names[0]
         self.search = SearchDomain(
             self,
             "search",
             name=name,
             settings=config.search,
-            master_role_arn=f"arn:{self.partition}:iam::{self.account_id}:role/{admin_role}",
+            master_role_arn=self.iam_role_arn(config.cluster.admin_role_names[0]),
             client_role_arns=[cluster.role_arns[PRODUCT_SERVICE.name]],
             **placement,
         )

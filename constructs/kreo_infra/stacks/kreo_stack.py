@@ -85,6 +85,10 @@ class KreoStack(TerraformStack):
             self._partition = DataAwsPartition(self, "partition")
         return self._partition.partition
 
+    def iam_role_arn(self, role_name: str) -> str:
+        """The ARN of IAM role ``role_name`` in the deploying account."""
+        return f"arn:{self.partition}:iam::{self.account_id}:role/{role_name}"
+
     @property
     def dr_provider(self) -> AwsProvider:
         """An AWS provider for the DR region (alias ``dr``), created when first used."""
