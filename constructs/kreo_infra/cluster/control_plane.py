@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import aws_managed_policy, service_trust
 from kreo_infra.security.kms import RotatingKey
@@ -57,9 +58,7 @@ class EksControlPlane(Construct):
         name: str,
         kubernetes_version: str,
         subnet_ids: Sequence[str],
-        region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
         log_retention_days: int,
         admin_role_arns: Sequence[str],
         readonly_role_arns: Sequence[str] = (),
@@ -67,6 +66,7 @@ class EksControlPlane(Construct):
         public_access_cidrs: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id)
+        partition = account.partition
         if endpoint_public_access and (
             not public_access_cidrs or "0.0.0.0/0" in public_access_cidrs
         ):
@@ -86,8 +86,7 @@ class EksControlPlane(Construct):
             "secrets-key",
             alias=f"alias/{name}-eks-secrets",
             description=f"Envelope encryption of the Kubernetes secrets of {name}",
-            account_id=account_id,
-            partition=partition,
+            account=account,
         )
         # Created before the cluster so EKS does not create it unencrypted and
         # without retention.
@@ -98,9 +97,7 @@ class EksControlPlane(Construct):
             retention_days=log_retention_days,
             key_alias=f"alias/{name}-eks-logs",
             description=f"the control-plane logs of {name}",
-            region=region,
-            account_id=account_id,
-            partition=partition,
+            account=account,
         )
         self.role = IamRole(
             self,

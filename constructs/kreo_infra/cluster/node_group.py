@@ -23,6 +23,7 @@ from cdktf_cdktf_provider_aws.launch_template import (
 )
 from constructs import Construct, IConstruct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import aws_managed_policy, service_trust
 
@@ -61,7 +62,7 @@ class ManagedNodeGroup(Construct):
         desired_size: int,
         max_size: int,
         disk_size_gb: int,
-        partition: str,
+        account: AwsAccount,
         tags: Mapping[str, str],
         labels: Mapping[str, str] | None = None,
         ami_type: str = DEFAULT_AMI_TYPE,
@@ -89,7 +90,7 @@ class ManagedNodeGroup(Construct):
                 self,
                 f"role-{policy}",
                 role=self.role.name,
-                policy_arn=aws_managed_policy(partition, policy),
+                policy_arn=aws_managed_policy(account.partition, policy),
             )
             for policy in NODE_POLICIES
         ]

@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.ecr_repository import (
 )
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 from kreo_infra.security.kms import RotatingKey
 
@@ -65,8 +66,7 @@ class ServiceRepositories(Construct):
         services: Sequence[str],
         untagged_expiry_days: int,
         keep_releases: int,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
     ) -> None:
         super().__init__(scope, id)
         if not services or len(set(services)) != len(services):
@@ -78,8 +78,7 @@ class ServiceRepositories(Construct):
             "key",
             alias=f"alias/{prefix}-ecr",
             description=f"Encrypts the {prefix}/* container images",
-            account_id=account_id,
-            partition=partition,
+            account=account,
         )
         self.repositories: dict[str, EcrRepository] = {}
         for service in services:

@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement, aws_managed_policy, policy_document
 
@@ -60,8 +61,7 @@ class PodIdentityRole(Construct):
         workload: Workload,
         cluster_name: str,
         cluster_arn: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
         statements: Sequence[Statement] = (),
         managed_policies: Sequence[str] = (),
         associate: bool = True,
@@ -84,7 +84,7 @@ class PodIdentityRole(Construct):
                         "Principal": {"Service": POD_IDENTITY_SERVICE},
                         "Action": ["sts:AssumeRole", "sts:TagSession"],
                         "Condition": {
-                            "StringEquals": {"aws:SourceAccount": account_id},
+                            "StringEquals": {"aws:SourceAccount": account.account_id},
                             "ArnEquals": {"aws:SourceArn": cluster_arn},
                         },
                     }
@@ -104,7 +104,7 @@ class PodIdentityRole(Construct):
                 self,
                 f"policy-{policy}",
                 role=self.role.name,
-                policy_arn=aws_managed_policy(partition, policy),
+                policy_arn=aws_managed_policy(account.partition, policy),
             )
         if associate:
             EksPodIdentityAssociation(

@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.elasticache_user import (
 from cdktf_cdktf_provider_aws.elasticache_user_group import ElasticacheUserGroup
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.config.models import Cache
 from kreo_infra.network.security_groups import ServiceSecurityGroup
 from kreo_infra.security.kms import RotatingKey
@@ -53,18 +54,15 @@ class ReplicatedCache(Construct):
         subnet_ids: Sequence[str],
         client_group_id: str,
         log_retention_days: int,
-        region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
     ) -> None:
         super().__init__(scope, id)
-        account = {"account_id": account_id, "partition": partition}
         self.key = RotatingKey(
             self,
             "key",
             alias=f"alias/{name}-cache",
             description=f"Encrypts the cache data and snapshots of {name}",
-            **account,
+            account=account,
         )
         subnet_group = ElasticacheSubnetGroup(
             self,
@@ -117,8 +115,7 @@ class ReplicatedCache(Construct):
                 retention_days=log_retention_days,
                 key_alias=f"alias/{name}-cache-{log}s",
                 description=f"the cache {log}s of {name}",
-                region=region,
-                **account,
+                account=account,
             )
             for log in LOG_TYPES
         }

@@ -25,6 +25,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import (
 )
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.config.models import Database
 from kreo_infra.network.security_groups import ServiceSecurityGroup
 from kreo_infra.security.iam import aws_managed_policy, policy_document, service_trust
@@ -69,18 +70,16 @@ class PostgresDatabase(Construct):
         availability_zone_ids: Sequence[str],
         client_group_id: str,
         log_retention_days: int,
-        region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
     ) -> None:
         super().__init__(scope, id)
-        account = {"account_id": account_id, "partition": partition}
+        region, partition = account.region, account.partition
         self.key = RotatingKey(
             self,
             "key",
             alias=f"alias/{name}-postgres",
             description=f"Encrypts the PostgreSQL storage, insights and master secret of {name}",
-            **account,
+            account=account,
         )
         self.subnet_group = DbSubnetGroup(
             self,
@@ -181,9 +180,7 @@ class PostgresDatabase(Construct):
             "maintenance_window": settings.maintenance_window,
         }
         self.identifier = f"{name}-postgres"
-        log_groups = self._log_groups(
-            [self.identifier], log_retention_days, region=region, **account
-        )
+        log_groups = self._log_groups([self.identifier], log_retention_days, account=account)
         self.primary = DbInstance(
             self,
             "primary",
@@ -228,9 +225,8 @@ class PostgresDatabase(Construct):
                     depends_on=self._log_groups(
                         [replica_id],
                         log_retention_days,
-                        region=region,
+                        account=account,
                         prefix=f"replica-{index}-",
-                        **account,
                     ),
                     **common,
                 )
@@ -315,9 +311,7 @@ class PostgresDatabase(Construct):
         identifiers: Sequence[str],
         retention_days: int,
         *,
-        region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
         prefix: str = "",
     ) -> list[Construct]:
         groups = []
@@ -330,9 +324,7 @@ class PostgresDatabase(Construct):
                     retention_days=retention_days,
                     key_alias=f"alias/{identifier}-{log}-logs",
                     description=f"the {log} log of {identifier}",
-                    region=region,
-                    account_id=account_id,
-                    partition=partition,
+                    account=account,
                 )
                 groups.append(logs.group)
         return groups

@@ -24,6 +24,7 @@ from cdktf_cdktf_provider_aws.opensearch_domain import (
 )
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.config.models import Search
 from kreo_infra.errors import PropsError
 from kreo_infra.network.security_groups import ServiceSecurityGroup
@@ -68,9 +69,7 @@ class SearchDomain(Construct):
         master_role_arn: str,
         client_role_arns: Sequence[str],
         log_retention_days: int,
-        region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
     ) -> None:
         super().__init__(scope, id)
         zones = 3 if settings.zone_awareness else 1
@@ -81,7 +80,7 @@ class SearchDomain(Construct):
                 list(subnet_ids),
                 f"give {zones} subnets (one per zone)",
             )
-        account = {"account_id": account_id, "partition": partition}
+        region, account_id, partition = account.region, account.account_id, account.partition
         domain_name = f"{name}-search"
         domain_arn = f"arn:{partition}:es:{region}:{account_id}:domain/{domain_name}"
         self.key = RotatingKey(
@@ -89,7 +88,7 @@ class SearchDomain(Construct):
             "key",
             alias=f"alias/{name}-search",
             description=f"Encrypts the search indices of {name}",
-            **account,
+            account=account,
         )
         self.security_group = ServiceSecurityGroup(
             self,
@@ -108,8 +107,7 @@ class SearchDomain(Construct):
                 retention_days=log_retention_days,
                 key_alias=f"alias/{name}-search-{short}-logs",
                 description=f"the OpenSearch {short} logs of {name}",
-                region=region,
-                **account,
+                account=account,
             )
             for log_type, short in LOG_TYPES.items()
         }

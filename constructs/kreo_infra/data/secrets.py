@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.secretsmanager_secret import (
 )
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 from kreo_infra.security.kms import RotatingKey
 
@@ -35,8 +36,7 @@ class ApplicationSecrets(Construct):
         prefix: str,
         names: Sequence[str],
         recovery_window_days: int,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
         dr_region: str,
         dr_provider: TerraformProvider | None = None,
     ) -> None:
@@ -45,13 +45,12 @@ class ApplicationSecrets(Construct):
             raise PropsError("ApplicationSecrets", "names", list(names), "list each secret once")
         if not prefix.endswith("/"):
             raise PropsError("ApplicationSecrets", "prefix", prefix, "end it with '/'")
-        account = {"account_id": account_id, "partition": partition}
         self.key = RotatingKey(
             self,
             "key",
             alias=f"alias/{name}-secrets",
             description=f"Encrypts the application secrets of {name}",
-            **account,
+            account=account,
         )
         replica_key = (
             RotatingKey(
@@ -60,7 +59,7 @@ class ApplicationSecrets(Construct):
                 alias=f"alias/{name}-secrets-dr",
                 description=f"Encrypts the DR replicas of the application secrets of {name}",
                 provider=dr_provider,
-                **account,
+                account=account,
             )
             if dr_provider
             else None

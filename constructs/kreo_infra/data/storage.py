@@ -42,6 +42,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 )
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.security.iam import Statement, policy_document, service_trust
 from kreo_infra.security.kms import RotatingKey
 
@@ -190,20 +191,18 @@ class MediaStorage(Construct):
         media_bucket: str,
         access_logs_bucket: str,
         noncurrent_version_expiry_days: int,
-        region: str,
         dr_region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
         dr_provider: TerraformProvider | None = None,
     ) -> None:
         super().__init__(scope, id)
-        account = {"account_id": account_id, "partition": partition}
+        account_id, partition = account.account_id, account.partition
         self.key = RotatingKey(
             self,
             "key",
             alias=f"alias/{name}-media",
             description=f"Encrypts the product media of {name}",
-            **account,
+            account=account,
         )
         logs_arn = f"arn:{partition}:s3:::{access_logs_bucket}"
         media_arn = f"arn:{partition}:s3:::{media_bucket}"
@@ -247,10 +246,9 @@ class MediaStorage(Construct):
                 name=name,
                 media_bucket=media_bucket,
                 noncurrent_version_expiry_days=noncurrent_version_expiry_days,
-                region=region,
                 dr_region=dr_region,
                 dr_provider=dr_provider,
-                **account,
+                account=account,
             )
 
     def _replicate(
@@ -259,19 +257,17 @@ class MediaStorage(Construct):
         name: str,
         media_bucket: str,
         noncurrent_version_expiry_days: int,
-        region: str,
         dr_region: str,
         dr_provider: TerraformProvider,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
     ) -> None:
+        region = account.region
         self.replica_key = RotatingKey(
             self,
             "replica-key",
             alias=f"alias/{name}-media-dr",
             description=f"Encrypts the DR copy of the product media of {name}",
-            account_id=account_id,
-            partition=partition,
+            account=account,
             provider=dr_provider,
         )
         self.replica = PrivateBucket(

@@ -9,6 +9,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.security.log_group import EncryptedLogGroup
 
 
@@ -29,11 +30,10 @@ class EncryptedFlowLogs(Construct):
         name: str,
         vpc_id: str,
         retention_days: int,
-        region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
     ) -> None:
         super().__init__(scope, id)
+        region, account_id, partition = account.region, account.account_id, account.partition
         self.logs = EncryptedLogGroup(
             self,
             "logs",
@@ -41,9 +41,7 @@ class EncryptedFlowLogs(Construct):
             retention_days=retention_days,
             key_alias=f"alias/{name}-flow-logs",
             description=f"the VPC flow logs of {name}",
-            region=region,
-            account_id=account_id,
-            partition=partition,
+            account=account,
         )
         log_group_arn = self.logs.arn_pattern
         flow_log_arns = f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"

@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 
 DEFAULT_DELETION_WINDOW_DAYS = 30
@@ -34,8 +35,7 @@ class RotatingKey(Construct):
         *,
         alias: str,
         description: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
         statements: Sequence[Mapping[str, Any]] = (),
         deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS,
         provider: TerraformProvider | None = None,
@@ -55,7 +55,7 @@ class RotatingKey(Construct):
                 {
                     "Sid": "AccountAdministersThroughIam",
                     "Effect": "Allow",
-                    "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                    "Principal": {"AWS": f"arn:{account.partition}:iam::{account.account_id}:root"},
                     "Action": "kms:*",
                     "Resource": "*",
                 },

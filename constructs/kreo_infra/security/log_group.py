@@ -5,6 +5,7 @@ from __future__ import annotations
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from constructs import Construct
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 from kreo_infra.security.kms import RotatingKey
 
@@ -32,9 +33,7 @@ class EncryptedLogGroup(Construct):
         retention_days: int,
         key_alias: str,
         description: str,
-        region: str,
-        account_id: str,
-        partition: str,
+        account: AwsAccount,
     ) -> None:
         super().__init__(scope, id)
         if retention_days not in CLOUDWATCH_RETENTION_DAYS:
@@ -44,14 +43,16 @@ class EncryptedLogGroup(Construct):
                 retention_days,
                 f"use one of CloudWatch's periods {CLOUDWATCH_RETENTION_DAYS}",
             )
-        self.arn_pattern = f"arn:{partition}:logs:{region}:{account_id}:log-group:{name}"
+        region = account.region
+        self.arn_pattern = (
+            f"arn:{account.partition}:logs:{region}:{account.account_id}:log-group:{name}"
+        )
         self.key = RotatingKey(
             self,
             "key",
             alias=key_alias,
             description=f"Encrypts {description}",
-            account_id=account_id,
-            partition=partition,
+            account=account,
             statements=[
                 {
                     "Sid": "CloudWatchLogsUseForThisLogGroup",

@@ -45,7 +45,8 @@ class ClusterStack(KreoStack):
         super().__init__(scope, config=config)
         cluster_config = config.cluster
         name = config.cluster_name
-        account, partition, region = self.account_id, self.partition, config.region
+        aws = self.account
+        account, partition, region = aws.account_id, aws.partition, aws.region
 
         self.control_plane = EksControlPlane(
             self,
@@ -53,9 +54,7 @@ class ClusterStack(KreoStack):
             name=name,
             kubernetes_version=cluster_config.kubernetes_version,
             subnet_ids=network.private_subnet_ids,
-            region=region,
-            account_id=account,
-            partition=partition,
+            account=aws,
             log_retention_days=cluster_config.log_retention_days,
             admin_role_arns=[self.iam_role_arn(n) for n in cluster_config.admin_role_names],
             readonly_role_arns=[self.iam_role_arn(n) for n in cluster_config.readonly_role_names],
@@ -76,7 +75,7 @@ class ClusterStack(KreoStack):
         )
 
         identity = {"cluster_name": cluster.name, "cluster_arn": cluster.arn}
-        common = {"account_id": account, "partition": partition, **identity}
+        common = {"account": aws, **identity}
         domain = config.dns.domain
         self.roles = {
             role.workload.name: role
@@ -182,7 +181,7 @@ class ClusterStack(KreoStack):
                 desired_size=group.desired_size,
                 max_size=group.max_size,
                 disk_size_gb=group.disk_size_gb,
-                partition=partition,
+                account=aws,
                 tags=tags,
                 depends_on=list(early_addons.addons.values()),
             )
@@ -207,8 +206,7 @@ class ClusterStack(KreoStack):
                 services=services,
                 untagged_expiry_days=registry.untagged_expiry_days,
                 keep_releases=registry.keep_releases,
-                account_id=account,
-                partition=partition,
+                account=aws,
             )
             self.repository_urls = {
                 s: r.repository_url for s, r in self.registry.repositories.items()

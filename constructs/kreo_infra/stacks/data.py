@@ -39,14 +39,13 @@ class DataStack(KreoStack):
     ) -> None:
         super().__init__(scope, config=config)
         name = config.stack_prefix
-        account = {"account_id": self.account_id, "partition": self.partition}
+        aws = self.account
         placement = {
             "vpc_id": network.vpc_id,
             "subnet_ids": network.database_subnet_ids,
             "client_group_id": cluster.data_clients_security_group_id,
             "log_retention_days": config.cluster.log_retention_days,
-            "region": config.region,
-            **account,
+            "account": aws,
         }
         self.database = PostgresDatabase(
             self,
@@ -75,10 +74,9 @@ class DataStack(KreoStack):
             media_bucket=storage.media_bucket,
             access_logs_bucket=storage.access_logs_bucket,
             noncurrent_version_expiry_days=storage.noncurrent_version_expiry_days,
-            region=config.region,
             dr_region=config.dr_region,
             dr_provider=self.dr_provider if storage.replicate_to_dr_region else None,
-            **account,
+            account=aws,
         )
         secrets = config.secrets
         self.secrets = ApplicationSecrets(
@@ -90,7 +88,7 @@ class DataStack(KreoStack):
             recovery_window_days=secrets.recovery_window_days,
             dr_region=config.dr_region,
             dr_provider=self.dr_provider if secrets.replicate_to_dr_region else None,
-            **account,
+            account=aws,
         )
 
         self.database_proxy_endpoint = self.database.proxy.endpoint

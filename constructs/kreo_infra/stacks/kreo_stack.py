@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from kreo_infra.aspects import TaggingAspect
+from kreo_infra.aws import AwsAccount
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.errors import PropsError
 from kreo_infra.tags import standard_tags
@@ -85,9 +86,16 @@ class KreoStack(TerraformStack):
             self._partition = DataAwsPartition(self, "partition")
         return self._partition.partition
 
+    @property
+    def account(self) -> AwsAccount:
+        """The deploying account, its partition and the environment's region, as one value."""
+        return AwsAccount(
+            account_id=self.account_id, partition=self.partition, region=self.config.region
+        )
+
     def iam_role_arn(self, role_name: str) -> str:
         """The ARN of IAM role ``role_name`` in the deploying account."""
-        return f"arn:{self.partition}:iam::{self.account_id}:role/{role_name}"
+        return self.account.iam_role_arn(role_name)
 
     @property
     def dr_provider(self) -> AwsProvider:

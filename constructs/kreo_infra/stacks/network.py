@@ -45,9 +45,7 @@ class NetworkStack(KreoStack):
             name=name,
             vpc_id=self.network.vpc.id,
             retention_days=network.flow_log_retention_days,
-            region=config.region,
-            account_id=self.account_id,
-            partition=self.partition,
+            account=self.account,
         )
         self.endpoints = PrivateEndpoints(
             self,

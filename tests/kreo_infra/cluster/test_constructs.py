@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 
-ACCOUNT = {"account_id": "123456789012", "partition": "aws"}
+ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
 
 
 @pytest.fixture
@@ -23,10 +24,9 @@ CONTROL_PLANE = {
     "name": "c",
     "kubernetes_version": "1.35",
     "subnet_ids": ["s"],
-    "region": "us-east-1",
     "log_retention_days": 30,
     "admin_role_arns": ["arn:aws:iam::123456789012:role/admin"],
-    **ACCOUNT,
+    "account": ACCOUNT,
 }
 
 
@@ -60,7 +60,7 @@ NODE_GROUP = {
     "desired_size": 3,
     "max_size": 10,
     "disk_size_gb": 50,
-    "partition": "aws",
+    "account": ACCOUNT,
     "tags": {},
 }
 
@@ -89,7 +89,7 @@ def test_pod_identity_role_needs_permissions(stack: Any) -> None:
             workload=PRODUCT_SERVICE,
             cluster_name="c",
             cluster_arn="arn",
-            **ACCOUNT,
+            account=ACCOUNT,
         )
 
 
@@ -104,5 +104,5 @@ def test_repositories_need_distinct_services(stack: Any) -> None:
             services=["a", "a"],
             untagged_expiry_days=7,
             keep_releases=30,
-            **ACCOUNT,
+            account=ACCOUNT,
         )

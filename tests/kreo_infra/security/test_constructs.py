@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 
-ACCOUNT = {"account_id": "123456789012", "partition": "aws"}
+ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ def synth(stack: Any) -> dict[str, Any]:
 def test_key_defaults(stack: Any) -> None:
     from kreo_infra.security.kms import RotatingKey
 
-    RotatingKey(stack, "key", alias="alias/x", description="x", **ACCOUNT)
+    RotatingKey(stack, "key", alias="alias/x", description="x", account=ACCOUNT)
     (key,) = synth(stack)["resource"]["aws_kms_key"].values()
     assert key["enable_key_rotation"] is True
     assert key["deletion_window_in_days"] == 30
@@ -42,7 +43,7 @@ def test_key_alias_validated(stack: Any, alias: str) -> None:
     from kreo_infra.security.kms import RotatingKey
 
     with pytest.raises(PropsError, match=r"RotatingKey: alias=.* use alias/<name>"):
-        RotatingKey(stack, "key", alias=alias, description="x", **ACCOUNT)
+        RotatingKey(stack, "key", alias=alias, description="x", account=ACCOUNT)
 
 
 def test_key_deletion_window_validated(stack: Any) -> None:
@@ -50,7 +51,7 @@ def test_key_deletion_window_validated(stack: Any) -> None:
 
     with pytest.raises(PropsError, match="deletion_window_days=3 is not allowed; use 7 to 30"):
         RotatingKey(
-            stack, "key", alias="alias/x", description="x", deletion_window_days=3, **ACCOUNT
+            stack, "key", alias="alias/x", description="x", deletion_window_days=3, account=ACCOUNT
         )
 
 
@@ -65,8 +66,7 @@ def test_log_group_retention_validated(stack: Any) -> None:
             retention_days=45,
             key_alias="alias/x",
             description="x",
-            region="us-east-1",
-            **ACCOUNT,
+            account=ACCOUNT,
         )
 
 
@@ -80,8 +80,7 @@ def test_log_group_key_serves_only_its_group(stack: Any) -> None:
         retention_days=30,
         key_alias="alias/x",
         description="x",
-        region="us-east-1",
-        **ACCOUNT,
+        account=ACCOUNT,
     )
     body = synth(stack)["resource"]
     (key,) = body["aws_kms_key"].values()
