@@ -76,8 +76,12 @@ fmt: install ## Fix formatting and autofixable lint findings.
 bench: install ## Synthesis time and peak memory against the bare provider import.
 	$(VENV_BIN)/python bench/bench.py
 
-lock: $(PIPENV) ## Re-lock Pipfile.lock after editing the Pipfile.
+lock: $(PIPENV) ## Re-lock Pipfile.lock and package-lock.json after editing their manifests.
 	$(PIPENV) lock
+	npm install --package-lock-only --no-audit --no-fund
+	@# npm writes each package's "funding" links into the lock; npm ci does not
+	@# need them, and lock files here carry no URLs at all.
+	node -e 'const fs=require("fs"),p="package-lock.json",l=JSON.parse(fs.readFileSync(p));for(const k in l.packages)delete l.packages[k].funding;fs.writeFileSync(p,JSON.stringify(l,null,2)+"\n")'
 
 clean: ## Remove synthesized output.
 	rm -rf cdktf.out

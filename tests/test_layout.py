@@ -118,3 +118,12 @@ def test_cdktf_cli_is_pinned_to_0_21() -> None:
     lock = json.loads((PROJECT_ROOT / "package-lock.json").read_text(encoding="utf-8"))
     assert package["devDependencies"]["cdktf-cli"] == "0.21.0"
     assert lock["packages"]["node_modules/cdktf-cli"]["version"] == "0.21.0"
+
+
+def test_lock_files_carry_no_urls() -> None:
+    """No download or funding links: installs resolve through the configured registries."""
+    import re
+
+    for name in ("package-lock.json", "Pipfile.lock"):
+        text = (PROJECT_ROOT / name).read_text(encoding="utf-8")
+        assert re.findall(r"https?://", text) == [], name
