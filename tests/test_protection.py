@@ -59,6 +59,10 @@ STATEFUL: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
         "versioning enabled",
         lambda r: r.get("versioning_configuration", {}).get("status") == "Enabled",
     ),
+    "aws_route53_zone": (
+        "never force-destroyed with its records (a new zone means new name servers)",
+        lambda r: r.get("force_destroy") is False,
+    ),
     "aws_secretsmanager_secret": (
         "a 7+ day recovery window",
         lambda r: r.get("recovery_window_in_days", 0) >= 7,
@@ -78,6 +82,9 @@ STATELESS = {
     # Recreated from configuration without losing anything. (Persistent
     # volumes of releases outlive them: the gp3 class retains its volumes.)
     "helm_release", "kubernetes_namespace_v1",
+    "aws_acm_certificate", "aws_acm_certificate_validation", "aws_cloudfront_distribution",
+    "aws_cloudfront_origin_access_control", "aws_cloudfront_response_headers_policy",
+    "aws_route53_record", "aws_wafv2_web_acl", "aws_wafv2_web_acl_logging_configuration",
     "aws_cloudwatch_log_resource_policy", "aws_db_parameter_group", "aws_db_proxy",
     "aws_db_proxy_default_target_group", "aws_db_proxy_target", "aws_db_subnet_group",
     "aws_elasticache_subnet_group", "aws_elasticache_user", "aws_elasticache_user_group",

@@ -12,6 +12,7 @@ from kreo_infra.stacks import (
     BaseStack,
     ClusterStack,
     DataStack,
+    EdgeStack,
     KreoStack,
     NetworkStack,
     PlatformStack,
@@ -20,6 +21,7 @@ from kreo_infra.stacks import (
 LAYERS: tuple[type[KreoStack], ...] = (
     BaseStack,
     NetworkStack,
+    EdgeStack,
     ClusterStack,
     DataStack,
     PlatformStack,
@@ -31,12 +33,13 @@ def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) 
     """The stacks of one environment, each given the earlier stacks it reads."""
     base = BaseStack(app, config=config)
     network = NetworkStack(app, config=config)
-    cluster = ClusterStack(app, config=config, network=network)
-    data = DataStack(app, config=config, network=network, cluster=cluster)
+    edge = EdgeStack(app, config=config)
+    cluster = ClusterStack(app, config=config, network=network, edge=edge)
+    data = DataStack(app, config=config, network=network, edge=edge, cluster=cluster)
     platform = PlatformStack(
-        app, config=config, network=network, cluster=cluster, charts_dir=charts_dir
+        app, config=config, network=network, edge=edge, cluster=cluster, charts_dir=charts_dir
     )
-    return [base, network, cluster, data, platform]
+    return [base, network, edge, cluster, data, platform]
 
 
 def build_app(

@@ -11,11 +11,13 @@ def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> Non
     assert stack_names(configs) == [
         "kreo-production-base",
         "kreo-production-network",
+        "kreo-production-edge",
         "kreo-production-cluster",
         "kreo-production-data",
         "kreo-production-platform",
         "kreo-staging-base",
         "kreo-staging-network",
+        "kreo-staging-edge",
         "kreo-staging-cluster",
         "kreo-staging-data",
         "kreo-staging-platform",
@@ -37,6 +39,7 @@ def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
     assert stack_names(production) == [
         "kreo-production-base",
         "kreo-production-network",
+        "kreo-production-edge",
         "kreo-production-cluster",
         "kreo-production-data",
         "kreo-production-platform",

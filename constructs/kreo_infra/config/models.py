@@ -88,6 +88,7 @@ AwsRegion = Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")]
 Version = Annotated[str, Field(pattern=r"^\d+(\.\d+){1,2}$")]
 AzId = Annotated[str, Field(pattern=r"^[a-z]{2,5}\d-az\d{1,2}$")]
 Quantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?(m|Mi|Gi)?$")]
+BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
 
 
 class Model(BaseModel):
@@ -411,12 +412,40 @@ class Platform(Model):
 
 
 class Dns(Model):
-    """The environment's domain and the hosts the seed names on it."""
+    """The environment's domain, its public zone and the hosts the seed names on it.
+
+    ``zone`` says whether the edge layer creates the public hosted zone or looks
+    up one that already exists; ``delegate_from`` names a parent zone (in this
+    account) that gets the NS records delegating ``domain`` to the new zone.
+    """
 
     domain: Domain
+    zone: Literal["create", "existing"]
+    delegate_from: Domain | None = None
     api_host: DnsLabel
     www_host: DnsLabel
     vendors_host: DnsLabel
+    cdn_host: DnsLabel
+
+    @model_validator(mode="after")
+    def _delegation_is_a_parent(self) -> Dns:
+        if self.delegate_from is not None:
+            if self.zone != "create":
+                raise FieldPathError(
+                    "delegate_from", "only a zone this project creates is delegated"
+                )
+            if not self.domain.endswith(f".{self.delegate_from}"):
+                raise FieldPathError(
+                    "delegate_from", f"{self.delegate_from!r} is not a parent of {self.domain!r}"
+                )
+        hosts = [self.api_host, self.www_host, self.vendors_host, self.cdn_host]
+        if len(set(hosts)) != len(hosts):
+            raise FieldPathError("cdn_host", f"hosts must differ from each other, got {hosts}")
+        return self
+
+    @property
+    def cdn_fqdn(self) -> str:
+        return f"{self.cdn_host}.{self.domain}"
 
     @property
     def api_fqdn(self) -> str:
@@ -429,6 +458,18 @@ class Dns(Model):
     @property
     def vendors_fqdn(self) -> str:
         return f"{self.vendors_host}.{self.domain}"
+
+
+class Edge(Model):
+    """CloudFront, its buckets and the web ACLs in front of everything public."""
+
+    www_bucket: BucketName
+    vendors_bucket: BucketName
+    logs_bucket: BucketName
+    price_class: Literal["PriceClass_All", "PriceClass_200", "PriceClass_100"]
+    waf_log_retention_days: Annotated[int, Field(ge=1)]
+    web_noncurrent_version_expiry_days: Annotated[int, Field(ge=1)]
+    logs_expiry_days: Annotated[int, Field(ge=1)]
 
 
 class Resources(Model):
@@ -475,10 +516,15 @@ class RateLimit(Model):
 
 
 class EdgeRateLimit(Model):
-    """Per-client edge rate limit (seed NGINX: 100 r/s, burst 200)."""
+    """Per-client edge rate limit (seed NGINX: 100 r/s, burst 200).
+
+    WAF counts requests over ``evaluation_window_seconds`` (one of the windows
+    WAF offers); the edge layer turns rate and burst into a limit per window.
+    """
 
     requests_per_second: Annotated[int, Field(ge=1)]
-    burst: Annotated[int, Field(ge=1)]
+    burst: Annotated[int, Field(ge=0)]
+    evaluation_window_seconds: Literal[60, 120, 300, 600]
 
 
 class Application(Model):
@@ -509,6 +555,7 @@ class EnvironmentConfig(Model):
     secrets: Secrets
     platform: Platform
     dns: Dns
+    edge: Edge
     services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
     application: Application
 

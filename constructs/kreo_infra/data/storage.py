@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Literal
+
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -43,11 +46,17 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
+from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement, policy_document, service_trust
 from kreo_infra.security.kms import RotatingKey
 
 ABORT_MULTIPART_DAYS = 7
 ACCESS_LOG_RETENTION_DAYS = 365
+
+
+def replica_bucket_name(media_bucket: str) -> str:
+    """The DR copy of ``media_bucket`` (in the DR region)."""
+    return f"{media_bucket}-dr"
 
 
 def deny_insecure_transport(bucket_arn: str) -> Statement:
@@ -62,6 +71,35 @@ def deny_insecure_transport(bucket_arn: str) -> Statement:
     }
 
 
+def s3_origin_domain(bucket: str, region: str) -> str:
+    """The regional REST endpoint of ``bucket`` (what origin access control signs for)."""
+    return f"{bucket}.s3.{region}.amazonaws.com"
+
+
+def cloudfront_reads_objects(bucket_arn: str, distribution_arns: Sequence[str]) -> Statement:
+    """Bucket-policy statement: only these distributions (through OAC) read objects."""
+    return {
+        "Sid": "CloudFrontDistributionsReadObjects",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "s3:GetObject",
+        "Resource": f"{bucket_arn}/*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": list(distribution_arns)}},
+    }
+
+
+def cloudfront_decrypts(distribution_arns: Sequence[str]) -> Statement:
+    """Key-policy statement: only these distributions decrypt the objects they serve."""
+    return {
+        "Sid": "CloudFrontDistributionsDecrypt",
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"AWS:SourceArn": list(distribution_arns)}},
+    }
+
+
 class PrivateBucket(Construct):
     """A versioned bucket nobody outside the account can reach.
 
@@ -69,7 +107,9 @@ class PrivateBucket(Construct):
     HTTP denied, versioning on, encryption with ``kms_key_arn`` and a bucket key
     (or SSE-S3 without one), and a lifecycle expiring noncurrent versions after
     ``noncurrent_version_expiry_days`` and aborting stale multipart uploads.
-    ``extra_statements`` extend the bucket policy.
+    ``extra_statements`` extend the bucket policy. ``object_ownership``
+    ``BucketOwnerPreferred`` keeps ACLs usable, for the one writer that still
+    needs them (CloudFront's standard access logs); public ACLs stay blocked.
     """
 
     def __init__(
@@ -83,7 +123,15 @@ class PrivateBucket(Construct):
         expire_current_days: int | None = None,
         extra_statements: tuple[Statement, ...] = (),
         provider: TerraformProvider | None = None,
+        object_ownership: Literal[
+            "BucketOwnerEnforced", "BucketOwnerPreferred"
+        ] = "BucketOwnerEnforced",
     ) -> None:
+        if object_ownership not in ("BucketOwnerEnforced", "BucketOwnerPreferred"):
+            raise PropsError(
+                "PrivateBucket", "object_ownership", object_ownership,
+                "use BucketOwnerEnforced or BucketOwnerPreferred",
+            )  # fmt: skip
         super().__init__(scope, id)
         self.bucket = S3Bucket(self, "bucket", bucket=name, force_destroy=False, provider=provider)
         bucket_id = self.bucket.id
@@ -101,7 +149,7 @@ class PrivateBucket(Construct):
             self,
             "ownership",
             bucket=bucket_id,
-            rule=S3BucketOwnershipControlsRule(object_ownership="BucketOwnerEnforced"),
+            rule=S3BucketOwnershipControlsRule(object_ownership=object_ownership),
             provider=provider,
         )
         self.versioning = S3BucketVersioningA(
@@ -179,7 +227,10 @@ class MediaStorage(Construct):
     to the access-log bucket (SSE-S3: S3 server access logging cannot write to
     SSE-KMS buckets). With ``dr_provider`` every object version is replicated,
     deletes included, to ``<media_bucket>-dr`` in the DR region, encrypted
-    there with a key of that region.
+    there with a key of that region. With ``cdn_distribution_arn`` that
+    CloudFront distribution (the media CDN of the edge layer) may read and
+    decrypt objects of the bucket and of its DR copy, through origin access
+    control; nothing else outside the account can.
     """
 
     def __init__(
@@ -194,15 +245,18 @@ class MediaStorage(Construct):
         dr_region: str,
         account: AwsAccount,
         dr_provider: TerraformProvider | None = None,
+        cdn_distribution_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         account_id, partition = account.account_id, account.partition
+        self._cdn = [cdn_distribution_arn] if cdn_distribution_arn else []
         self.key = RotatingKey(
             self,
             "key",
             alias=f"alias/{name}-media",
             description=f"Encrypts the product media of {name}",
             account=account,
+            statements=[cloudfront_decrypts(self._cdn)] if self._cdn else [],
         )
         logs_arn = f"arn:{partition}:s3:::{access_logs_bucket}"
         media_arn = f"arn:{partition}:s3:::{media_bucket}"
@@ -232,6 +286,7 @@ class MediaStorage(Construct):
             name=media_bucket,
             noncurrent_version_expiry_days=noncurrent_version_expiry_days,
             kms_key_arn=self.key.arn,
+            extra_statements=self._cdn_reads(media_arn),
         )
         S3BucketLoggingA(
             self,
@@ -251,6 +306,9 @@ class MediaStorage(Construct):
                 account=account,
             )
 
+    def _cdn_reads(self, bucket_arn: str) -> tuple[Statement, ...]:
+        return (cloudfront_reads_objects(bucket_arn, self._cdn),) if self._cdn else ()
+
     def _replicate(
         self,
         *,
@@ -268,14 +326,17 @@ class MediaStorage(Construct):
             alias=f"alias/{name}-media-dr",
             description=f"Encrypts the DR copy of the product media of {name}",
             account=account,
+            statements=[cloudfront_decrypts(self._cdn)] if self._cdn else [],
             provider=dr_provider,
         )
+        replica_name = replica_bucket_name(media_bucket)
         self.replica = PrivateBucket(
             self,
             "replica",
-            name=f"{media_bucket}-dr",
+            name=replica_name,
             noncurrent_version_expiry_days=noncurrent_version_expiry_days,
             kms_key_arn=self.replica_key.arn,
+            extra_statements=self._cdn_reads(f"arn:{account.partition}:s3:::{replica_name}"),
             provider=dr_provider,
         )
         role = IamRole(

@@ -147,10 +147,11 @@ def external_secrets() -> Values:
     }
 
 
-def external_dns(*, domain: str, policy: str, owner_id: str, region: str) -> Values:
+def external_dns(*, domain: str, zone_id: str, policy: str, owner_id: str, region: str) -> Values:
     return {
         "provider": {"name": "aws"},
         "domainFilters": [domain],
+        "zoneIdFilters": [zone_id],  # the edge layer's zone; the IAM role allows no other
         "policy": policy,
         "registry": "txt",
         "txtOwnerId": owner_id,
@@ -161,13 +162,13 @@ def external_dns(*, domain: str, policy: str, owner_id: str, region: str) -> Val
 
 
 def platform_resources(
-    *, region: str, domain: str, acme_email: str, grafana_admin_key: str
+    *, region: str, domain: str, zone_id: str, acme_email: str, grafana_admin_key: str
 ) -> Values:
     """Values of the local chart charts/kreo-platform (cluster-scoped resources)."""
     return {
         "region": region,
         "storageClass": {"name": STORAGE_CLASS, "default": True},
-        "acme": {"email": acme_email, "dnsZones": [domain]},
+        "acme": {"email": acme_email, "dnsZones": [domain], "hostedZoneId": zone_id},
         "internalCa": {
             "name": "kreo-internal-ca",
             "namespace": CERT_MANAGER.namespace,

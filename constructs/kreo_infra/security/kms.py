@@ -25,7 +25,8 @@ class RotatingKey(Construct):
     IAM policies (AWS's default statement, so the key can never become
     unmanageable); ``statements`` add the service principals or roles that use
     it, each scoped with conditions by the caller. ``provider`` places the key
-    in another region (e.g. the DR region's provider).
+    in another region (e.g. the DR region's provider), as does ``region``
+    (the AWS provider's per-resource region; None keeps the provider's).
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class RotatingKey(Construct):
         statements: Sequence[Mapping[str, Any]] = (),
         deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS,
         provider: TerraformProvider | None = None,
+        region: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         if not alias.startswith("alias/") or alias.startswith("alias/aws/"):
@@ -70,8 +72,16 @@ class RotatingKey(Construct):
             deletion_window_in_days=deletion_window_days,
             policy=json.dumps(policy),
             provider=provider,
+            region=region,
         )
-        KmsAlias(self, "alias", name=alias, target_key_id=self.key.key_id, provider=provider)
+        KmsAlias(
+            self,
+            "alias",
+            name=alias,
+            target_key_id=self.key.key_id,
+            provider=provider,
+            region=region,
+        )
 
     @property
     def arn(self) -> str:

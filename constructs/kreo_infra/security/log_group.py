@@ -21,7 +21,8 @@ class EncryptedLogGroup(Construct):
 
     The key's policy lets the CloudWatch Logs service of ``region`` use it for
     this log group only (the encryption-context condition), so the key cannot
-    be borrowed to decrypt any other group.
+    be borrowed to decrypt any other group. ``region`` places group and key in
+    another region than the stack's (e.g. us-east-1 for CloudFront's WAF logs).
     """
 
     def __init__(
@@ -34,6 +35,7 @@ class EncryptedLogGroup(Construct):
         key_alias: str,
         description: str,
         account: AwsAccount,
+        region: str | None = None,
     ) -> None:
         super().__init__(scope, id)
         if retention_days not in CLOUDWATCH_RETENTION_DAYS:
@@ -43,7 +45,8 @@ class EncryptedLogGroup(Construct):
                 retention_days,
                 f"use one of CloudWatch's periods {CLOUDWATCH_RETENTION_DAYS}",
             )
-        region = account.region
+        placement = region
+        region = region or account.region
         self.arn_pattern = (
             f"arn:{account.partition}:logs:{region}:{account.account_id}:log-group:{name}"
         )
@@ -53,6 +56,7 @@ class EncryptedLogGroup(Construct):
             alias=key_alias,
             description=f"Encrypts {description}",
             account=account,
+            region=placement,
             statements=[
                 {
                     "Sid": "CloudWatchLogsUseForThisLogGroup",
@@ -78,6 +82,7 @@ class EncryptedLogGroup(Construct):
             name=name,
             retention_in_days=retention_days,
             kms_key_id=self.key.arn,
+            region=placement,
         )
 
     @property

@@ -3,8 +3,17 @@
 from kreo_infra.stacks.base import BaseStack
 from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.data import DataStack
+from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 from kreo_infra.stacks.platform import PlatformStack
 
-__all__ = ["BaseStack", "ClusterStack", "DataStack", "KreoStack", "NetworkStack", "PlatformStack"]
+__all__ = [
+    "BaseStack",
+    "ClusterStack",
+    "DataStack",
+    "EdgeStack",
+    "KreoStack",
+    "NetworkStack",
+    "PlatformStack",
+]

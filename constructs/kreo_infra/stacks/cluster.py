@@ -23,6 +23,7 @@ from kreo_infra.cluster.workload_identity import (
     PodIdentityRole,
 )
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 from kreo_infra.tags import standard_tags
@@ -40,7 +41,12 @@ class ClusterStack(KreoStack):
     layer = "cluster"
 
     def __init__(
-        self, scope: Construct, *, config: EnvironmentConfig, network: NetworkStack
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        network: NetworkStack,
+        edge: EdgeStack,
     ) -> None:
         super().__init__(scope, config=config)
         cluster_config = config.cluster
@@ -100,14 +106,18 @@ class ClusterStack(KreoStack):
                     self,
                     "external-dns",
                     workload=EXTERNAL_DNS,
-                    statements=policies.external_dns(partition=partition, domain=domain),
+                    statements=policies.external_dns(
+                        partition=partition, zone_id=edge.zone_id, hosts=[config.dns.api_fqdn]
+                    ),
                     **common,
                 ),
                 PodIdentityRole(
                     self,
                     "cert-manager",
                     workload=CERT_MANAGER,
-                    statements=policies.cert_manager(partition=partition, domain=domain),
+                    statements=policies.cert_manager(
+                        partition=partition, zone_id=edge.zone_id, domain=domain
+                    ),
                     **common,
                 ),
                 PodIdentityRole(

@@ -13,6 +13,7 @@ from kreo_infra.data.search import SearchDomain
 from kreo_infra.data.secrets import ApplicationSecrets
 from kreo_infra.data.storage import MediaStorage
 from kreo_infra.stacks.cluster import ClusterStack
+from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 
@@ -35,6 +36,7 @@ class DataStack(KreoStack):
         *,
         config: EnvironmentConfig,
         network: NetworkStack,
+        edge: EdgeStack,
         cluster: ClusterStack,
     ) -> None:
         super().__init__(scope, config=config)
@@ -77,6 +79,7 @@ class DataStack(KreoStack):
             dr_region=config.dr_region,
             dr_provider=self.dr_provider if storage.replicate_to_dr_region else None,
             account=aws,
+            cdn_distribution_arn=edge.media_distribution_arn,
         )
         secrets = config.secrets
         self.secrets = ApplicationSecrets(

@@ -23,6 +23,7 @@ from kreo_infra.config import EnvironmentConfig
 from kreo_infra.platform import values
 from kreo_infra.platform.release import PinnedRelease
 from kreo_infra.stacks.cluster import ClusterStack
+from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 
@@ -47,6 +48,7 @@ class PlatformStack(KreoStack):
         *,
         config: EnvironmentConfig,
         network: NetworkStack,
+        edge: EdgeStack,
         cluster: ClusterStack,
         charts_dir: Path,
     ) -> None:
@@ -139,6 +141,7 @@ class PlatformStack(KreoStack):
             values=values.platform_resources(
                 region=region,
                 domain=config.dns.domain,
+                zone_id=edge.zone_id,
                 acme_email=platform.acme_email,
                 grafana_admin_key=f"{config.secrets_prefix}{platform.grafana_admin_secret}",
             ),
@@ -161,6 +164,7 @@ class PlatformStack(KreoStack):
             EXTERNAL_DNS.namespace,
             values.external_dns(
                 domain=config.dns.domain,
+                zone_id=edge.zone_id,
                 policy=platform.external_dns_policy,
                 owner_id=name,
                 region=region,

@@ -324,3 +324,58 @@ def test_chart_missing_from_config(config_dir: Path) -> None:
     path.write_text(yaml.safe_dump(data))
     error = error_of(config_dir)
     assert (error.path, error.problem) == ("platform.charts", "pin a version for external-dns")
+
+
+def test_delegation_from_a_zone_that_is_not_a_parent(config_dir: Path) -> None:
+    override(config_dir, "staging", {"dns": {"delegate_from": "kreo.org"}})
+    error = error_of(config_dir, "staging")
+    assert (error.path, error.problem) == (
+        "dns.delegate_from",
+        "'kreo.org' is not a parent of 'staging.kreo.com'",
+    )
+
+
+def test_delegation_of_an_existing_zone(config_dir: Path) -> None:
+    override(config_dir, "staging", {"dns": {"zone": "existing"}})
+    error = error_of(config_dir, "staging")
+    assert (error.path, error.problem) == (
+        "dns.delegate_from",
+        "only a zone this project creates is delegated",
+    )
+
+
+def test_zone_mode_is_create_or_existing(config_dir: Path) -> None:
+    override(config_dir, "production", {"dns": {"zone": "import"}})
+    error = error_of(config_dir)
+    assert error.path == "dns.zone"
+    assert "'create' or 'existing'" in error.problem
+
+
+def test_two_hosts_with_one_name(config_dir: Path) -> None:
+    override(config_dir, "production", {"dns": {"cdn_host": "www"}})
+    error = error_of(config_dir)
+    assert error.path == "dns.cdn_host"
+    assert "hosts must differ" in error.problem
+
+
+def test_waf_window_must_be_one_waf_offers(config_dir: Path) -> None:
+    override(
+        config_dir,
+        "production",
+        {"application": {"edge_rate_limit": {"evaluation_window_seconds": 30}}},
+    )
+    error = error_of(config_dir)
+    assert error.path == "application.edge_rate_limit.evaluation_window_seconds"
+    assert "60, 120, 300 or 600" in error.problem
+
+
+def test_invalid_edge_bucket_name(config_dir: Path) -> None:
+    override(config_dir, "production", {"edge": {"www_bucket": "Kreo_WWW"}})
+    error = error_of(config_dir)
+    assert error.path == "edge.www_bucket"
+
+
+def test_unknown_price_class(config_dir: Path) -> None:
+    override(config_dir, "production", {"edge": {"price_class": "PriceClass_50"}})
+    error = error_of(config_dir)
+    assert error.path == "edge.price_class"

@@ -137,3 +137,19 @@ def test_names_derived_from_the_environment(production: EnvironmentConfig) -> No
     assert production.cluster_name == "kreo-production"
     assert production.secrets_prefix == "kreo/production/"
     assert production.storage.media_bucket == "kreo-marketplace-produccion"
+
+
+def test_edge_hosts_and_zones(production: EnvironmentConfig, staging: EnvironmentConfig) -> None:
+    assert production.dns.cdn_fqdn == "cdn.kreo.com"
+    assert (production.dns.zone, production.dns.delegate_from) == ("create", None)
+    assert (staging.dns.domain, staging.dns.delegate_from) == ("staging.kreo.com", "kreo.com")
+    buckets = [c.edge.www_bucket for c in (production, staging)] + [
+        c.edge.vendors_bucket for c in (production, staging)
+    ]
+    assert len(set(buckets)) == 4
+
+
+def test_edge_rate_limit_from_the_seed(production: EnvironmentConfig) -> None:
+    limit = production.application.edge_rate_limit
+    assert (limit.requests_per_second, limit.burst) == (100, 200)
+    assert limit.evaluation_window_seconds == 60

@@ -77,7 +77,20 @@ def test_lets_encrypt_issuers_solve_dns01_on_route53(rendered: tuple[dict, list[
         assert acme["email"] == values["acme"]["email"]
         (solver,) = acme["solvers"]
         assert solver["selector"]["dnsZones"] == values["acme"]["dnsZones"]
-        assert solver["dns01"] == {"route53": {"region": values["region"]}}
+        assert solver["dns01"] == {
+            "route53": {"region": values["region"], "hostedZoneID": values["acme"]["hostedZoneId"]}
+        }
+
+
+def test_issuers_write_into_the_edge_zone(synthesis: Synthesis) -> None:
+    for env in ("production", "staging"):
+        zone = synthesis.ref(f"kreo-{env}-edge", "aws_route53_zone", "zone/zone", "zone_id")
+        hosted_zone = stack_values(synthesis, env)["acme"]["hostedZoneId"]
+        # A cross-stack reference to exactly that zone's id (an output of the edge stack).
+        assert hosted_zone.startswith("${data.terraform_remote_state.cross-stack-reference-input-")
+        edge_outputs = synthesis.stack(f"kreo-{env}-edge")["output"]
+        output = hosted_zone.split(".outputs.")[1].rstrip("}")
+        assert edge_outputs[output]["value"] == zone
 
 
 def test_internal_ca_issuer(rendered: tuple[dict, list[dict]]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
@@ -272,7 +273,21 @@ def statements_of(synthesis: Synthesis, stack: str, workload: str) -> list[dict]
     return document["Statement"]
 
 
-def test_external_dns_changes_only_names_under_the_domain(env: Env) -> None:
+def edge_zone_arn(synthesis: Synthesis, stack: str, config: EnvironmentConfig) -> str:
+    """The zone ARN a cluster role names: the edge stack's zone id, across stacks."""
+    zone = synthesis.ref(f"{config.stack_prefix}-edge", "aws_route53_zone", "zone/zone", "zone_id")
+    outputs = synthesis.stack(f"{config.stack_prefix}-edge")["output"]
+    (output,) = [
+        name
+        for name, body in outputs.items()
+        if body["value"] == zone and name.startswith("cross-stack-output-")
+    ]
+    remote = f"data.terraform_remote_state.cross-stack-reference-input-{config.stack_prefix}-edge"
+    partition = "${data.aws_partition.partition.partition}"
+    return f"arn:{partition}:route53:::hostedzone/${{{remote}.outputs.{output}}}"
+
+
+def test_external_dns_changes_only_the_api_host_in_the_edge_zone(env: Env) -> None:
     synthesis, stack, config = env
     (change,) = [
         s
@@ -282,7 +297,35 @@ def test_external_dns_changes_only_names_under_the_domain(env: Env) -> None:
     names = change["Condition"]["ForAllValues:StringLike"][
         "route53:ChangeResourceRecordSetsNormalizedRecordNames"
     ]
-    assert names == [config.dns.domain, f"*.{config.dns.domain}"]
+    api = config.dns.api_fqdn
+    assert names == [api, f"*-{api}"]
+    zone = edge_zone_arn(synthesis, stack, config)
+    for statement in statements_of(synthesis, stack, "external-dns"):
+        if statement["Sid"] != "FindZones":
+            assert statement["Resource"] == zone
+
+
+def test_external_dns_can_never_touch_the_edge_records(env: Env) -> None:
+    """Two owners never fight over one record: no edge-owned name matches the role."""
+    synthesis, stack, config = env
+    (change,) = [
+        s
+        for s in statements_of(synthesis, stack, "external-dns")
+        if "route53:ChangeResourceRecordSets" in s["Action"]
+    ]
+    patterns = change["Condition"]["ForAllValues:StringLike"][
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames"
+    ]
+    edge_records = {
+        r["name"]
+        for r in synthesis.resources(f"{config.stack_prefix}-edge", "aws_route53_record").values()
+        if not r["name"].startswith("${")
+    }
+    assert {config.dns.www_fqdn, config.dns.vendors_fqdn, config.dns.cdn_fqdn} <= edge_records
+    assert [
+        (name, p) for name in edge_records for p in patterns if fnmatch.fnmatchcase(name, p)
+    ] == []
+    assert fnmatch.fnmatchcase(f"cname-{config.dns.api_fqdn}", patterns[1])
 
 
 def test_cert_manager_answers_only_acme_txt_challenges(env: Env) -> None:
@@ -293,6 +336,7 @@ def test_cert_manager_answers_only_acme_txt_challenges(env: Env) -> None:
         if "route53:ChangeResourceRecordSets" in s["Action"]
     ]
     condition = change["Condition"]["ForAllValues:StringLike"]
+    assert change["Resource"] == edge_zone_arn(synthesis, stack, config)
     assert condition["route53:ChangeResourceRecordSetsRecordTypes"] == ["TXT"]
     assert all(
         n.startswith("_acme-challenge.") and n.endswith(config.dns.domain)

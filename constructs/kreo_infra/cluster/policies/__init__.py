@@ -8,6 +8,7 @@ remaining ``"Resource": "*"`` with the reason AWS leaves no narrower choice.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from kreo_infra.security.iam import Statement
@@ -71,21 +72,30 @@ def cluster_autoscaler(
     ]
 
 
-def _record_names(domain: str) -> list[str]:
-    return [domain, f"*.{domain}"]
+def external_dns_record_names(hosts: Sequence[str]) -> list[str]:
+    """The record names external-dns may change: each host, and its TXT registry
+    records (``a-<host>``, ``aaaa-<host>``, ``cname-<host>``)."""
+    return [name for host in hosts for name in (host, f"*-{host}")]
 
 
-def external_dns(*, partition: str, domain: str) -> list[Statement]:
-    """Change records named under ``domain`` only, in whichever zone holds them."""
+def external_dns(*, partition: str, zone_id: str, hosts: Sequence[str]) -> list[Statement]:
+    """Change the records of ``hosts`` (and their registry TXT records) in one zone only.
+
+    The edge layer owns every other record of the zone; limiting names here is
+    what guarantees the two owners never fight over one record.
+    """
+    zone = f"arn:{partition}:route53:::hostedzone/{zone_id}"
     return [
         {
-            "Sid": "ChangeRecordsUnderTheDomain",
+            "Sid": "ChangeTheIngressHostRecords",
             "Effect": "Allow",
             "Action": ["route53:ChangeResourceRecordSets"],
-            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+            "Resource": zone,
             "Condition": {
                 "ForAllValues:StringLike": {
-                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": _record_names(domain)
+                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": (
+                        external_dns_record_names(hosts)
+                    )
                 }
             },
         },
@@ -93,7 +103,7 @@ def external_dns(*, partition: str, domain: str) -> list[Statement]:
             "Sid": "ReadZoneRecords",
             "Effect": "Allow",
             "Action": ["route53:ListResourceRecordSets", "route53:ListTagsForResources"],
-            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+            "Resource": zone,
         },
         {
             "Sid": "FindZones",
@@ -104,14 +114,15 @@ def external_dns(*, partition: str, domain: str) -> list[Statement]:
     ]
 
 
-def cert_manager(*, partition: str, domain: str) -> list[Statement]:
-    """ACME DNS-01: TXT records ``_acme-challenge.`` under ``domain`` only."""
+def cert_manager(*, partition: str, zone_id: str, domain: str) -> list[Statement]:
+    """ACME DNS-01: TXT records ``_acme-challenge.`` under ``domain``, in one zone only."""
+    zone = f"arn:{partition}:route53:::hostedzone/{zone_id}"
     return [
         {
             "Sid": "AnswerDns01Challenges",
             "Effect": "Allow",
             "Action": ["route53:ChangeResourceRecordSets"],
-            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+            "Resource": zone,
             "Condition": {
                 "ForAllValues:StringLike": {
                     "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
@@ -126,7 +137,7 @@ def cert_manager(*, partition: str, domain: str) -> list[Statement]:
             "Sid": "ReadZoneRecords",
             "Effect": "Allow",
             "Action": ["route53:ListResourceRecordSets"],
-            "Resource": f"arn:{partition}:route53:::hostedzone/*",
+            "Resource": zone,
         },
         {
             "Sid": "WatchChanges",

@@ -1,0 +1,1 @@
+"""The edge layer: DNS, certificates, CloudFront and WAF."""

@@ -1,0 +1,152 @@
+"""``kreo-<env>-edge``: DNS, certificates, CloudFront and WAF in front of everything public."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.data.storage import PrivateBucket, replica_bucket_name, s3_origin_domain
+from kreo_infra.edge.cdn import EdgeSettings, S3Distribution, SecurityHeadersPolicy, StaticSite
+from kreo_infra.edge.dns import DnsValidatedCertificate, PublicZone
+from kreo_infra.edge.waf import CLOUDFRONT_REGION, RateLimit, WebAcl, rate_limit_per_window
+from kreo_infra.stacks.kreo_stack import KreoStack
+
+
+class EdgeStack(KreoStack):
+    """The public zone, the API and CDN certificates, the two web ACLs, and the
+    CloudFront distributions of the media bucket and the two web apps.
+
+    It needs no other layer: it comes before the cluster (whose external-dns
+    and cert-manager roles are scoped to this zone) and the data layer (whose
+    media bucket admits this media CDN only). Records: ``www``, ``vendors`` and
+    ``cdn`` are this stack's; ``api`` belongs to external-dns, which publishes
+    it from the marketplace Ingress (docs/decisions.md, "DNS record owners").
+
+    Attributes for later layers: ``zone_id``, ``api_certificate_arn``,
+    ``regional_web_acl_arn``, ``media_distribution_arn``, ``media_cdn_domain``.
+    """
+
+    layer = "edge"
+
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+        super().__init__(scope, config=config)
+        name = config.stack_prefix
+        dns, edge, aws = config.dns, config.edge, self.account
+
+        self.zone = PublicZone(
+            self,
+            "zone",
+            domain=dns.domain,
+            create=dns.zone == "create",
+            delegate_from=dns.delegate_from,
+        )
+        self.api_certificate = DnsValidatedCertificate(
+            self, "api-certificate", domain_name=dns.api_fqdn, zone_id=self.zone.zone_id
+        )
+        self.cdn_certificate = DnsValidatedCertificate(
+            self,
+            "cdn-certificate",
+            domain_name=dns.www_fqdn,
+            alternative_names=[dns.vendors_fqdn, dns.cdn_fqdn],
+            zone_id=self.zone.zone_id,
+            region=CLOUDFRONT_REGION,
+        )
+
+        edge_limit = config.application.edge_rate_limit
+        rate_limit = RateLimit(
+            limit=rate_limit_per_window(
+                requests_per_second=edge_limit.requests_per_second,
+                burst=edge_limit.burst,
+                window_seconds=edge_limit.evaluation_window_seconds,
+            ),
+            window_seconds=edge_limit.evaluation_window_seconds,
+        )
+        waf = {"rate_limit": rate_limit, "log_retention_days": edge.waf_log_retention_days}
+        self.regional_waf = WebAcl(
+            self, "regional-waf", name=f"{name}-api", scope_kind="REGIONAL", account=aws, **waf
+        )
+        self.cdn_waf = WebAcl(
+            self, "cdn-waf", name=f"{name}-cdn", scope_kind="CLOUDFRONT", account=aws, **waf
+        )
+        headers = SecurityHeadersPolicy(self, "security-headers", name=f"{name}-security-headers")
+
+        self.cdn_logs = PrivateBucket(
+            self,
+            "cdn-logs",
+            name=edge.logs_bucket,
+            noncurrent_version_expiry_days=1,
+            expire_current_days=edge.logs_expiry_days,
+            object_ownership="BucketOwnerPreferred",
+        )
+        settings = EdgeSettings(
+            certificate_arn=self.cdn_certificate.arn,
+            web_acl_arn=self.cdn_waf.arn,
+            response_headers_policy_id=headers.id,
+            logs_bucket_domain=self.cdn_logs.bucket.bucket_domain_name,
+            price_class=edge.price_class,
+        )
+
+        storage = config.storage
+        self.media_cdn = S3Distribution(
+            self,
+            "media-cdn",
+            name=f"{name}-media",
+            aliases=[dns.cdn_fqdn],
+            origin_domain=s3_origin_domain(storage.media_bucket, config.region),
+            failover_origin_domain=(
+                s3_origin_domain(replica_bucket_name(storage.media_bucket), config.dr_region)
+                if storage.replicate_to_dr_region
+                else None
+            ),
+            settings=settings,
+        )
+        sites = {
+            "www-site": (dns.www_fqdn, edge.www_bucket, f"{name}-www"),
+            "vendors-site": (dns.vendors_fqdn, edge.vendors_bucket, f"{name}-vendors"),
+        }
+        self.sites = {
+            site_id: StaticSite(
+                self,
+                site_id,
+                name=site_name,
+                host=host,
+                bucket_name=bucket,
+                noncurrent_version_expiry_days=edge.web_noncurrent_version_expiry_days,
+                settings=settings,
+                account=aws,
+            )
+            for site_id, (host, bucket, site_name) in sites.items()
+        }
+
+        self.zone.alias_to_cloudfront(
+            "cdn-record", name=dns.cdn_fqdn, distribution_domain=self.media_cdn.domain_name
+        )
+        for site_id, site in self.sites.items():
+            self.zone.alias_to_cloudfront(
+                site_id.replace("-site", "-record"),
+                name=sites[site_id][0],
+                distribution_domain=site.cdn.domain_name,
+            )
+
+        self.zone_id = self.zone.zone_id
+        self.api_certificate_arn = self.api_certificate.arn
+        self.regional_web_acl_arn = self.regional_waf.arn
+        self.media_distribution_arn = self.media_cdn.arn
+        self.media_cdn_domain = dns.cdn_fqdn
+
+        outputs = {
+            "zone-id": self.zone_id,
+            "zone-name-servers": self.zone.name_servers,
+            "api-certificate-arn": self.api_certificate_arn,
+            "regional-web-acl-arn": self.regional_web_acl_arn,
+            "media-distribution-arn": self.media_distribution_arn,
+            "media-distribution-domain": self.media_cdn.domain_name,
+            "media-cdn-domain": self.media_cdn_domain,
+            "www-bucket": edge.www_bucket,
+            "www-distribution-id": self.sites["www-site"].cdn.distribution.id,
+            "vendors-bucket": edge.vendors_bucket,
+            "vendors-distribution-id": self.sites["vendors-site"].cdn.distribution.id,
+        }
+        for output_id, value in outputs.items():
+            TerraformOutput(self, output_id, value=value)
