@@ -9,6 +9,7 @@ from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.stacks import (
+    AppStack,
     BaseStack,
     ClusterStack,
     DataStack,
@@ -25,6 +26,7 @@ LAYERS: tuple[type[KreoStack], ...] = (
     ClusterStack,
     DataStack,
     PlatformStack,
+    AppStack,
 )
 """Stack classes in deployment order; :func:`build_environment` creates exactly these."""
 
@@ -39,7 +41,16 @@ def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) 
     platform = PlatformStack(
         app, config=config, network=network, edge=edge, cluster=cluster, charts_dir=charts_dir
     )
-    return [base, network, edge, cluster, data, platform]
+    app_stack = AppStack(
+        app,
+        config=config,
+        edge=edge,
+        cluster=cluster,
+        data=data,
+        platform=platform,
+        charts_dir=charts_dir,
+    )
+    return [base, network, edge, cluster, data, platform, app_stack]
 
 
 def build_app(

@@ -15,12 +15,14 @@ def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> Non
         "kreo-production-cluster",
         "kreo-production-data",
         "kreo-production-platform",
+        "kreo-production-app",
         "kreo-staging-base",
         "kreo-staging-network",
         "kreo-staging-edge",
         "kreo-staging-cluster",
         "kreo-staging-data",
         "kreo-staging-platform",
+        "kreo-staging-app",
     ]
 
 
@@ -43,6 +45,7 @@ def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
         "kreo-production-cluster",
         "kreo-production-data",
         "kreo-production-platform",
+        "kreo-production-app",
     ]
 
 

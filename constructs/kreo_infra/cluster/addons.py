@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 
 from cdktf_cdktf_provider_aws.eks_addon import EksAddon, EksAddonPodIdentityAssociation
 from constructs import Construct, IConstruct
 
 from kreo_infra.cluster.workload_identity import PodIdentityRole
+
+ADDON_CONFIGURATION: Mapping[str, Mapping[str, str]] = {
+    # The VPC CNI enforces Kubernetes NetworkPolicies (its network policy agent,
+    # eBPF): without this the marketplace's default-deny policies would be inert.
+    "vpc-cni": {"enableNetworkPolicy": "true"},
+}
+"""Add-on configuration (``configuration_values``) applied whenever the add-on is created."""
 
 BEFORE_NODES = ("vpc-cni", "eks-pod-identity-agent", "kube-proxy")
 """Add-ons that must run before the first node joins (networking, identity);
@@ -20,7 +28,8 @@ class ManagedAddons(Construct):
     ``roles`` binds an add-on's service account to its Pod Identity role;
     ``depends_on`` orders the add-ons after, e.g., the node groups. Conflicts
     with hand edits are overwritten on create and preserved on update, so an
-    update never silently discards a fix made in an incident.
+    update never silently discards a fix made in an incident. ``configurations``
+    (default :data:`ADDON_CONFIGURATION`) set an add-on's configuration values.
     """
 
     def __init__(
@@ -32,6 +41,7 @@ class ManagedAddons(Construct):
         versions: Mapping[str, str],
         roles: Mapping[str, PodIdentityRole] | None = None,
         depends_on: Sequence[IConstruct] = (),
+        configurations: Mapping[str, Mapping[str, str]] = ADDON_CONFIGURATION,
     ) -> None:
         super().__init__(scope, id)
         roles = roles or {}
@@ -56,5 +66,10 @@ class ManagedAddons(Construct):
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="PRESERVE",
                 pod_identity_association=association,
+                configuration_values=(
+                    json.dumps(configurations[name], sort_keys=True)
+                    if name in configurations
+                    else None
+                ),
                 depends_on=list(depends_on) or None,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.eks_pod_identity_association import EksPodIdentityAssociation
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -16,6 +17,9 @@ from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement, aws_managed_policy, policy_document
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
+
+APP_NAMESPACE = "kreo-marketplace"
+"""The namespace of the marketplace services (the app layer creates it)."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ CERT_MANAGER = Workload("cert-manager", "cert-manager", "cert-manager")
 EXTERNAL_SECRETS = Workload("external-secrets", "external-secrets", "external-secrets")
 EBS_CSI_DRIVER = Workload("ebs-csi-driver", "kube-system", "ebs-csi-controller-sa")
 VPC_CNI = Workload("vpc-cni", "kube-system", "aws-node")
-PRODUCT_SERVICE = Workload("product-service", "kreo-marketplace", "product-service")
+PRODUCT_SERVICE = Workload("product-service", APP_NAMESPACE, "product-service")
 
 
 class PodIdentityRole(Construct):
@@ -91,23 +95,27 @@ class PodIdentityRole(Construct):
                 ]
             ),
         )
+        self.dependables: list[ITerraformDependable] = [self.role]
+        """The role, its policies and its association: what a workload using it waits for."""
         if statements:
-            IamRolePolicy(
+            policy = IamRolePolicy(
                 self,
                 "policy",
                 name=workload.name,
                 role=self.role.id,
                 policy=policy_document(statements),
             )
-        for policy in managed_policies:
-            IamRolePolicyAttachment(
+            self.dependables.append(policy)
+        for managed in managed_policies:
+            attachment = IamRolePolicyAttachment(
                 self,
-                f"policy-{policy}",
+                f"policy-{managed}",
                 role=self.role.name,
-                policy_arn=aws_managed_policy(account.partition, policy),
+                policy_arn=aws_managed_policy(account.partition, managed),
             )
+            self.dependables.append(attachment)
         if associate:
-            EksPodIdentityAssociation(
+            association = EksPodIdentityAssociation(
                 self,
                 "association",
                 cluster_name=cluster_name,
@@ -115,6 +123,7 @@ class PodIdentityRole(Construct):
                 service_account=workload.service_account,
                 role_arn=self.role.arn,
             )
+            self.dependables.append(association)
 
     @property
     def arn(self) -> str:

@@ -497,8 +497,32 @@ class Autoscaling(Model):
         return self
 
 
+MOVING_TAGS = ("latest", "main", "master", "stable")
+
+
+def _image_tag(value: str) -> str:
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$", value):
+        raise ValueError(f"{value!r} is not a valid image tag")
+    if value in MOVING_TAGS:
+        raise ValueError(f"{value!r} moves between builds; name one build (e.g. 1.4.2 or a commit)")
+    return value
+
+
+ImageTag = Annotated[str, AfterValidator(_image_tag)]
+"""An image tag that names one build (ECR repositories refuse to overwrite it)."""
+
+SecretName = Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
+
+
 class Service(Model):
-    """One marketplace microservice. ``path`` is its prefix on the API host."""
+    """One marketplace microservice.
+
+    ``path`` is its prefix on the API host; the one service without a path is
+    the gateway (the default route, allowed to call every other service).
+    ``secrets`` name the application secrets (``secrets.names``) this service
+    gets as environment variables, besides ``application.shared_secrets``.
+    ``image_tag`` overrides ``application.image_tag`` for this service.
+    """
 
     port: Port
     path: Annotated[str, Field(pattern=r"^/[a-z0-9/-]*$")] | None = None
@@ -506,6 +530,8 @@ class Service(Model):
     autoscaling: Autoscaling
     requests: Resources
     limits: Resources
+    secrets: list[SecretName] = []
+    image_tag: ImageTag | None = None
 
 
 class RateLimit(Model):
@@ -527,12 +553,52 @@ class EdgeRateLimit(Model):
     evaluation_window_seconds: Literal[60, 120, 300, 600]
 
 
-class Application(Model):
-    """Settings the marketplace services read at run time (non-secret only)."""
+class Features(Model):
+    """Feature flags (seed: ENABLE_2FA, ENABLE_OAUTH, MAINTENANCE_MODE)."""
 
+    enable_2fa: bool
+    enable_oauth: bool
+    maintenance_mode: bool
+
+
+class Jwt(Model):
+    """Token settings (seed: JWT_ALGORITHM, JWT_EXPIRES_IN, JWT_REFRESH_EXPIRES_IN)."""
+
+    algorithm: Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
+    expires_in: Annotated[str, Field(pattern=r"^\d+[smhd]$")]
+    refresh_expires_in: Annotated[str, Field(pattern=r"^\d+[smhd]$")]
+
+
+class DatabasePool(Model):
+    """Connection pool per pod (seed: DATABASE_POOL_MIN / DATABASE_POOL_MAX)."""
+
+    min: Annotated[int, Field(ge=0)]
+    max: Annotated[int, Field(ge=1)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DatabasePool:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) is greater than max ({self.max})")
+        return self
+
+
+class Application(Model):
+    """Settings the marketplace services read at run time (non-secret only), and
+    which secret becomes which environment variable."""
+
+    image_tag: ImageTag
     cors_origins: Annotated[list[HttpsOrigin], Field(min_length=1)]
     rate_limit: RateLimit
     edge_rate_limit: EdgeRateLimit
+    features: Features
+    jwt: Jwt
+    database_pool: DatabasePool
+    email_from: Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]
+    email_from_name: Annotated[str, Field(min_length=1, max_length=100)]
+    sms_from: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
+    stripe_api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")]
+    secret_env: dict[SecretName, Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]]
+    shared_secrets: list[SecretName]
 
 
 class EnvironmentConfig(Model):
@@ -573,7 +639,40 @@ class EnvironmentConfig(Model):
                     f"{service.port} is already used by services.{ports[service.port]}",
                 )
             ports[service.port] = service_name
+        gateways = [name for name, service in self.services.items() if service.path is None]
+        if len(gateways) != 1:
+            raise FieldPathError(
+                "services",
+                f"exactly one service has no path (the gateway); found {gateways or 'none'}",
+            )
+        self._check_secret_references()
         return self
+
+    def _check_secret_references(self) -> None:
+        known = set(self.secrets.names)
+        env = self.application.secret_env
+        references = [("application.shared_secrets", n) for n in self.application.shared_secrets]
+        references += [
+            (f"services.{service_name}.secrets", n)
+            for service_name, service in self.services.items()
+            for n in service.secrets
+        ]
+        for path, secret in references:
+            if secret not in known:
+                raise FieldPathError(path, f"{secret!r} is not one of secrets.names")
+            if secret not in env:
+                raise FieldPathError(
+                    path, f"{secret!r} has no environment variable in application.secret_env"
+                )
+        for secret in env:
+            if secret not in known:
+                raise FieldPathError(
+                    f"application.secret_env.{secret}", f"{secret!r} is not one of secrets.names"
+                )
+        names = list(env.values())
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise FieldPathError("application.secret_env", f"{duplicates} name two secrets")
 
     @property
     def stack_prefix(self) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kreo_infra.cluster.workload_identity import (
+    APP_NAMESPACE,
     CERT_MANAGER,
     CLUSTER_AUTOSCALER,
     EXTERNAL_DNS,
@@ -23,7 +24,6 @@ CONTROLLER_REPLICAS = 2
 PDB = {"enabled": True, "minAvailable": 1}
 STORAGE_CLASS = "gp3"
 MONITORING_NAMESPACE = "monitoring"
-APP_NAMESPACE = "kreo-marketplace"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Kubernetes secret name
 ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 """TLS 1.3 and 1.2 only, restricted ciphers: the seed's `ssl_protocols TLSv1.2 TLSv1.3`."""

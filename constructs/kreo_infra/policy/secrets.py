@@ -32,6 +32,8 @@ ALLOWED_LINES = (
     r'^\s*"http_tokens": "(required|optional)",?$',
     # RDS Proxy: the *method* clients use (SCRAM), not a password.
     r'^\s*"client_password_auth_type": "POSTGRES_(SCRAM_SHA_256|MD5)",?$',
+    # Kubernetes: whether a pod gets an API token mounted (charts travel as assets).
+    r"^\s*automountServiceAccountToken: (true|false)$",
 )
 """Exact lines the keyword detector mistakes for secrets (each one explained)."""
 

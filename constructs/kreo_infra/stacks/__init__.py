@@ -1,5 +1,6 @@
 """Stacks: one per environment and layer, named ``kreo-<env>-<layer>``."""
 
+from kreo_infra.stacks.app import AppStack
 from kreo_infra.stacks.base import BaseStack
 from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.data import DataStack
@@ -9,6 +10,7 @@ from kreo_infra.stacks.network import NetworkStack
 from kreo_infra.stacks.platform import PlatformStack
 
 __all__ = [
+    "AppStack",
     "BaseStack",
     "ClusterStack",
     "DataStack",

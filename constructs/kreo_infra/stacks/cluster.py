@@ -33,7 +33,8 @@ class ClusterStack(KreoStack):
     """The EKS cluster of one environment, in the network stack's private subnets.
 
     Attributes later stacks consume as cross-stack references: ``cluster_name``,
-    ``cluster_endpoint``, ``cluster_ca_data``, ``oidc_issuer``, ``role_arns``
+    ``cluster_endpoint``, ``cluster_ca_data``, ``cluster_arn``, ``oidc_issuer``,
+    ``role_arns`` and ``role_names``
     (per workload), ``repository_urls`` (per service) and
     ``data_clients_security_group_id`` (the group the data tier admits).
     """
@@ -230,7 +231,9 @@ class ClusterStack(KreoStack):
         self.cluster_endpoint = cluster.endpoint
         self.cluster_ca_data = cluster.certificate_authority.get(0).data
         self.oidc_issuer = cluster.identity.get(0).oidc.get(0).issuer
+        self.cluster_arn = cluster.arn
         self.role_arns = {name: role.arn for name, role in self.roles.items()}
+        self.role_names = {name: role.role.name for name, role in self.roles.items()}
         self.data_clients_security_group_id = self.data_clients.id
 
         outputs = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
+from cdktf import Fn, TerraformLocal, TerraformOutput
 from constructs import Construct
 
 from kreo_infra.cluster.workload_identity import PRODUCT_SERVICE
@@ -24,7 +24,9 @@ class DataStack(KreoStack):
     from the cluster's data-clients group only.
 
     Attributes for the app layer: ``database_proxy_endpoint``,
-    ``database_reader_endpoints``, ``cache_endpoint``, ``search_endpoint``,
+    ``database_proxy_resource_id``, ``database_reader_endpoints``,
+    ``cache_endpoint``, ``cache_arn``, ``cache_user_arn``, ``cache_user_name``,
+    ``search_endpoint``,
     ``secret_arns`` / ``secret_names``, ``media_bucket``.
     """
 
@@ -95,10 +97,21 @@ class DataStack(KreoStack):
         )
 
         self.database_proxy_endpoint = self.database.proxy.endpoint
+        # rds-db:connect names the proxy by its resource id (prx-...), the last
+        # field of its ARN. A local, so other stacks read a plain value, not an
+        # expression with quotes inside their JSON policy documents.
+        self.database_proxy_resource_id = TerraformLocal(
+            self,
+            "proxy-resource-id",
+            Fn.element(Fn.split(":", self.database.proxy.arn), 6),
+        ).as_string
         self.database_reader_endpoints = [r.address for r in self.database.replicas]
         self.database_secret_arn = self.database.master_secret_arn
         self.cache_endpoint = self.cache.replication_group.primary_endpoint_address
         self.cache_reader_endpoint = self.cache.replication_group.reader_endpoint_address
+        self.cache_arn = self.cache.replication_group.arn
+        self.cache_user_arn = self.cache.app_user.arn
+        self.cache_user_name = self.cache.app_user.user_name
         self.search_endpoint = self.search.domain.endpoint
         self.secret_arns = {n: s.arn for n, s in self.secrets.secrets.items()}
         self.secret_names = {n: s.name for n, s in self.secrets.secrets.items()}
@@ -106,10 +119,14 @@ class DataStack(KreoStack):
 
         outputs = {
             "database-proxy-endpoint": self.database_proxy_endpoint,
+            "database-proxy-resource-id": self.database_proxy_resource_id,
             "database-reader-endpoints": self.database_reader_endpoints,
             "database-master-secret-arn": self.database_secret_arn,
             "cache-endpoint": self.cache_endpoint,
             "cache-reader-endpoint": self.cache_reader_endpoint,
+            "cache-arn": self.cache_arn,
+            "cache-user-arn": self.cache_user_arn,
+            "cache-user-name": self.cache_user_name,
             "search-endpoint": self.search_endpoint,
             "secret-arns": self.secret_arns,
             "secret-names": self.secret_names,

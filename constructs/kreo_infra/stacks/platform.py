@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import AssetType, Fn, TerraformAsset
-from cdktf_cdktf_provider_helm.provider import (
-    HelmProvider,
-    HelmProviderKubernetes,
-    HelmProviderKubernetesExec,
-)
+from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
-from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider, KubernetesProviderExec
 from constructs import Construct
 
 from kreo_infra.cluster.workload_identity import (
@@ -21,13 +15,13 @@ from kreo_infra.cluster.workload_identity import (
 )
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.platform import values
+from kreo_infra.platform.providers import cluster_providers
 from kreo_infra.platform.release import PinnedRelease
 from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 
-EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 PLATFORM_CHART = "kreo-platform"
 
 
@@ -54,28 +48,14 @@ class PlatformStack(KreoStack):
     ) -> None:
         super().__init__(scope, config=config)
         name, region = config.cluster_name, config.region
-        token_args = ["eks", "get-token", "--cluster-name", name, "--region", region]
-        ca_certificate = Fn.base64decode(cluster.cluster_ca_data)
-        self.kubernetes = KubernetesProvider(
+        providers = cluster_providers(
             self,
-            "kubernetes",
-            host=cluster.cluster_endpoint,
-            cluster_ca_certificate=ca_certificate,
-            exec=[
-                KubernetesProviderExec(api_version=EXEC_API_VERSION, command="aws", args=token_args)
-            ],
+            cluster_name=name,
+            region=region,
+            endpoint=cluster.cluster_endpoint,
+            ca_data=cluster.cluster_ca_data,
         )
-        self.helm = HelmProvider(
-            self,
-            "helm",
-            kubernetes=HelmProviderKubernetes(
-                host=cluster.cluster_endpoint,
-                cluster_ca_certificate=ca_certificate,
-                exec=HelmProviderKubernetesExec(
-                    api_version=EXEC_API_VERSION, command="aws", args=token_args
-                ),
-            ),
-        )
+        self.kubernetes, self.helm = providers.kubernetes, providers.helm
         self.pin_provider("kubernetes")
         self.pin_provider("helm")
 

@@ -379,3 +379,54 @@ def test_unknown_price_class(config_dir: Path) -> None:
     override(config_dir, "production", {"edge": {"price_class": "PriceClass_50"}})
     error = error_of(config_dir)
     assert error.path == "edge.price_class"
+
+
+def test_two_services_without_a_path(config_dir: Path) -> None:
+    override(config_dir, "production", {"services": {"auth-service": {"path": None}}})
+    error = error_of(config_dir)
+    assert error.path == "services"
+    assert "exactly one service has no path (the gateway)" in error.problem
+
+
+def test_service_asks_for_an_unknown_secret(config_dir: Path) -> None:
+    override(config_dir, "production", {"services": {"order-service": {"secrets": ["fedex/key"]}}})
+    error = error_of(config_dir)
+    assert (error.path, error.problem) == (
+        "services.order-service.secrets",
+        "'fedex/key' is not one of secrets.names",
+    )
+
+
+def test_secret_without_an_environment_variable(config_dir: Path) -> None:
+    path = config_dir / "defaults.yaml"
+    data = yaml.safe_load(path.read_text())
+    del data["application"]["secret_env"]["shippo/api-key"]
+    path.write_text(yaml.safe_dump(data))
+    error = error_of(config_dir)
+    assert (error.path, error.problem) == (
+        "services.order-service.secrets",
+        "'shippo/api-key' has no environment variable in application.secret_env",
+    )
+
+
+def test_two_secrets_in_one_environment_variable(config_dir: Path) -> None:
+    override(
+        config_dir, "production", {"application": {"secret_env": {"sentry/dsn": "DATADOG_API_KEY"}}}
+    )
+    error = error_of(config_dir)
+    assert error.path == "application.secret_env"
+    assert "['DATADOG_API_KEY'] name two secrets" in error.problem
+
+
+@pytest.mark.parametrize("tag", ["latest", "main", "v1 .2"])
+def test_image_tag_must_name_one_build(config_dir: Path, tag: str) -> None:
+    override(config_dir, "production", {"application": {"image_tag": tag}})
+    error = error_of(config_dir)
+    assert error.path == "application.image_tag"
+
+
+def test_database_pool_min_above_max(config_dir: Path) -> None:
+    override(config_dir, "production", {"application": {"database_pool": {"min": 60}}})
+    error = error_of(config_dir)
+    assert error.path == "application.database_pool"
+    assert "min (60) is greater than max (50)" in error.problem

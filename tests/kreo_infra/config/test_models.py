@@ -153,3 +153,11 @@ def test_edge_rate_limit_from_the_seed(production: EnvironmentConfig) -> None:
     limit = production.application.edge_rate_limit
     assert (limit.requests_per_second, limit.burst) == (100, 200)
     assert limit.evaluation_window_seconds == 60
+
+
+def test_one_gateway_and_secrets_by_need(production: EnvironmentConfig) -> None:
+    gateways = [n for n, s in production.services.items() if s.path is None]
+    assert gateways == ["api-gateway"]
+    stripe = {n for n, s in production.services.items() if any("stripe" in x for x in s.secrets)}
+    assert stripe == {"payment-service"}
+    assert production.application.image_tag == "1.0.0"

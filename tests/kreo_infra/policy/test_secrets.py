@@ -53,6 +53,12 @@ def test_proxy_auth_method_is_not_a_secret(tmp_path: Path) -> None:
     assert scan_for_secrets([path]) == []
 
 
+def test_service_account_token_setting_is_not_a_secret(tmp_path: Path) -> None:
+    path = tmp_path / "deployment.yaml"
+    path.write_text("spec:\n  automountServiceAccountToken: false\n")
+    assert scan_for_secrets([path]) == []
+
+
 def test_allowlist_is_exact(tmp_path: Path) -> None:
     path = tmp_path / "cdk.tf.json"
     path.write_text(json.dumps({"x": {"http_tokens": "s3cr3t-" + "value"}}, indent=2))

@@ -185,6 +185,14 @@ def test_managed_addons_pinned_from_config(env: Env) -> None:
         assert addon["addon_version"] == config.cluster.addons[name]
 
 
+def test_vpc_cni_enforces_network_policies(env: Env) -> None:
+    """Without the CNI's policy agent the marketplace's NetworkPolicies would do nothing."""
+    synthesis, stack, _ = env
+    addons = {a["addon_name"]: a for a in synthesis.resources(stack, "aws_eks_addon").values()}
+    assert json.loads(addons["vpc-cni"]["configuration_values"]) == {"enableNetworkPolicy": "true"}
+    assert all("configuration_values" not in a for n, a in addons.items() if n != "vpc-cni")
+
+
 def test_addon_order_around_the_nodes(env: Env) -> None:
     synthesis, stack, _ = env
     node_group = synthesis.resources(stack, "aws_eks_node_group")["node-group-general/node-group"]

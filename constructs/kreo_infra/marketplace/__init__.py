@@ -1,0 +1,1 @@
+"""The app layer: the marketplace services, their identities and their Helm values."""

@@ -1,0 +1,155 @@
+"""``kreo-<env>-app``: the marketplace services, released from charts/kreo-marketplace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cdktf import AssetType, TerraformAsset, TerraformOutput
+from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
+from constructs import Construct
+
+from kreo_infra.cluster.workload_identity import APP_NAMESPACE, PRODUCT_SERVICE
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.marketplace.identity import DataAccess, ServiceIdentities
+from kreo_infra.marketplace.values import DataEndpoints, EdgeEndpoints, marketplace_values
+from kreo_infra.platform.providers import cluster_providers
+from kreo_infra.platform.release import PinnedRelease
+from kreo_infra.stacks.cluster import ClusterStack
+from kreo_infra.stacks.data import DataStack
+from kreo_infra.stacks.edge import EdgeStack
+from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.platform import PlatformStack
+
+MARKETPLACE_CHART = "kreo-marketplace"
+
+POD_SECURITY_STANDARD = "restricted"
+"""Pod Security Standard enforced (and audited, and warned about) in the namespace."""
+
+
+class AppStack(KreoStack):
+    """The namespace, the services' IAM identities and the marketplace release.
+
+    The release's values come from config and from the edge (certificate, web
+    ACL, CDN host), cluster (image repositories, roles), data (endpoints) and
+    platform (which installs the controllers and CRDs the chart relies on)
+    layers. The chart travels with the synthesized stack as an asset, so a
+    plan or deploy from ``cdktf.out/`` needs nothing else from the checkout.
+    """
+
+    layer = "app"
+
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        edge: EdgeStack,
+        cluster: ClusterStack,
+        data: DataStack,
+        platform: PlatformStack,
+        charts_dir: Path,
+    ) -> None:
+        super().__init__(scope, config=config)
+        providers = cluster_providers(
+            self,
+            cluster_name=config.cluster_name,
+            region=config.region,
+            endpoint=cluster.cluster_endpoint,
+            ca_data=cluster.cluster_ca_data,
+        )
+        self.pin_provider("kubernetes")
+        self.pin_provider("helm")
+
+        kubernetes_minor = f"v{config.cluster.kubernetes_version}"
+        self.namespace = NamespaceV1(
+            self,
+            "namespace",
+            metadata=NamespaceV1Metadata(
+                name=APP_NAMESPACE,
+                labels={
+                    "app.kubernetes.io/managed-by": "kreo-infra",
+                    **{
+                        f"pod-security.kubernetes.io/{mode}": POD_SECURITY_STANDARD
+                        for mode in ("enforce", "audit", "warn")
+                    },
+                    **{
+                        f"pod-security.kubernetes.io/{mode}-version": kubernetes_minor
+                        for mode in ("enforce", "audit", "warn")
+                    },
+                },
+            ),
+            provider=providers.kubernetes,
+        )
+
+        self.identities = ServiceIdentities(
+            self,
+            "identities",
+            services=list(config.services),
+            cluster_name=cluster.cluster_name,
+            cluster_arn=cluster.cluster_arn,
+            account=self.account,
+            data_access=DataAccess(
+                database_proxy_resource_id=data.database_proxy_resource_id,
+                database_user=config.database.master_username,
+                cache_arn=data.cache_arn,
+                cache_user_arn=data.cache_user_arn,
+            ),
+            existing_roles={
+                PRODUCT_SERVICE.name: (
+                    cluster.role_names[PRODUCT_SERVICE.name],
+                    cluster.role_arns[PRODUCT_SERVICE.name],
+                )
+            },
+        )
+
+        readers = data.database_reader_endpoints
+        self.values = marketplace_values(
+            config,
+            repository_urls=cluster.repository_urls,
+            role_arns=self.identities.role_arns,
+            data=DataEndpoints(
+                database_host=data.database_proxy_endpoint,
+                # Staging has no replica: reads go through the proxy too.
+                database_reader_host=readers[0] if readers else data.database_proxy_endpoint,
+                cache_host=data.cache_endpoint,
+                cache_reader_host=data.cache_reader_endpoint,
+                cache_user=data.cache_user_name,
+                search_host=data.search_endpoint,
+                media_bucket=data.media_bucket,
+            ),
+            edge=EdgeEndpoints(
+                certificate_arn=edge.api_certificate_arn,
+                web_acl_arn=edge.regional_web_acl_arn,
+                media_cdn_domain=edge.media_cdn_domain,
+            ),
+        )
+        chart = TerraformAsset(
+            self,
+            "marketplace-chart",
+            path=str(charts_dir / MARKETPLACE_CHART),
+            type=AssetType.DIRECTORY,
+        )
+        self.release = PinnedRelease(
+            self,
+            MARKETPLACE_CHART,
+            name=MARKETPLACE_CHART,
+            namespace=APP_NAMESPACE,
+            local_chart_path=chart.path,
+            values=self.values,
+            provider=providers.helm,
+            # The controllers (load balancer, secrets, DNS) and the Prometheus
+            # CRDs come from the platform layer; the roles must exist before
+            # the pods ask for credentials.
+            depends_on=[self.namespace, *self.identities.dependables],
+        )
+        # Nothing of the platform layer is read here, but its controllers and
+        # CRDs must be there first: deploy order without a cross-stack value.
+        self.add_dependency(platform)
+
+        outputs = {
+            "app-namespace": APP_NAMESPACE,
+            "api-url": f"https://{config.dns.api_fqdn}",
+            "service-role-arns": self.identities.role_arns,
+        }
+        for output_id, value in outputs.items():
+            TerraformOutput(self, output_id, value=value)

@@ -1,0 +1,608 @@
+"""charts/kreo-marketplace rendered and linted with the exact values the app stack passes."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kreo_infra.config import EnvironmentConfig
+from tests.conftest import PROJECT_ROOT, Synthesis
+
+CHART = PROJECT_ROOT / "charts" / "kreo-marketplace"
+NAMESPACE = "kreo-marketplace"
+
+Rendered = tuple[EnvironmentConfig, dict[str, Any], list[dict[str, Any]]]
+
+
+def stack_values(synthesis: Synthesis, env: str) -> dict[str, Any]:
+    (release,) = synthesis.resources(f"kreo-{env}-app", "helm_release").values()
+    (document,) = release["values"]
+    return yaml.safe_load(document)
+
+
+def render(values: dict[str, Any]) -> list[dict[str, Any]]:
+    from helm_python import Chart
+
+    manifests = Chart.load(CHART).render(values, name="kreo-marketplace", namespace=NAMESPACE)
+    return [
+        doc
+        for path, text in manifests.items()
+        if path.endswith(".yaml")
+        for doc in yaml.safe_load_all(text)
+        if doc
+    ]
+
+
+@pytest.fixture(scope="module", params=["production", "staging"])
+def rendered(request: pytest.FixtureRequest, synthesis: Synthesis) -> Rendered:
+    config = next(c for c in synthesis.configs if c.name == request.param)
+    values = stack_values(synthesis, request.param)
+    return config, values, render(values)
+
+
+def by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
+
+
+def container_of(deployment: dict[str, Any]) -> dict[str, Any]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+# --- lint and policy -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env", ["production", "staging"])
+def test_lint_clean_with_the_stack_values(synthesis: Synthesis, env: str) -> None:
+    from helm_python.chart import lint
+
+    report = lint(CHART, stack_values(synthesis, env), strict=True, kube_version="v1.35.0")
+    assert report["errors"] == []
+    assert [m for m in report["messages"] if m["severity"] >= 2] == []
+
+
+def test_chart_metadata() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["apiVersion"] == "v2"
+    assert re.match(r"^\d+\.\d+\.\d+$", chart["version"])
+    assert chart["appVersion"]
+    assert (CHART / "templates" / "NOTES.txt").is_file()
+    assert (CHART / "README.md").is_file()
+
+
+def test_rendered_manifests_pass_checkov(synthesis: Synthesis, tmp_path: Path) -> None:
+    from helm_python import Chart
+
+    from kreo_infra.policy.checkov import run_checkov_kubernetes
+
+    manifests = Chart.load(CHART).render(
+        stack_values(synthesis, "production"), name="kreo-marketplace", namespace=NAMESPACE
+    )
+    target = tmp_path / "rendered.yaml"
+    target.write_text("\n---\n".join(t for p, t in manifests.items() if p.endswith(".yaml")))
+    failed, passed = run_checkov_kubernetes(target)
+    assert passed > 0
+    assert failed == []
+
+
+def test_every_inline_checkov_skip_is_documented(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    skipped = {
+        value.split("=")[0]
+        for d in documents
+        for key, value in (d["metadata"].get("annotations") or {}).items()
+        if key.startswith("checkov.io/skip")
+    }
+    assert skipped == {"CKV_K8S_35", "CKV_K8S_43"}
+    security = (PROJECT_ROOT / "docs" / "security.md").read_text()
+    assert [check for check in skipped if check not in security] == []
+
+
+# --- one set of objects per service --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ServiceAccount"],
+)
+def test_one_object_of_each_kind_per_service(rendered: Rendered, kind: str) -> None:
+    config, _, documents = rendered
+    objects = by_kind(documents, kind)
+    assert sorted(objects) == sorted(config.services)
+    assert all(o["metadata"]["namespace"] == NAMESPACE for o in objects.values())
+
+
+def test_every_object_is_namespaced_and_named_within_limits(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for document in documents:
+        assert document["metadata"]["namespace"] == NAMESPACE
+        assert len(document["metadata"]["name"]) <= 63
+        for value in (document["metadata"].get("labels") or {}).values():
+            assert len(value) <= 63
+
+
+def test_images_from_ecr_with_the_release_tag(rendered: Rendered) -> None:
+    config, values, documents = rendered
+    for name, deployment in by_kind(documents, "Deployment").items():
+        container = container_of(deployment)
+        repository = values["services"][name]["image"]["repository"]
+        assert container["image"] == f"{repository}:{config.application.image_tag}"
+        assert container["imagePullPolicy"] == "Always"
+
+
+def test_ports_and_services(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    services = by_kind(documents, "Service")
+    for name, deployment in by_kind(documents, "Deployment").items():
+        port = config.services[name].port
+        (container_port,) = container_of(deployment)["ports"]
+        assert container_port == {"name": "http", "containerPort": port, "protocol": "TCP"}
+        service = services[name]
+        assert service["spec"]["type"] == "ClusterIP"
+        assert service["spec"]["ports"] == [
+            {"name": "http", "port": port, "targetPort": "http", "protocol": "TCP"}
+        ]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert service["spec"]["selector"] == selector
+        assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_seed_ports(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    ports = {
+        name: container_of(d)["ports"][0]["containerPort"]
+        for name, d in by_kind(documents, "Deployment").items()
+    }
+    assert ports == {
+        "api-gateway": 3000,
+        "auth-service": 3001,
+        "product-service": 3004,
+        "order-service": 3005,
+        "payment-service": 3006,
+    }
+
+
+def test_probes_with_the_seed_timings(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for deployment in by_kind(documents, "Deployment").values():
+        container = container_of(deployment)
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            assert container[probe]["httpGet"] == {"path": "/health", "port": "http"}
+        liveness, readiness = container["livenessProbe"], container["readinessProbe"]
+        assert (liveness["initialDelaySeconds"], liveness["periodSeconds"]) == (30, 10)
+        assert (readiness["initialDelaySeconds"], readiness["periodSeconds"]) == (5, 5)
+        startup = container["startupProbe"]
+        assert startup["periodSeconds"] * startup["failureThreshold"] >= 60
+
+
+def test_resources_from_config(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    for name, deployment in by_kind(documents, "Deployment").items():
+        service = config.services[name]
+        assert container_of(deployment)["resources"] == {
+            "requests": {"cpu": service.requests.cpu, "memory": service.requests.memory},
+            "limits": {"cpu": service.limits.cpu, "memory": service.limits.memory},
+        }
+
+
+def test_seed_resources_in_production(synthesis: Synthesis) -> None:
+    for deployment in by_kind(render(stack_values(synthesis, "production")), "Deployment").values():
+        assert container_of(deployment)["resources"] == {
+            "requests": {"cpu": "500m", "memory": "512Mi"},
+            "limits": {"cpu": "1000m", "memory": "1Gi"},
+        }
+
+
+def test_pods_are_locked_down(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for deployment in by_kind(documents, "Deployment").values():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert pod["automountServiceAccountToken"] is False
+        context = container_of(deployment)["securityContext"]
+        assert context["runAsNonRoot"] is True
+        assert context["readOnlyRootFilesystem"] is True
+        assert context["allowPrivilegeEscalation"] is False
+        assert context["privileged"] is False
+        assert context["capabilities"] == {"drop": ["ALL"]}
+        assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert context["runAsUser"] >= 10000
+        (mount,) = container_of(deployment)["volumeMounts"]
+        assert mount == {"name": "tmp", "mountPath": "/tmp"}  # noqa: S108 - the pod's own emptyDir
+        (volume,) = pod["volumes"]
+        assert volume["name"] == "tmp"
+        assert "emptyDir" in volume
+
+
+def test_spread_across_zones_and_nodes(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for deployment in by_kind(documents, "Deployment").values():
+        spread = {
+            c["topologyKey"]: c
+            for c in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+        }
+        assert set(spread) == {"topology.kubernetes.io/zone", "kubernetes.io/hostname"}
+        assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "DoNotSchedule"
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert all(c["labelSelector"]["matchLabels"] == selector for c in spread.values())
+
+
+def test_rolling_update_never_drops_below_capacity(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for deployment in by_kind(documents, "Deployment").values():
+        strategy = deployment["spec"]["strategy"]
+        assert strategy["type"] == "RollingUpdate"
+        assert strategy["rollingUpdate"]["maxUnavailable"] == 0
+        assert "replicas" not in deployment["spec"]  # the HPA owns the count
+
+
+def test_env_from_config_and_secrets(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    for name, deployment in by_kind(documents, "Deployment").items():
+        sources = container_of(deployment)["envFrom"]
+        assert {"configMapRef": {"name": "kreo-marketplace-config"}} in sources
+        assert {"secretRef": {"name": "kreo-marketplace-shared-secrets"}} in sources
+        own = {"secretRef": {"name": f"{name}-secrets"}}
+        assert (own in sources) is bool(config.services[name].secrets)
+
+
+def test_service_accounts_name_their_roles(rendered: Rendered) -> None:
+    _, values, documents = rendered
+    for name, account in by_kind(documents, "ServiceAccount").items():
+        assert account["automountServiceAccountToken"] is False
+        annotation = account["metadata"]["annotations"]["kreo.com/iam-role-arn"]
+        assert annotation == values["services"][name]["iamRoleArn"]
+    for name, deployment in by_kind(documents, "Deployment").items():
+        assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == name
+
+
+# --- autoscaling and disruption -------------------------------------------------------------------
+
+
+def test_autoscaling_v2_from_config(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    for name, hpa in by_kind(documents, "HorizontalPodAutoscaler").items():
+        scaling = config.services[name].autoscaling
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": name,
+        }
+        assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (
+            scaling.min_replicas,
+            scaling.max_replicas,
+        )
+        targets = {
+            m["resource"]["name"]: m["resource"]["target"]["averageUtilization"]
+            for m in hpa["spec"]["metrics"]
+        }
+        assert targets == {
+            "cpu": scaling.target_cpu_percent,
+            "memory": scaling.target_memory_percent,
+        }
+
+
+def test_seed_autoscaling_in_production(synthesis: Synthesis) -> None:
+    documents = render(stack_values(synthesis, "production"))
+    for hpa in by_kind(documents, "HorizontalPodAutoscaler").values():
+        spec = hpa["spec"]
+        assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 10)
+        targets = [m["resource"]["target"]["averageUtilization"] for m in spec["metrics"]]
+        assert targets == [70, 80]
+
+
+def test_disruption_budgets_keep_all_but_one(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    deployments = by_kind(documents, "Deployment")
+    for name, pdb in by_kind(documents, "PodDisruptionBudget").items():
+        assert pdb["spec"]["maxUnavailable"] == 1
+        assert (
+            pdb["spec"]["selector"]["matchLabels"]
+            == (deployments[name]["spec"]["selector"]["matchLabels"])
+        )
+
+
+# --- ingress --------------------------------------------------------------------------------------
+
+
+def test_ingress_routes_from_the_seed(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    (ingress,) = by_kind(documents, "Ingress").values()
+    assert ingress["spec"]["ingressClassName"] == "alb"
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == config.dns.api_fqdn
+    routes = {
+        p["path"]: (p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
+        for p in rule["http"]["paths"]
+    }
+    assert routes == {
+        "/api/auth": ("auth-service", 3001),
+        "/api/products": ("product-service", 3004),
+        "/api/orders": ("order-service", 3005),
+        "/api/payments": ("payment-service", 3006),
+        "/": ("api-gateway", 3000),
+    }
+    assert rule["http"]["paths"][-1]["path"] == "/"  # the catch-all comes last
+    assert all(p["pathType"] == "Prefix" for p in rule["http"]["paths"])
+
+
+def test_ingress_tls_redirect_waf_and_balancing(rendered: Rendered, synthesis: Synthesis) -> None:
+    config, values, documents = rendered
+    (ingress,) = by_kind(documents, "Ingress").values()
+    annotations = ingress["metadata"]["annotations"]
+    prefix = "alb.ingress.kubernetes.io/"
+    edge = f"${{data.terraform_remote_state.cross-stack-reference-input-{config.stack_prefix}-edge"
+    assert annotations[f"{prefix}certificate-arn"].startswith(edge)
+    assert annotations[f"{prefix}certificate-arn"] == values["ingress"]["certificateArn"]
+    assert annotations[f"{prefix}wafv2-acl-arn"].startswith(edge)
+    assert annotations[f"{prefix}wafv2-acl-arn"] == values["ingress"]["wafAclArn"]
+    assert annotations[f"{prefix}listen-ports"] == '[{"HTTP": 80}, {"HTTPS": 443}]'
+    assert annotations[f"{prefix}ssl-redirect"] == "443"
+    assert annotations[f"{prefix}ssl-policy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+    assert annotations[f"{prefix}scheme"] == "internet-facing"
+    assert annotations[f"{prefix}target-type"] == "ip"
+    assert annotations[f"{prefix}healthcheck-path"] == "/health"
+    assert "load_balancing.algorithm.type=least_outstanding_requests" in (
+        annotations[f"{prefix}target-group-attributes"].split(",")
+    )
+    attributes = annotations[f"{prefix}load-balancer-attributes"].split(",")
+    assert "routing.http.drop_invalid_header_fields.enabled=true" in attributes
+    protected = config.database.deletion_protection
+    assert f"deletion_protection.enabled={str(protected).lower()}" in attributes
+
+
+def test_ingress_values_are_the_edge_outputs(synthesis: Synthesis) -> None:
+    for env in ("production", "staging"):
+        values = stack_values(synthesis, env)
+        edge = synthesis.stack(f"kreo-{env}-edge")["output"]
+        for key, resource in (
+            (
+                "certificateArn",
+                ("aws_acm_certificate_validation", "api-certificate/validation", "certificate_arn"),
+            ),
+            ("wafAclArn", ("aws_wafv2_web_acl", "regional-waf/acl", "arn")),
+        ):
+            output = values["ingress"][key].split(".outputs.")[1].rstrip("}")
+            assert edge[output]["value"] == synthesis.ref(f"kreo-{env}-edge", *resource)
+
+
+# --- configuration and secrets --------------------------------------------------------------------
+
+
+def test_configmap_carries_the_seed_settings(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    (configmap,) = by_kind(documents, "ConfigMap").values()
+    data = configmap["data"]
+    dns, app = config.dns, config.application
+    assert data["NODE_ENV"] == "production"
+    assert data["API_GATEWAY_URL"] == f"https://{dns.api_fqdn}"
+    assert data["CUSTOMER_APP_URL"] == f"https://{dns.www_fqdn}"
+    assert data["VENDOR_PORTAL_URL"] == f"https://{dns.vendors_fqdn}"
+    assert data["CORS_ORIGINS"] == ",".join(app.cors_origins)
+    assert (data["RATE_LIMIT_WINDOW_MS"], data["RATE_LIMIT_MAX_REQUESTS"]) == ("60000", "1000")
+    assert (data["ENABLE_2FA"], data["ENABLE_OAUTH"], data["MAINTENANCE_MODE"]) == (
+        "true",
+        "true",
+        "false",
+    )
+    assert data["REDIS_TLS"] == "true"
+    assert data["DATABASE_SSL"] == "true"
+    assert data["DATABASE_IAM_AUTH"] == data["REDIS_IAM_AUTH"] == "true"
+    assert data["AWS_REGION"] == config.region
+    assert data["AWS_CLOUDFRONT_DOMAIN"] == dns.cdn_fqdn
+    assert data["EMAIL_FROM"] == "noreply@kreo.com"
+    assert data["ELASTICSEARCH_URL"].startswith("https://${")
+    data_stack = f"cross-stack-reference-input-{config.stack_prefix}-data"
+    for key in (
+        "DATABASE_HOST",
+        "DATABASE_READER_HOST",
+        "REDIS_HOST",
+        "REDIS_USER",
+        "AWS_S3_BUCKET",
+    ):
+        assert data_stack in data[key], key
+    # Service discovery for the gateway: every service's in-cluster URL.
+    assert data["SERVICE_URL_AUTH_SERVICE"] == "http://auth-service:3001"
+    assert data["SERVICE_URL_PAYMENT_SERVICE"] == "http://payment-service:3006"
+    assert data["SERVICE_URL_API_GATEWAY"] == "http://api-gateway:3000"
+
+
+def test_configmap_holds_no_secret(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    (configmap,) = by_kind(documents, "ConfigMap").values()
+    for key in configmap["data"]:
+        assert not re.search(r"PASSWORD|SECRET|TOKEN|API_KEY|DSN|LICENSE", key), key
+
+
+def test_staging_reads_through_the_proxy(synthesis: Synthesis) -> None:
+    (configmap,) = by_kind(render(stack_values(synthesis, "staging")), "ConfigMap").values()
+    assert configmap["data"]["DATABASE_READER_HOST"] == configmap["data"]["DATABASE_HOST"]
+    (configmap,) = by_kind(render(stack_values(synthesis, "production")), "ConfigMap").values()
+    assert "replica-0" in configmap["data"]["DATABASE_READER_HOST"]
+
+
+def test_external_secrets_pull_each_services_secrets(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    secrets = by_kind(documents, "ExternalSecret")
+    env = config.application.secret_env
+    prefix = config.secrets_prefix
+    expected = {"kreo-marketplace-shared-secrets": config.application.shared_secrets}
+    expected |= {f"{n}-secrets": s.secrets for n, s in config.services.items() if s.secrets}
+    assert sorted(secrets) == sorted(expected)
+    for name, names in expected.items():
+        spec = secrets[name]["spec"]
+        assert spec["secretStoreRef"] == {
+            "kind": "ClusterSecretStore",
+            "name": "aws-secrets-manager",
+        }
+        assert spec["target"]["name"] == name
+        assert {d["secretKey"]: d["remoteRef"]["key"] for d in spec["data"]} == {
+            env[n]: f"{prefix}{n}" for n in names
+        }
+
+
+def test_every_seed_secret_reaches_some_service(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    keys = {
+        d["secretKey"]
+        for secret in by_kind(documents, "ExternalSecret").values()
+        for d in secret["spec"]["data"]
+    }
+    assert keys == {
+        "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "SENDGRID_API_KEY",
+        "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SHIPPO_API_KEY", "JWT_SECRET",
+        "JWT_REFRESH_SECRET", "SENTRY_DSN", "NEW_RELIC_LICENSE_KEY", "DATADOG_API_KEY",
+    }  # fmt: skip
+
+
+def test_only_the_payment_service_sees_stripe(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for name, secret in by_kind(documents, "ExternalSecret").items():
+        keys = {d["secretKey"] for d in secret["spec"]["data"]}
+        has_stripe = any(k.startswith("STRIPE_") for k in keys)
+        assert has_stripe is (name == "payment-service-secrets"), name
+
+
+# --- network policies -----------------------------------------------------------------------------
+
+
+def policies(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {n: p["spec"] for n, p in by_kind(documents, "NetworkPolicy").items()}
+
+
+def test_default_deny_in_the_namespace(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    deny = policies(documents)["default-deny"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_load_balancer_reaches_the_routed_services(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    public = list(config.network.subnet_plan().public)
+    specs = policies(documents)
+    for name, service in config.services.items():
+        (rule,) = specs[f"allow-ingress-{name}"]["ingress"]
+        sources = [s["ipBlock"]["cidr"] for s in rule["from"] if "ipBlock" in s]
+        assert sources == public  # every service is routed: a path, or the gateway
+        assert rule["ports"] == [{"protocol": "TCP", "port": service.port}]
+
+
+def test_gateway_calls_the_other_services(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    specs = policies(documents)
+    gateway = {
+        "app.kubernetes.io/name": "api-gateway",
+        "app.kubernetes.io/instance": "kreo-marketplace",
+    }
+    egress = specs["allow-egress-gateway-to-services"]
+    assert egress["podSelector"]["matchLabels"] == gateway
+    reached = {
+        rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]: rule["ports"][0][
+            "port"
+        ]
+        for rule in egress["egress"]
+    }
+    assert reached == {n: s.port for n, s in config.services.items() if n != "api-gateway"}
+    for name in reached:
+        (rule,) = specs[f"allow-ingress-{name}"]["ingress"]
+        assert {"podSelector": {"matchLabels": gateway}} in rule["from"]
+
+
+def test_prometheus_scrapes_every_service(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    monitoring = {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    }
+    for name in config.services:
+        (rule,) = policies(documents)[f"allow-ingress-{name}"]["ingress"]
+        assert monitoring in rule["from"]
+
+
+def test_egress_to_dns_data_tier_https_and_pod_identity(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    specs = policies(documents)
+    (dns,) = specs["allow-dns"]["egress"]
+    assert {"protocol": "UDP", "port": 53} in dns["ports"]
+    assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "kube-dns"}}
+    data, https, pod_identity = specs["allow-egress-data-and-https"]["egress"]
+    assert [t["ipBlock"]["cidr"] for t in data["to"]] == list(config.network.subnet_plan().database)
+    assert {p["port"] for p in data["ports"]} == {5432, 6379, 443}
+    assert https == {
+        "to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+        "ports": [{"protocol": "TCP", "port": 443}],
+    }
+    assert pod_identity["to"] == [{"ipBlock": {"cidr": "169.254.170.23/32"}}]
+
+
+# --- monitoring -----------------------------------------------------------------------------------
+
+
+def test_service_monitor_per_service(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    monitors = by_kind(documents, "ServiceMonitor")
+    assert sorted(monitors) == sorted(config.services)
+    for monitor in monitors.values():
+        (endpoint,) = monitor["spec"]["endpoints"]
+        assert (endpoint["port"], endpoint["path"]) == ("http", "/metrics")
+
+
+def test_marketplace_alerts(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    (rule,) = by_kind(documents, "PrometheusRule").values()
+    alerts = {r["alert"]: r for group in rule["spec"]["groups"] for r in group["rules"]}
+    assert set(alerts) == {
+        "KreoServiceHighErrorRate",
+        "KreoServiceHighLatency",
+        "KreoPodCrashLooping",
+        "KreoAutoscalerAtMaximum",
+    }
+    assert 'status=~"5.."' in alerts["KreoServiceHighErrorRate"]["expr"]
+    assert "> 5" in alerts["KreoServiceHighErrorRate"]["expr"]
+    assert (
+        "kube_horizontalpodautoscaler_spec_max_replicas"
+        in alerts["KreoAutoscalerAtMaximum"]["expr"]
+    )
+    assert all(a["annotations"]["runbook"] for a in alerts.values())
+
+
+def test_monitoring_objects_need_the_flag(synthesis: Synthesis) -> None:
+    values = copy.deepcopy(stack_values(synthesis, "staging"))
+    values["monitoring"]["enabled"] = False
+    kinds = {d["kind"] for d in render(values)}
+    assert "ServiceMonitor" not in kinds
+    assert "PrometheusRule" not in kinds
+
+
+# --- adding a service is one values entry ---------------------------------------------------------
+
+
+def test_adding_a_service_is_one_values_entry(synthesis: Synthesis) -> None:
+    values = copy.deepcopy(stack_values(synthesis, "staging"))
+    values["services"]["review-service"] = {
+        "port": 3007,
+        "path": "/api/reviews",
+        "image": {
+            "repository": "123456789012.dkr.ecr.us-east-1.amazonaws.com/kreo/review-service",
+            "tag": "0.1.0",
+        },
+    }
+    documents = render(values)
+    for kind in (
+        "Deployment",
+        "Service",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ServiceAccount",
+    ):
+        assert "review-service" in by_kind(documents, kind), kind
+    hpa = by_kind(documents, "HorizontalPodAutoscaler")["review-service"]
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 10)  # chart defaults
+    (ingress,) = by_kind(documents, "Ingress").values()
+    assert "/api/reviews" in [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]

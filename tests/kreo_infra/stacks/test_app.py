@@ -1,0 +1,185 @@
+"""kreo-<env>-app, asserted on the synthesized JSON of every environment."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from kreo_infra.config import EnvironmentConfig
+from tests.conftest import Synthesis
+
+Env = tuple[Synthesis, str, EnvironmentConfig]
+
+
+@pytest.fixture(params=["production", "staging"])
+def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
+    config = next(c for c in synthesis.configs if c.name == request.param)
+    return synthesis, f"{config.stack_prefix}-app", config
+
+
+def release_of(synthesis: Synthesis, stack: str) -> dict[str, Any]:
+    return synthesis.resources(stack, "helm_release")["kreo-marketplace/release"]
+
+
+def remote(config: EnvironmentConfig, layer: str) -> str:
+    return (
+        f"${{data.terraform_remote_state.cross-stack-reference-input-{config.stack_prefix}-{layer}"
+    )
+
+
+def test_namespace_enforces_the_restricted_pod_security_standard(env: Env) -> None:
+    synthesis, stack, config = env
+    namespace = synthesis.resources(stack, "kubernetes_namespace_v1")["namespace"]
+    metadata = namespace["metadata"]
+    assert metadata["name"] == "kreo-marketplace"
+    labels = metadata["labels"]
+    version = f"v{config.cluster.kubernetes_version}"
+    for mode in ("enforce", "audit", "warn"):
+        assert labels[f"pod-security.kubernetes.io/{mode}"] == "restricted"
+        assert labels[f"pod-security.kubernetes.io/{mode}-version"] == version
+
+
+def test_release_is_atomic_and_waits(env: Env) -> None:
+    synthesis, stack, _ = env
+    release = release_of(synthesis, stack)
+    assert release["name"] == "kreo-marketplace"
+    assert release["namespace"] == "kreo-marketplace"
+    assert release["atomic"] is True
+    assert release["wait"] is True
+    assert release["timeout"] == 600
+    assert release["create_namespace"] is False
+    assert "kubernetes_namespace_v1.namespace" in release["depends_on"]
+
+
+def test_chart_travels_with_the_stack(env: Env) -> None:
+    synthesis, stack, _ = env
+    chart = release_of(synthesis, stack)["chart"]
+    assert chart.startswith("assets/marketplace-chart/")
+    copied = synthesis.outdir / "stacks" / stack / chart
+    assert (copied / "Chart.yaml").is_file()
+    assert (copied / "values.schema.json").is_file()
+    assert (copied / "templates" / "deployment.yaml").is_file()
+
+
+def test_app_deploys_after_the_layers_it_needs(env: Env) -> None:
+    synthesis, stack, config = env
+    manifest = json.loads((synthesis.outdir / "manifest.json").read_text())
+    dependencies = set(manifest["stacks"][stack]["dependencies"])
+    layers = ("edge", "cluster", "data", "platform")
+    assert dependencies == {f"{config.stack_prefix}-{layer}" for layer in layers}
+
+
+def test_providers_authenticate_with_short_lived_tokens(env: Env) -> None:
+    synthesis, stack, config = env
+    (kubernetes,) = synthesis.stack(stack)["provider"]["kubernetes"]
+    (exec_block,) = kubernetes["exec"]
+    assert exec_block["command"] == "aws"
+    assert exec_block["args"][:2] == ["eks", "get-token"]
+    assert config.cluster_name in exec_block["args"]
+    assert kubernetes["host"].startswith(remote(config, "cluster"))
+
+
+def values_of(synthesis: Synthesis, stack: str) -> dict[str, Any]:
+    (document,) = release_of(synthesis, stack)["values"]
+    return yaml.safe_load(document)
+
+
+def test_values_name_every_configured_service(env: Env) -> None:
+    synthesis, stack, config = env
+    values = values_of(synthesis, stack)
+    assert sorted(values["services"]) == sorted(config.services)
+    for name, service in values["services"].items():
+        assert service["port"] == config.services[name].port
+        assert service["image"]["tag"] == config.application.image_tag
+        if config.services[name].path:
+            assert service["path"] == config.services[name].path
+        else:
+            assert service["gateway"] is True
+
+
+def test_images_come_from_the_production_registry(env: Env) -> None:
+    synthesis, stack, config = env
+    values = values_of(synthesis, stack)
+    for name, service in values["services"].items():
+        repository = service["image"]["repository"]
+        if config.registry.create_repositories:
+            assert repository.startswith(remote(config, "cluster")), name
+        else:  # staging pulls production's kreo/<service> repositories
+            assert repository.endswith(f".dkr.ecr.{config.region}.amazonaws.com/kreo/{name}")
+
+
+# --- identities ---------------------------------------------------------------------------------
+
+
+def test_a_pod_identity_role_per_service(env: Env) -> None:
+    synthesis, stack, config = env
+    associations = synthesis.resources(stack, "aws_eks_pod_identity_association")
+    bound = {(a["namespace"], a["service_account"]) for a in associations.values()}
+    own = {n for n in config.services if n != "product-service"}
+    assert bound == {("kreo-marketplace", n) for n in own}
+    roles = synthesis.resources(stack, "aws_iam_role")
+    for name in own:
+        role = roles[f"identities/{name}/role"]
+        (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+        assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}
+        assert statement["Condition"]["ArnEquals"]["aws:SourceArn"].startswith(
+            remote(config, "cluster")
+        )
+
+
+def test_product_service_keeps_its_cluster_role(env: Env) -> None:
+    synthesis, stack, config = env
+    policy = synthesis.resources(stack, "aws_iam_role_policy")[
+        "identities/product-service-data-access"
+    ]
+    assert policy["name"] == "data-access"
+    assert policy["role"].startswith(remote(config, "cluster"))
+    values = values_of(synthesis, stack)
+    assert values["services"]["product-service"]["iamRoleArn"].startswith(remote(config, "cluster"))
+
+
+def data_access_statements(synthesis: Synthesis, stack: str, service: str) -> list[dict[str, Any]]:
+    policies = synthesis.resources(stack, "aws_iam_role_policy")
+    path = (
+        "identities/product-service-data-access"
+        if service == "product-service"
+        else f"identities/{service}/policy"
+    )
+    return json.loads(policies[path]["policy"])["Statement"]
+
+
+def test_services_reach_the_data_tier_with_iam_only(env: Env) -> None:
+    synthesis, stack, config = env
+    for service in config.services:
+        database, cache = data_access_statements(synthesis, stack, service)
+        assert database["Action"] == "rds-db:connect"
+        assert database["Resource"].endswith(f"/{config.database.master_username}")
+        assert ":dbuser:" in database["Resource"]
+        assert remote(config, "data") in database["Resource"]  # the proxy's resource id
+        assert cache["Action"] == "elasticache:Connect"
+        assert len(cache["Resource"]) == 2
+        assert all(r.startswith(remote(config, "data")) for r in cache["Resource"])
+
+
+def test_release_waits_for_the_identities(env: Env) -> None:
+    synthesis, stack, _ = env
+    depends = set(release_of(synthesis, stack)["depends_on"])
+    for kind in ("aws_iam_role_policy", "aws_eks_pod_identity_association"):
+        for body in synthesis.resources(stack, kind).values():
+            assert f"{kind}.{body['//']['metadata']['uniqueId']}" in depends
+
+
+def test_values_carry_each_services_role(env: Env) -> None:
+    synthesis, stack, _ = env
+    values = values_of(synthesis, stack)
+    roles = synthesis.resources(stack, "aws_iam_role")
+    for name, service in values["services"].items():
+        if name == "product-service":
+            continue
+        assert service["iamRoleArn"] == synthesis.ref(
+            stack, "aws_iam_role", f"identities/{name}/role", "arn"
+        )
+        assert f"identities/{name}/role" in roles
