@@ -25,6 +25,14 @@ STATEFUL: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
         "30-day deletion window, rotation on (data encrypted with it is lost with it)",
         lambda r: r.get("deletion_window_in_days") == 30 and r.get("enable_key_rotation") is True,
     ),
+    "aws_backup_vault": (
+        "never force-destroyed with its recovery points, encrypted with our key",
+        lambda r: r.get("force_destroy") is False and bool(r.get("kms_key_arn")),
+    ),
+    "aws_db_instance_automated_backups_replication": (
+        "replicated backups kept 7+ days, encrypted in the DR region",
+        lambda r: r.get("retention_period", 0) >= 7 and bool(r.get("kms_key_id")),
+    ),
     "aws_cloudwatch_log_group": (
         "retention set and KMS-encrypted (audit and flow logs)",
         lambda r: r.get("retention_in_days", 0) > 0 and bool(r.get("kms_key_id")),
@@ -82,6 +90,9 @@ STATELESS = {
     # Recreated from configuration without losing anything. (Persistent
     # volumes of releases outlive them: the gp3 class retains its volumes.)
     "helm_release", "kubernetes_namespace_v1",
+    "aws_backup_plan", "aws_backup_selection", "aws_backup_vault_lock_configuration",
+    "aws_cloudwatch_dashboard", "aws_cloudwatch_metric_alarm", "aws_sns_topic",
+    "aws_sns_topic_policy", "aws_sns_topic_subscription",
     "aws_acm_certificate", "aws_acm_certificate_validation", "aws_cloudfront_distribution",
     "aws_cloudfront_origin_access_control", "aws_cloudfront_response_headers_policy",
     "aws_route53_record", "aws_wafv2_web_acl", "aws_wafv2_web_acl_logging_configuration",

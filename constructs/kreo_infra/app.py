@@ -10,12 +10,14 @@ from cdktf import App
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.stacks import (
     AppStack,
+    BackupStack,
     BaseStack,
     ClusterStack,
     DataStack,
     EdgeStack,
     KreoStack,
     NetworkStack,
+    ObservabilityStack,
     PlatformStack,
 )
 
@@ -27,6 +29,8 @@ LAYERS: tuple[type[KreoStack], ...] = (
     DataStack,
     PlatformStack,
     AppStack,
+    BackupStack,
+    ObservabilityStack,
 )
 """Stack classes in deployment order; :func:`build_environment` creates exactly these."""
 
@@ -50,7 +54,11 @@ def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) 
         platform=platform,
         charts_dir=charts_dir,
     )
-    return [base, network, edge, cluster, data, platform, app_stack]
+    backup = BackupStack(app, config=config, data=data)
+    observability = ObservabilityStack(
+        app, config=config, edge=edge, cluster=cluster, data=data, app=app_stack, backup=backup
+    )
+    return [base, network, edge, cluster, data, platform, app_stack, backup, observability]
 
 
 def build_app(

@@ -16,6 +16,8 @@ def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> Non
         "kreo-production-data",
         "kreo-production-platform",
         "kreo-production-app",
+        "kreo-production-backup",
+        "kreo-production-observability",
         "kreo-staging-base",
         "kreo-staging-network",
         "kreo-staging-edge",
@@ -23,6 +25,8 @@ def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> Non
         "kreo-staging-data",
         "kreo-staging-platform",
         "kreo-staging-app",
+        "kreo-staging-backup",
+        "kreo-staging-observability",
     ]
 
 
@@ -46,6 +50,8 @@ def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
         "kreo-production-data",
         "kreo-production-platform",
         "kreo-production-app",
+        "kreo-production-backup",
+        "kreo-production-observability",
     ]
 
 

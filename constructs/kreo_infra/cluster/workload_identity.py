@@ -44,6 +44,7 @@ CERT_MANAGER = Workload("cert-manager", "cert-manager", "cert-manager")
 EXTERNAL_SECRETS = Workload("external-secrets", "external-secrets", "external-secrets")
 EBS_CSI_DRIVER = Workload("ebs-csi-driver", "kube-system", "ebs-csi-controller-sa")
 VPC_CNI = Workload("vpc-cni", "kube-system", "aws-node")
+CLOUDWATCH_AGENT = Workload("cloudwatch-agent", "amazon-cloudwatch", "cloudwatch-agent")
 PRODUCT_SERVICE = Workload("product-service", APP_NAMESPACE, "product-service")
 
 

@@ -207,7 +207,14 @@ EKS_STANDARD_SUPPORT = ("1.34", "1.35", "1.36")
 December 2026). Update when EKS releases or retires a version; extended support
 costs six times as much and is never chosen by default."""
 
-ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent")
+ADDONS = (
+    "vpc-cni",
+    "coredns",
+    "kube-proxy",
+    "aws-ebs-csi-driver",
+    "eks-pod-identity-agent",
+    "amazon-cloudwatch-observability",
+)
 """The EKS managed add-ons every cluster runs (versions pinned in config)."""
 
 AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
@@ -601,6 +608,99 @@ class Application(Model):
     shared_secrets: list[SecretName]
 
 
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class DatabaseAlarms(Model):
+    """RDS thresholds: alarm when CPU or connections are above, storage or memory below."""
+
+    cpu_percent: Percent
+    free_storage_gb: Annotated[int, Field(ge=1)]
+    freeable_memory_mb: Annotated[int, Field(ge=1)]
+    connections: Annotated[int, Field(ge=1)]
+    replica_lag_seconds: Annotated[int, Field(ge=1)]
+    proxy_client_connections: Annotated[int, Field(ge=1)]
+
+
+class CacheAlarms(Model):
+    """Valkey thresholds, per node."""
+
+    engine_cpu_percent: Percent
+    memory_percent: Percent
+    evictions_per_5min: Annotated[int, Field(ge=1)]
+    replication_lag_seconds: Annotated[int, Field(ge=1)]
+    connections: Annotated[int, Field(ge=1)]
+
+
+class SearchAlarms(Model):
+    """OpenSearch thresholds (cluster status red/yellow always alarm)."""
+
+    free_storage_gb: Annotated[int, Field(ge=1)]
+    jvm_memory_pressure_percent: Percent
+
+
+class LoadBalancerAlarms(Model):
+    """API load balancer thresholds."""
+
+    error_rate_percent: Percent
+    target_response_seconds: Annotated[float, Field(gt=0)]
+    unhealthy_hosts: Annotated[int, Field(ge=1)]
+
+
+class ClusterAlarms(Model):
+    """EKS thresholds (the node minimum comes from the node groups)."""
+
+    pod_restarts_per_5min: Annotated[int, Field(ge=1)]
+
+
+class CdnAlarms(Model):
+    """CloudFront thresholds."""
+
+    error_rate_percent: Percent
+
+
+class Alarms(Model):
+    database: DatabaseAlarms
+    cache: CacheAlarms
+    search: SearchAlarms
+    load_balancer: LoadBalancerAlarms
+    cluster: ClusterAlarms
+    cdn: CdnAlarms
+
+
+class Observability(Model):
+    """Who is told, and when: the alarm topic, its subscribers, thresholds."""
+
+    alarm_emails: Annotated[
+        list[Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]],
+        Field(min_length=1),
+    ]
+    pager_url: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
+    alarms: Alarms
+
+
+class Backup(Model):
+    """AWS Backup: the plan's rules, the DR copy and the vault lock."""
+
+    hourly_retention_days: Annotated[int, Field(ge=1)]
+    daily_retention_days: Annotated[int, Field(ge=7)]
+    copy_to_dr_region: bool
+    vault_lock: bool
+    vault_lock_min_retention_days: Annotated[int, Field(ge=1)]
+    vault_lock_changeable_for_days: Annotated[int, Field(ge=3)]
+    rds_replication_retention_days: Annotated[int, Field(ge=1, le=35)]
+
+    @model_validator(mode="after")
+    def _lock_fits_the_rules(self) -> Backup:
+        if self.vault_lock and self.vault_lock_min_retention_days > self.hourly_retention_days:
+            raise FieldPathError(
+                "vault_lock_min_retention_days",
+                f"{self.vault_lock_min_retention_days} exceeds hourly_retention_days "
+                f"({self.hourly_retention_days}): the lock would refuse the hourly recovery points",
+            )
+        return self
+
+
 class EnvironmentConfig(Model):
     """Everything one environment (staging, production) is built from."""
 
@@ -622,6 +722,8 @@ class EnvironmentConfig(Model):
     platform: Platform
     dns: Dns
     edge: Edge
+    observability: Observability
+    backup: Backup
     services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
     application: Application
 

@@ -18,6 +18,9 @@ Values = dict[str, Any]
 INGRESS_CLASS = "alb"
 """The IngressClass of the AWS Load Balancer Controller (the platform layer's default)."""
 
+INGRESS_NAME = "kreo-marketplace-api"
+"""The chart's Ingress (``<release>-api``); the controller tags the ALB with it."""
+
 SECRET_STORE = "aws-secrets-manager"  # noqa: S105 - a ClusterSecretStore name
 """The ClusterSecretStore of the platform layer (charts/kreo-platform)."""
 

@@ -162,12 +162,22 @@ def external_dns(*, domain: str, zone_id: str, policy: str, owner_id: str, regio
 
 
 def platform_resources(
-    *, region: str, domain: str, zone_id: str, acme_email: str, grafana_admin_key: str
+    *,
+    region: str,
+    domain: str,
+    zone_id: str,
+    acme_email: str,
+    grafana_admin_key: str,
+    volume_tags: dict[str, str],
 ) -> Values:
-    """Values of the local chart charts/kreo-platform (cluster-scoped resources)."""
+    """Values of the local chart charts/kreo-platform (cluster-scoped resources).
+
+    ``volume_tags`` go on every EBS volume of the default StorageClass (the
+    backup layer selects volumes by them).
+    """
     return {
         "region": region,
-        "storageClass": {"name": STORAGE_CLASS, "default": True},
+        "storageClass": {"name": STORAGE_CLASS, "default": True, "volumeTags": volume_tags},
         "acme": {"email": acme_email, "dnsZones": [domain], "hostedZoneId": zone_id},
         "internalCa": {
             "name": "kreo-internal-ca",

@@ -13,6 +13,7 @@ from kreo_infra.cluster.node_group import ManagedNodeGroup
 from kreo_infra.cluster.registry import ServiceRepositories
 from kreo_infra.cluster.workload_identity import (
     CERT_MANAGER,
+    CLOUDWATCH_AGENT,
     CLUSTER_AUTOSCALER,
     EBS_CSI_DRIVER,
     EXTERNAL_DNS,
@@ -155,6 +156,14 @@ class ClusterStack(KreoStack):
                 ),
                 PodIdentityRole(
                     self,
+                    "cloudwatch-agent",
+                    workload=CLOUDWATCH_AGENT,
+                    managed_policies=["CloudWatchAgentServerPolicy"],
+                    associate=False,
+                    **common,
+                ),
+                PodIdentityRole(
+                    self,
                     "vpc-cni",
                     workload=VPC_CNI,
                     managed_policies=["AmazonEKS_CNI_Policy"],
@@ -166,6 +175,7 @@ class ClusterStack(KreoStack):
         addon_roles = {
             "vpc-cni": self.roles[VPC_CNI.name],
             "aws-ebs-csi-driver": self.roles[EBS_CSI_DRIVER.name],
+            "amazon-cloudwatch-observability": self.roles[CLOUDWATCH_AGENT.name],
         }
         versions = dict(cluster_config.addons)
         early_addons = ManagedAddons(

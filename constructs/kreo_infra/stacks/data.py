@@ -26,7 +26,9 @@ class DataStack(KreoStack):
     Attributes for the app layer: ``database_proxy_endpoint``,
     ``database_proxy_resource_id``, ``database_reader_endpoints``,
     ``cache_endpoint``, ``cache_arn``, ``cache_user_arn``, ``cache_user_name``,
-    ``search_endpoint``,
+    ``search_endpoint``, ``search_domain_name``, ``database_identifier``,
+    ``database_replica_identifiers``, ``database_primary_arn``, ``database_proxy_name``,
+    ``cache_id``, ``cache_member_ids``,
     ``secret_arns`` / ``secret_names``, ``media_bucket``.
     """
 
@@ -110,6 +112,16 @@ class DataStack(KreoStack):
         self.cache_endpoint = self.cache.replication_group.primary_endpoint_address
         self.cache_reader_endpoint = self.cache.replication_group.reader_endpoint_address
         self.cache_arn = self.cache.replication_group.arn
+        self.cache_id = self.cache.replication_group.replication_group_id
+        # Members of a non-clustered replication group are <id>-001, -002, ...
+        self.cache_member_ids = [
+            f"{name}-cache-{index:03d}" for index in range(1, 2 + config.cache.replicas_per_shard)
+        ]
+        self.database_identifier = self.database.primary.identifier
+        self.database_replica_identifiers = [r.identifier for r in self.database.replicas]
+        self.database_primary_arn = self.database.primary.arn
+        self.database_proxy_name = self.database.proxy.name
+        self.search_domain_name = self.search.domain.domain_name
         self.cache_user_arn = self.cache.app_user.arn
         self.cache_user_name = self.cache.app_user.user_name
         self.search_endpoint = self.search.domain.endpoint

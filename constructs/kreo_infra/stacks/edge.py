@@ -24,7 +24,8 @@ class EdgeStack(KreoStack):
     it from the marketplace Ingress (docs/decisions.md, "DNS record owners").
 
     Attributes for later layers: ``zone_id``, ``api_certificate_arn``,
-    ``regional_web_acl_arn``, ``media_distribution_arn``, ``media_cdn_domain``.
+    ``regional_web_acl_arn``, ``media_distribution_arn``, ``media_cdn_domain``,
+    ``distribution_ids`` (media, www, vendors).
     """
 
     layer = "edge"
@@ -134,6 +135,11 @@ class EdgeStack(KreoStack):
         self.regional_web_acl_arn = self.regional_waf.arn
         self.media_distribution_arn = self.media_cdn.arn
         self.media_cdn_domain = dns.cdn_fqdn
+        self.distribution_ids = {
+            "media": self.media_cdn.distribution.id,
+            "www": self.sites["www-site"].cdn.distribution.id,
+            "vendors": self.sites["vendors-site"].cdn.distribution.id,
+        }
 
         outputs = {
             "zone-id": self.zone_id,

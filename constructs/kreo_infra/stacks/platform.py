@@ -21,6 +21,7 @@ from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
+from kreo_infra.tags import backup_tags
 
 PLATFORM_CHART = "kreo-platform"
 
@@ -123,6 +124,7 @@ class PlatformStack(KreoStack):
                 domain=config.dns.domain,
                 zone_id=edge.zone_id,
                 acme_email=platform.acme_email,
+                volume_tags=backup_tags(config),
                 grafana_admin_key=f"{config.secrets_prefix}{platform.grafana_admin_secret}",
             ),
             provider=self.helm,

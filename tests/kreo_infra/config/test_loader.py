@@ -430,3 +430,30 @@ def test_database_pool_min_above_max(config_dir: Path) -> None:
     error = error_of(config_dir)
     assert error.path == "application.database_pool"
     assert "min (60) is greater than max (50)" in error.problem
+
+
+def test_vault_lock_longer_than_the_hourly_retention(config_dir: Path) -> None:
+    override(config_dir, "production", {"backup": {"vault_lock_min_retention_days": 3}})
+    error = error_of(config_dir)
+    assert error.path == "backup.vault_lock_min_retention_days"
+    assert "would refuse the hourly recovery points" in error.problem
+
+
+def test_pager_must_be_https(config_dir: Path) -> None:
+    override(config_dir, "production", {"observability": {"pager_url": "http://pager"}})
+    error = error_of(config_dir)
+    assert error.path == "observability.pager_url"
+
+
+def test_alarms_need_a_recipient(config_dir: Path) -> None:
+    override(config_dir, "production", {"observability": {"alarm_emails": []}})
+    error = error_of(config_dir)
+    assert error.path == "observability.alarm_emails"
+
+
+def test_percent_threshold_above_100(config_dir: Path) -> None:
+    override(
+        config_dir, "production", {"observability": {"alarms": {"database": {"cpu_percent": 120}}}}
+    )
+    error = error_of(config_dir)
+    assert error.path == "observability.alarms.database.cpu_percent"

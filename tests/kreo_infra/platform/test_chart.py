@@ -53,14 +53,25 @@ def test_schema_rejects_wrong_values() -> None:
     assert any("dnsZones" in error for error in report["errors"])
 
 
+def env_of(values: dict) -> str:
+    return values["storageClass"]["volumeTags"]["Environment"]
+
+
 def test_default_encrypted_gp3_storage_class(rendered: tuple[dict, list[dict]]) -> None:
-    _, documents = rendered
+    values, documents = rendered
     (storage,) = by_kind(documents, "StorageClass").values()
     assert (
         storage["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
     )
     assert storage["provisioner"] == "ebs.csi.aws.com"
-    assert storage["parameters"] == {"type": "gp3", "encrypted": "true"}
+    tags = values["storageClass"]["volumeTags"]
+    assert tags == {"kreo.com/backup": "daily", "Environment": env_of(values), "Project": "kreo"}
+    assert env_of(values) in ("production", "staging")
+    assert storage["parameters"] == {
+        "type": "gp3",
+        "encrypted": "true",
+        **{f"tagSpecification_{i}": f"{k}={tags[k]}" for i, k in enumerate(sorted(tags), 1)},
+    }
     assert storage["reclaimPolicy"] == "Retain"
 
 

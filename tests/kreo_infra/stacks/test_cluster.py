@@ -245,6 +245,12 @@ def test_workload_bound_to_its_service_account(
             "ebs-csi-controller-sa",
             "service-role/AmazonEBSCSIDriverPolicy",
         ),
+        (
+            "amazon-cloudwatch-observability",
+            "cloudwatch-agent",
+            "cloudwatch-agent",
+            "CloudWatchAgentServerPolicy",
+        ),
     ],
 )
 def test_addons_get_their_permissions_through_pod_identity(
@@ -269,7 +275,7 @@ def test_workload_roles_trust_only_pod_identity_of_this_cluster(env: Env) -> Non
     roles = synthesis.resources(stack, "aws_iam_role")
     workload_roles = {p: r for p, r in roles.items() if p.count("/") == 1 and "group" not in p}
     workload_roles.pop("control-plane/role")
-    assert len(workload_roles) == 8
+    assert len(workload_roles) == 9
     for path, role in workload_roles.items():
         (statement,) = json.loads(role["assume_role_policy"])["Statement"]
         assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}, path
@@ -439,4 +445,4 @@ def test_outputs_for_later_stacks(env: Env) -> None:
         "cluster-oidc-issuer", "cluster-security-group-id", "data-clients-security-group-id",
         "workload-role-arns", "repository-urls",
     } <= set(outputs)  # fmt: skip
-    assert len(outputs["workload-role-arns"]["value"]) == 8
+    assert len(outputs["workload-role-arns"]["value"]) == 9

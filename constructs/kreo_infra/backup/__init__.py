@@ -1,0 +1,1 @@
+"""The backup layer: AWS Backup vaults and plans, and RDS backup replication."""

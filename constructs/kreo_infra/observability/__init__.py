@@ -1,0 +1,1 @@
+"""The observability layer: the alarm topic, alarms per tier and the dashboard."""

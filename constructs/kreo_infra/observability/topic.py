@@ -1,0 +1,124 @@
+"""The SNS topic every alarm of an environment notifies, and its subscribers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
+from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
+from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
+from constructs import Construct
+
+from kreo_infra.aws import AwsAccount
+from kreo_infra.errors import PropsError
+from kreo_infra.security.iam import policy_document
+from kreo_infra.security.kms import RotatingKey
+
+
+class AlarmTopic(Construct):
+    """A KMS-encrypted SNS topic that only this account's CloudWatch alarms publish to.
+
+    ``emails`` get an email subscription each (AWS sends a confirmation
+    message; until it is confirmed nothing is delivered), ``pager_url`` an
+    HTTPS one. ``region`` places topic and key elsewhere than the stack's region
+    (alarms notify topics of their own region only: CloudFront's alarms live
+    in us-east-1).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        emails: Sequence[str],
+        account: AwsAccount,
+        pager_url: str | None = None,
+        region: str | None = None,
+    ) -> None:
+        if not emails:
+            raise PropsError("AlarmTopic", "emails", list(emails), "name at least one address")
+        if pager_url is not None and not pager_url.startswith("https://"):
+            raise PropsError("AlarmTopic", "pager_url", pager_url, "use an https:// endpoint")
+        super().__init__(scope, id)
+        alarm_region = region or account.region
+        alarms = f"arn:{account.partition}:cloudwatch:{alarm_region}:{account.account_id}:alarm:*"
+        from_alarms = {
+            "StringEquals": {"aws:SourceAccount": account.account_id},
+            "ArnLike": {"aws:SourceArn": alarms},
+        }
+        self.key = RotatingKey(
+            self,
+            "key",
+            alias=f"alias/{name}",
+            description=f"Encrypts the alarm notifications of {name}",
+            account=account,
+            region=region,
+            statements=[
+                {
+                    "Sid": "CloudWatchAlarmsEncryptNotifications",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                    "Resource": "*",
+                    "Condition": from_alarms,
+                }
+            ],
+        )
+        self.topic = SnsTopic(
+            self,
+            "topic",
+            name=name,
+            display_name=name,
+            kms_master_key_id=self.key.arn,
+            region=region,
+        )
+        SnsTopicPolicy(
+            self,
+            "policy",
+            arn=self.topic.arn,
+            region=region,
+            policy=policy_document(
+                [
+                    {
+                        "Sid": "CloudWatchAlarmsOfThisAccountPublish",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": from_alarms,
+                    },
+                    {
+                        "Sid": "DenyInsecureTransport",
+                        "Effect": "Deny",
+                        "Principal": {"AWS": "*"},
+                        "Action": "sns:Publish",
+                        "Resource": self.topic.arn,
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    },
+                ]
+            ),
+        )
+        for index, email in enumerate(emails):
+            SnsTopicSubscription(
+                self,
+                f"email-{index}",
+                topic_arn=self.topic.arn,
+                protocol="email",
+                endpoint=email,
+                region=region,
+            )
+        if pager_url is not None:
+            SnsTopicSubscription(
+                self,
+                "pager",
+                topic_arn=self.topic.arn,
+                protocol="https",
+                endpoint=pager_url,
+                endpoint_auto_confirms=True,
+                region=region,
+            )
+
+    @property
+    def arn(self) -> str:
+        return self.topic.arn

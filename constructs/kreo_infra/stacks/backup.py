@@ -1,0 +1,140 @@
+"""``kreo-<env>-backup``: AWS Backup of the database and volumes, copied to the DR
+region, and the database's automated backups replicated there."""
+
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.db_instance_automated_backups_replication import (
+    DbInstanceAutomatedBackupsReplication,
+)
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from constructs import Construct
+
+from kreo_infra.backup.vault import (
+    DAILY,
+    HOURLY,
+    BackupSchedule,
+    EncryptedVault,
+    Schedule,
+    VaultLock,
+)
+from kreo_infra.config import EnvironmentConfig
+from kreo_infra.security.iam import aws_managed_policy, service_trust
+from kreo_infra.security.kms import RotatingKey
+from kreo_infra.stacks.data import DataStack
+from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.tags import backup_tags
+
+BACKUP_POLICIES = (
+    "service-role/AWSBackupServiceRolePolicyForBackup",
+    "service-role/AWSBackupServiceRolePolicyForRestores",
+)
+
+
+class BackupStack(KreoStack):
+    """A vault per region, two plans and the RDS backup replication.
+
+    * ``database`` plan: the PostgreSQL primary every hour (kept
+      ``backup.hourly_retention_days``) and every day (kept
+      ``backup.daily_retention_days``);
+    * ``volumes`` plan: every EBS volume tagged for backup in this environment
+      (the Prometheus and Alertmanager volumes: see ``kreo_infra.tags``), daily;
+    * every recovery point copied to the vault in the DR region (config);
+    * the primary's automated backups (point-in-time restore) replicated to the
+      DR region, kept ``backup.rds_replication_retention_days``.
+    """
+
+    layer = "backup"
+
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig, data: DataStack) -> None:
+        super().__init__(scope, config=config)
+        name = config.stack_prefix
+        settings = config.backup
+        aws = self.account
+        lock = (
+            VaultLock(
+                min_retention_days=settings.vault_lock_min_retention_days,
+                max_retention_days=settings.daily_retention_days,
+                changeable_for_days=settings.vault_lock_changeable_for_days,
+            )
+            if settings.vault_lock
+            else None
+        )
+        self.vault = EncryptedVault(self, "vault", name=name, account=aws, lock=lock)
+        self.dr_vault = None
+        if settings.copy_to_dr_region:
+            self.dr_vault = EncryptedVault(
+                self,
+                "dr-vault",
+                name=f"{name}-dr",
+                account=aws,
+                lock=lock,
+                provider=self.dr_provider,
+            )
+        role = IamRole(
+            self,
+            "role",
+            name=f"{name}-backup",
+            description=f"AWS Backup backs up and restores the resources of {name}",
+            assume_role_policy=service_trust("backup.amazonaws.com"),
+        )
+        for policy in BACKUP_POLICIES:
+            IamRolePolicyAttachment(
+                self,
+                f"role-{policy.rsplit('/', 1)[1]}",
+                role=role.name,
+                policy_arn=aws_managed_policy(aws.partition, policy),
+            )
+        copy_to = self.dr_vault.arn if self.dr_vault else None
+        self.database_plan = BackupSchedule(
+            self,
+            "database",
+            name=f"{name}-database",
+            vault_name=self.vault.name,
+            role_arn=role.arn,
+            schedules=[
+                Schedule("hourly", HOURLY, settings.hourly_retention_days),
+                Schedule("daily", DAILY, settings.daily_retention_days),
+            ],
+            resources=[data.database_primary_arn],
+            copy_to=copy_to,
+        )
+        self.volumes_plan = BackupSchedule(
+            self,
+            "volumes",
+            name=f"{name}-volumes",
+            vault_name=self.vault.name,
+            role_arn=role.arn,
+            schedules=[Schedule("daily", DAILY, settings.daily_retention_days)],
+            resources=[f"arn:{aws.partition}:ec2:*:*:volume/*"],
+            tags=backup_tags(config),
+            copy_to=copy_to,
+        )
+        self.replication = None
+        if settings.copy_to_dr_region:
+            replica_key = RotatingKey(
+                self,
+                "database-replica-key",
+                alias=f"alias/{name}-postgres-backups-dr",
+                description=f"Encrypts the replicated automated backups of {name}'s database",
+                account=aws,
+                provider=self.dr_provider,
+            )
+            self.replication = DbInstanceAutomatedBackupsReplication(
+                self,
+                "database-backup-replication",
+                source_db_instance_arn=data.database_primary_arn,
+                kms_key_id=replica_key.arn,
+                retention_period=settings.rds_replication_retention_days,
+                provider=self.dr_provider,
+            )
+
+        self.vault_name = self.vault.name
+        outputs = {
+            "vault-name": self.vault.name,
+            "dr-vault-name": self.dr_vault.name if self.dr_vault else "",
+            "database-plan-id": self.database_plan.plan.id,
+        }
+        for output_id, value in outputs.items():
+            TerraformOutput(self, output_id, value=value)

@@ -1,0 +1,100 @@
+"""AlarmTopic and AlarmSet: defaults and input validation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from kreo_infra.aws import AwsAccount
+from kreo_infra.errors import PropsError
+
+ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="eu-west-1")
+
+
+@pytest.fixture
+def stack(providers: None) -> Any:
+    from cdktf import TerraformStack
+    from cdktf import Testing as CdktfTesting
+
+    return TerraformStack(CdktfTesting.app(), "test")
+
+
+def synth(stack: Any) -> dict[str, Any]:
+    from cdktf import Testing as CdktfTesting
+
+    return json.loads(CdktfTesting.synth(stack))["resource"]
+
+
+def test_topic_in_another_region_scopes_its_policy_there(stack: Any) -> None:
+    from kreo_infra.observability.topic import AlarmTopic
+
+    AlarmTopic(stack, "t", name="t", emails=["a@kreo.com"], account=ACCOUNT, region="us-east-1")
+    resources = synth(stack)
+    (topic,) = resources["aws_sns_topic"].values()
+    assert topic["region"] == "us-east-1"
+    (policy,) = resources["aws_sns_topic_policy"].values()
+    allow = json.loads(policy["policy"])["Statement"][0]
+    assert allow["Condition"]["ArnLike"] == {
+        "aws:SourceArn": "arn:aws:cloudwatch:us-east-1:123456789012:alarm:*"
+    }
+
+
+def test_topic_with_a_pager(stack: Any) -> None:
+    from kreo_infra.observability.topic import AlarmTopic
+
+    AlarmTopic(
+        stack,
+        "t",
+        name="t",
+        emails=["a@kreo.com"],
+        account=ACCOUNT,
+        pager_url="https://p.example/x",
+    )
+    protocols = sorted(s["protocol"] for s in synth(stack)["aws_sns_topic_subscription"].values())
+    assert protocols == ["email", "https"]
+
+
+@pytest.mark.parametrize(
+    ("props", "message"),
+    [({"emails": []}, "name at least one address"), ({"pager_url": "http://p"}, "https://")],
+)
+def test_topic_validated(stack: Any, props: dict[str, Any], message: str) -> None:
+    from kreo_infra.observability.topic import AlarmTopic
+
+    with pytest.raises(PropsError, match=message):
+        AlarmTopic(
+            stack, "t", **{"name": "t", "emails": ["a@kreo.com"], "account": ACCOUNT, **props}
+        )
+
+
+def test_alarm_defaults(stack: Any) -> None:
+    from kreo_infra.observability.alarms import AlarmSet
+
+    alarms = AlarmSet(stack, "a", prefix="kreo", topic_arn="arn:topic")
+    alarms.metric(
+        "x", description="d", namespace="N", metric="M", dimensions={"D": "v"},
+        statistic="Average", comparison="GreaterThanThreshold", threshold=1,
+    )  # fmt: skip
+    (alarm,) = synth(stack)["aws_cloudwatch_metric_alarm"].values()
+    assert (alarm["period"], alarm["evaluation_periods"], alarm["datapoints_to_alarm"]) == (
+        300,
+        3,
+        3,
+    )
+    assert alarm["treat_missing_data"] == "missing"
+    assert alarm["alarm_actions"] == alarm["ok_actions"] == ["arn:topic"]
+
+
+def test_alarm_ids_are_unique(stack: Any) -> None:
+    from kreo_infra.observability.alarms import AlarmSet
+
+    alarms = AlarmSet(stack, "a", prefix="kreo", topic_arn="arn:topic")
+    props: dict[str, Any] = {
+        "description": "d", "namespace": "N", "metric": "M", "dimensions": {},
+        "statistic": "Sum", "comparison": "GreaterThanThreshold", "threshold": 1,
+    }  # fmt: skip
+    alarms.metric("x", **props)
+    with pytest.raises(PropsError, match="id='x'"):
+        alarms.metric("x", **props)

@@ -1,0 +1,163 @@
+"""kreo-<env>-backup, asserted on the synthesized JSON of every environment."""
+
+from __future__ import annotations
+
+import pytest
+
+from kreo_infra.config import EnvironmentConfig
+from tests.conftest import Synthesis
+
+Env = tuple[Synthesis, str, EnvironmentConfig]
+
+
+@pytest.fixture(params=["production", "staging"])
+def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
+    config = next(c for c in synthesis.configs if c.name == request.param)
+    return synthesis, f"{config.stack_prefix}-backup", config
+
+
+def rules_of(synthesis: Synthesis, stack: str, plan: str) -> dict[str, dict]:
+    body = synthesis.resources(stack, "aws_backup_plan")[f"{plan}/plan"]
+    return {r["rule_name"]: r for r in body["rule"]}
+
+
+def test_vault_per_region_encrypted_with_our_keys(env: Env) -> None:
+    synthesis, stack, config = env
+    vaults = synthesis.resources(stack, "aws_backup_vault")
+    expected = {"vault/vault"} | ({"dr-vault/vault"} if config.backup.copy_to_dr_region else set())
+    assert set(vaults) == expected
+    for path, vault in vaults.items():
+        key = path.replace("/vault", "/key/key")
+        assert vault["kms_key_arn"] == synthesis.ref(stack, "aws_kms_key", key, "arn")
+        assert vault["force_destroy"] is False
+    if config.backup.copy_to_dr_region:
+        assert vaults["dr-vault/vault"]["provider"] == "aws.dr"
+
+
+def test_production_vaults_are_locked(synthesis: Synthesis) -> None:
+    stack = "kreo-production-backup"
+    config = next(c for c in synthesis.configs if c.name == "production")
+    locks = synthesis.resources(stack, "aws_backup_vault_lock_configuration")
+    assert set(locks) == {"vault/lock", "dr-vault/lock"}
+    for path, lock in locks.items():
+        vault = path.replace("/lock", "/vault")
+        assert lock["backup_vault_name"] == synthesis.ref(stack, "aws_backup_vault", vault, "name")
+        assert lock["changeable_for_days"] == config.backup.vault_lock_changeable_for_days >= 3
+        assert lock["min_retention_days"] <= config.backup.hourly_retention_days
+        assert lock["max_retention_days"] == config.backup.daily_retention_days
+
+
+def test_staging_vault_is_not_locked(synthesis: Synthesis) -> None:
+    assert synthesis.resources("kreo-staging-backup", "aws_backup_vault_lock_configuration") == {}
+
+
+def test_database_hourly_and_daily(env: Env) -> None:
+    synthesis, stack, config = env
+    rules = rules_of(synthesis, stack, "database")
+    assert rules["hourly"]["schedule"] == "cron(0 * ? * * *)"
+    assert rules["hourly"]["lifecycle"]["delete_after"] == config.backup.hourly_retention_days
+    assert rules["daily"]["schedule"] == "cron(0 6 ? * * *)"
+    assert rules["daily"]["lifecycle"]["delete_after"] == config.backup.daily_retention_days
+    vault = synthesis.ref(stack, "aws_backup_vault", "vault/vault", "name")
+    assert all(r["target_vault_name"] == vault for r in rules.values())
+
+
+def test_production_keeps_2_days_hourly_and_35_days_daily(synthesis: Synthesis) -> None:
+    rules = rules_of(synthesis, "kreo-production-backup", "database")
+    assert rules["hourly"]["lifecycle"]["delete_after"] == 2
+    assert rules["daily"]["lifecycle"]["delete_after"] == 35
+
+
+def test_every_recovery_point_is_copied_to_the_dr_vault(env: Env) -> None:
+    synthesis, stack, config = env
+    for plan in ("database", "volumes"):
+        for rule in rules_of(synthesis, stack, plan).values():
+            if not config.backup.copy_to_dr_region:
+                assert "copy_action" not in rule
+                continue
+            (copy,) = rule["copy_action"]
+            assert copy["destination_vault_arn"] == synthesis.ref(
+                stack, "aws_backup_vault", "dr-vault/vault", "arn"
+            )
+            assert copy["lifecycle"] == rule["lifecycle"]
+
+
+def test_selections(env: Env) -> None:
+    synthesis, stack, config = env
+    selections = synthesis.resources(stack, "aws_backup_selection")
+    role = synthesis.ref(stack, "aws_iam_role", "role", "arn")
+    database = selections["database/selection"]
+    (primary,) = database["resources"]
+    assert primary.startswith(
+        f"${{data.terraform_remote_state.cross-stack-reference-input-{config.stack_prefix}-data"
+    )
+    assert "postgres_primary" in primary
+    assert database["iam_role_arn"] == role
+    volumes = selections["volumes/selection"]
+    assert volumes["resources"] == [
+        "arn:${data.aws_partition.partition.partition}:ec2:*:*:volume/*"
+    ]
+    (condition,) = volumes["condition"]
+    tags = {c["key"]: c["value"] for c in condition["string_equals"]}
+    assert tags == {
+        "aws:ResourceTag/kreo.com/backup": "daily",
+        "aws:ResourceTag/Environment": config.name,
+        "aws:ResourceTag/Project": config.project,
+    }
+    assert volumes["iam_role_arn"] == role
+
+
+def test_volume_tags_match_the_storage_class(env: Env) -> None:
+    """The selection finds exactly the volumes the platform's StorageClass tags."""
+    import yaml
+
+    synthesis, stack, config = env
+    (release,) = [
+        r
+        for r in synthesis.resources(f"{config.stack_prefix}-platform", "helm_release").values()
+        if r["name"] == "kreo-platform"
+    ]
+    volume_tags = yaml.safe_load(release["values"][0])["storageClass"]["volumeTags"]
+    (condition,) = synthesis.resources(stack, "aws_backup_selection")["volumes/selection"][
+        "condition"
+    ]
+    selected = {
+        c["key"].removeprefix("aws:ResourceTag/"): c["value"] for c in condition["string_equals"]
+    }
+    assert selected == volume_tags
+
+
+def test_backup_role_has_the_managed_backup_and_restore_policies(env: Env) -> None:
+    import json
+
+    synthesis, stack, _ = env
+    role = synthesis.resources(stack, "aws_iam_role")["role"]
+    (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+    assert statement["Principal"] == {"Service": "backup.amazonaws.com"}
+    attached = {
+        a["policy_arn"].rsplit("/", 1)[1]
+        for a in synthesis.resources(stack, "aws_iam_role_policy_attachment").values()
+    }
+    assert attached == {
+        "AWSBackupServiceRolePolicyForBackup",
+        "AWSBackupServiceRolePolicyForRestores",
+    }
+
+
+def test_production_replicates_automated_backups_to_the_dr_region(synthesis: Synthesis) -> None:
+    stack = "kreo-production-backup"
+    config = next(c for c in synthesis.configs if c.name == "production")
+    replication = synthesis.resources(stack, "aws_db_instance_automated_backups_replication")[
+        "database-backup-replication"
+    ]
+    assert replication["provider"] == "aws.dr"
+    assert replication["retention_period"] == config.backup.rds_replication_retention_days
+    assert replication["kms_key_id"] == synthesis.ref(
+        stack, "aws_kms_key", "database-replica-key/key", "arn"
+    )
+    assert "postgres_primary" in replication["source_db_instance_arn"]
+
+
+def test_staging_does_not_replicate(synthesis: Synthesis) -> None:
+    stack = "kreo-staging-backup"
+    assert synthesis.resources(stack, "aws_db_instance_automated_backups_replication") == {}
