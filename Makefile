@@ -37,7 +37,17 @@ VENV_STAMP := .venv/.kreo-synced
 NODE_STAMP := node_modules/.kreo-installed
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test lint fmt bench lock clean distclean
+.PHONY: help install synth test lint fmt bench lock plan deploy clean distclean
+
+# `make plan` / `make deploy`: ENV names the environment, STACK one of its layers
+# (base, network, edge, cluster, data, platform, app, backup, observability) or
+# `bootstrap` (the account's stack). Terraform >= 1.10 and AWS credentials needed.
+ENV ?= staging
+STACK ?=
+NO_SYNTH ?=
+# Only the gated deploy workflow passes --auto-approve (docs/operations.md).
+DEPLOY_FLAGS ?=
+STACK_ID = $(if $(filter bootstrap,$(STACK)),kreo-bootstrap,kreo-$(ENV)-$(STACK))
 
 help: ## List the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,6 +85,21 @@ fmt: install ## Fix formatting and autofixable lint findings.
 
 bench: install ## Synthesis time and peak memory against the bare provider import.
 	$(VENV_BIN)/python bench/bench.py
+
+plan: install ## terraform plan of one stack: make plan ENV=production STACK=network
+	@test -n "$(STACK)" || { echo "usage: make plan ENV=<env> STACK=<layer|bootstrap>" >&2; exit 2; }
+	@[ "$(STACK)" = bootstrap ] || KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks \
+		| grep -x "$(STACK_ID)" >/dev/null || { echo "unknown stack $(STACK_ID)" >&2; exit 2; }
+	@[ -n "$(NO_SYNTH)" ] || KREO_ENVIRONMENTS=$(ENV) $(CDKTF) synth
+	@# plan.status: 0 no changes, 2 changes (terraform -detailed-exitcode); errors fail.
+	cd cdktf.out/stacks/$(STACK_ID) && terraform init -input=false -no-color >/dev/null \
+		&& { terraform plan -input=false -no-color -lock-timeout=5m -detailed-exitcode \
+			-out=plan.tfplan; status=$$?; [ $$status -ne 1 ] || exit 1; echo $$status > plan.status; } \
+		&& terraform show -no-color plan.tfplan > plan.txt
+
+deploy: install ## Deploy an environment's stacks in order (asks before each): make deploy ENV=staging
+	KREO_ENVIRONMENTS=$(ENV) $(CDKTF) deploy $(DEPLOY_FLAGS) \
+		$(if $(STACK),$(STACK_ID),$$(KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks))
 
 lock: $(PIPENV) ## Re-lock Pipfile.lock and package-lock.json after editing their manifests.
 	$(PIPENV) lock

@@ -9,7 +9,9 @@ Environment variables (read here and nowhere else):
 
 A bad config file or construct input ends with one line on stderr and exit
 status 2, before cdktf, jsii or the providers are loaded and before anything is
-written to ``cdktf.out/``. ``python main.py --check`` validates the config only.
+written to ``cdktf.out/``. ``python main.py --check`` validates the config only;
+``python main.py --stacks`` prints the environments' stack ids in deployment
+order (what ``make deploy`` passes to ``cdktf deploy``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 
 from kreo_infra.config.loader import ConfigError, load_environments, parse_environment_list
 from kreo_infra.errors import PropsError
+from kreo_infra.layers import environment_stacks
 
 EXIT_BAD_INPUT = 2
 
@@ -31,6 +34,10 @@ def main(argv: list[str]) -> int:
         configs = load_environments(config_dir, names)
         if "--check" in argv:
             print(f"config ok: {', '.join(c.name for c in configs)}")
+            return 0
+        if "--stacks" in argv:
+            for config in configs:
+                print("\n".join(environment_stacks(config)))
             return 0
         # Imported only now: loading cdktf and the providers takes seconds, a
         # config error should not wait for it.

@@ -65,7 +65,22 @@ class Synthesis:
         return f"${{{resource_type}.{body['//']['metadata']['uniqueId']}.{attribute}}}"
 
     def config(self, stack_name: str) -> EnvironmentConfig:
-        return next(c for c in self.configs if stack_name.startswith(f"{c.stack_prefix}-"))
+        """The config a stack was built from (account-wide stacks: the first one)."""
+        return next(
+            (c for c in self.configs if stack_name.startswith(f"{c.stack_prefix}-")),
+            self.configs[0],
+        )
+
+    def is_account_wide(self, stack_name: str) -> bool:
+        return not any(stack_name.startswith(f"{c.stack_prefix}-") for c in self.configs)
+
+    def tags(self, stack_name: str) -> dict[str, str]:
+        """The standard tags every taggable resource of the stack must carry."""
+        from kreo_infra.tags import standard_tags
+
+        return standard_tags(
+            self.config(stack_name), stack_name, account_wide=self.is_account_wide(stack_name)
+        )
 
 
 @pytest.fixture(scope="session")

@@ -70,11 +70,16 @@ def test_every_policy_document_parses(synthesis: Synthesis) -> None:
 
 
 def test_no_statement_allows_every_action(synthesis: Synthesis) -> None:
+    denials = 0
     for where, _, document in documents(synthesis):
         for statement in document["Statement"]:
+            if statement["Effect"] == "Deny":
+                denials += 1  # a denial may be as wide as it likes: it grants nothing
+                continue
             assert "NotAction" not in statement, where
             assert "NotResource" not in statement, where
             assert "*" not in as_list(statement.get("Action", [])), where
+    assert denials > 0
 
 
 def test_no_wildcard_principal(synthesis: Synthesis) -> None:
@@ -99,6 +104,8 @@ def test_wildcard_resources_only_where_aws_cannot_scope(synthesis: Synthesis) ->
         for statement in document["Statement"]:
             if "*" not in as_list(statement.get("Resource", [])):
                 continue
+            if statement["Effect"] == "Deny":
+                continue  # denied everywhere: the safe direction
             if kind == "aws_kms_key":
                 continue  # in a key policy, "Resource": "*" means this key and nothing else
             if _tag_scoped(statement):
@@ -116,7 +123,7 @@ def test_every_listed_exception_is_still_needed(synthesis: Synthesis) -> None:
         action
         for _, _, document in documents(synthesis)
         for statement in document["Statement"]
-        if "*" in as_list(statement.get("Resource", []))
+        if "*" in as_list(statement.get("Resource", [])) and statement["Effect"] == "Allow"
         for action in as_list(statement.get("Action", []))
     }
     assert sorted(set(UNSCOPABLE_WRITES) - used) == []

@@ -71,3 +71,28 @@ def test_environment_selection(tmp_path: Path) -> None:
         tmp_path, "--check", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="production"
     )
     assert result.stdout == "config ok: production\n"
+
+
+def test_stacks_lists_an_environments_stacks_in_deployment_order(tmp_path: Path) -> None:
+    result = run_main(
+        tmp_path, "--stacks", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="staging"
+    )
+    assert result.returncode == 0
+    assert result.stdout.split() == [
+        f"kreo-staging-{layer}"
+        for layer in (
+            "base", "network", "edge", "cluster", "data", "platform", "app", "backup",
+            "observability",
+        )
+    ]  # fmt: skip
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_make_plan_refuses_an_unknown_stack(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-C", str(PROJECT_ROOT), "plan", "ENV=staging",
+         "STACK=nonsense", "VENV_STAMP=", "NODE_STAMP="],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "unknown stack kreo-staging-nonsense" in result.stderr

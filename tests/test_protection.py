@@ -90,6 +90,7 @@ STATELESS = {
     # Recreated from configuration without losing anything. (Persistent
     # volumes of releases outlive them: the gp3 class retains its volumes.)
     "helm_release", "kubernetes_namespace_v1",
+    "aws_iam_openid_connect_provider",
     "aws_backup_plan", "aws_backup_selection", "aws_backup_vault_lock_configuration",
     "aws_cloudwatch_dashboard", "aws_cloudwatch_metric_alarm", "aws_sns_topic",
     "aws_sns_topic_policy", "aws_sns_topic_subscription",

@@ -8,10 +8,12 @@ from pathlib import Path
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.errors import PropsError
 from kreo_infra.stacks import (
     AppStack,
     BackupStack,
     BaseStack,
+    BootstrapStack,
     ClusterStack,
     DataStack,
     EdgeStack,
@@ -61,6 +63,23 @@ def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) 
     return [base, network, edge, cluster, data, platform, app_stack, backup, observability]
 
 
+def build_account(app: App, configs: Sequence[EnvironmentConfig]) -> BootstrapStack:
+    """``kreo-bootstrap``, once for all environments (they share the account).
+
+    Every environment must agree on what the bootstrap creates: the state
+    bucket and the delivery settings.
+    """
+    first = configs[0]
+    for config in configs[1:]:
+        for field in ("state", "delivery", "project", "region"):
+            if getattr(config, field) != getattr(first, field):
+                raise PropsError(
+                    "build_account", f"{config.name}.{field}", getattr(config, field),
+                    f"share {field} with {first.name}: one account, one bootstrap",
+                )  # fmt: skip
+    return BootstrapStack(app, config=first, environments=[c.name for c in configs])
+
+
 def build_app(
     configs: Sequence[EnvironmentConfig], *, charts_dir: Path, outdir: str | None = None
 ) -> App:
@@ -71,6 +90,7 @@ def build_app(
     temporary directory.
     """
     app = App(outdir=outdir) if outdir else App()
+    build_account(app, configs)
     for config in configs:
         build_environment(app, config, charts_dir=charts_dir)
     return app
@@ -78,4 +98,5 @@ def build_app(
 
 def stack_names(configs: Sequence[EnvironmentConfig]) -> list[str]:
     """The stack ids :func:`build_app` creates, in deployment order."""
-    return [layer.name_for(config) for config in configs for layer in LAYERS]
+    account = [BootstrapStack.name_for(configs[0])] if configs else []
+    return account + [layer.name_for(config) for config in configs for layer in LAYERS]

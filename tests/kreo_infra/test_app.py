@@ -9,6 +9,7 @@ from tests.conftest import PROJECT_ROOT, Synthesis
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
     assert stack_names(configs) == [
+        "kreo-bootstrap",
         "kreo-production-base",
         "kreo-production-network",
         "kreo-production-edge",
@@ -43,6 +44,7 @@ def test_layers_have_unique_kebab_case_names() -> None:
 def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
     production = [c for c in configs if c.name == "production"]
     assert stack_names(production) == [
+        "kreo-bootstrap",
         "kreo-production-base",
         "kreo-production-network",
         "kreo-production-edge",
@@ -64,3 +66,28 @@ def test_build_environment_creates_the_layers_in_order(
 
     stacks = build_environment(CdktfTesting.app(), configs[0], charts_dir=PROJECT_ROOT / "charts")
     assert [type(s) for s in stacks] == list(LAYERS)
+
+
+def test_layer_names_without_cdktf_match_the_app(configs: list[EnvironmentConfig]) -> None:
+    from kreo_infra.layers import ENVIRONMENT_LAYERS, all_stacks
+
+    assert tuple(layer.layer for layer in LAYERS) == ENVIRONMENT_LAYERS
+    assert all_stacks(configs) == stack_names(configs)
+
+
+def test_environments_must_share_the_bootstrap(
+    providers: None, configs: list[EnvironmentConfig]
+) -> None:
+    import pytest
+    from cdktf import Testing as CdktfTesting
+
+    from kreo_infra.app import build_account
+    from kreo_infra.errors import PropsError
+
+    staging = next(c for c in configs if c.name == "staging")
+    other = staging.model_copy(
+        update={"state": staging.state.model_copy(update={"bucket": "another-bucket"})}
+    )
+    production = next(c for c in configs if c.name == "production")
+    with pytest.raises(PropsError, match=r"staging.state=.* share state with production"):
+        build_account(CdktfTesting.app(), [production, other])

@@ -32,6 +32,8 @@ CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager",
 
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 VIEW_POLICY = "AmazonEKSViewPolicy"
+ADMIN_VIEW_POLICY = "AmazonEKSAdminViewPolicy"
+"""View everything, Secrets included: what ``terraform plan`` of a Helm release reads."""
 
 
 class EksControlPlane(Construct):
@@ -41,7 +43,9 @@ class EksControlPlane(Construct):
       that are not ``0.0.0.0/0``;
     * authentication through EKS access entries only (no ``aws-auth``
       ConfigMap), the creator **not** made admin: ``admin_role_arns`` get
-      cluster admin, ``readonly_role_arns`` the view policy, nobody else anything;
+      cluster admin, ``readonly_role_arns`` the view policy, ``reviewer_role_arns``
+      the admin-view policy (Secrets readable: plans of Helm releases), nobody
+      else anything;
     * Kubernetes secrets envelope-encrypted with a rotating KMS key;
     * all five control-plane log types into a KMS-encrypted log group with
       ``log_retention_days``;
@@ -62,6 +66,7 @@ class EksControlPlane(Construct):
         log_retention_days: int,
         admin_role_arns: Sequence[str],
         readonly_role_arns: Sequence[str] = (),
+        reviewer_role_arns: Sequence[str] = (),
         endpoint_public_access: bool = False,
         public_access_cidrs: Sequence[str] = (),
     ) -> None:
@@ -142,6 +147,7 @@ class EksControlPlane(Construct):
         for kind, arns, policy in (
             ("admin", admin_role_arns, ADMIN_POLICY),
             ("readonly", readonly_role_arns, VIEW_POLICY),
+            ("reviewer", reviewer_role_arns, ADMIN_VIEW_POLICY),
         ):
             for index, principal in enumerate(arns):
                 entry = EksAccessEntry(

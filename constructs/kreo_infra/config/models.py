@@ -110,6 +110,8 @@ class StateBackend(Model):
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     region: AwsRegion
     key_prefix: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9/-]*$")]
+    bootstrap_backend: Literal["local", "s3"]
+    noncurrent_version_expiry_days: Annotated[int, Field(ge=30)]
 
 
 class Versions(Model):
@@ -701,6 +703,25 @@ class Backup(Model):
         return self
 
 
+GithubRepository = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+
+
+class Delivery(Model):
+    """Who may change the account: this repository's workflows, through GitHub OIDC.
+
+    ``plan_role`` (pull requests: read-only, state read), ``deploy_role_prefix``
+    (``<prefix>-<env>``, jobs of the GitHub environment ``<env>``), and
+    ``image_push_role`` (the ``app_repositories`` push images to ECR from their
+    main branch).
+    """
+
+    github_repository: GithubRepository
+    app_repositories: Annotated[list[GithubRepository], Field(min_length=1)]
+    plan_role: IamRoleName
+    deploy_role_prefix: IamRoleName
+    image_push_role: IamRoleName
+
+
 class EnvironmentConfig(Model):
     """Everything one environment (staging, production) is built from."""
 
@@ -724,6 +745,7 @@ class EnvironmentConfig(Model):
     edge: Edge
     observability: Observability
     backup: Backup
+    delivery: Delivery
     services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
     application: Application
 
@@ -785,6 +807,11 @@ class EnvironmentConfig(Model):
     def secrets_prefix(self) -> str:
         """``kreo/<env>/``: the Secrets Manager names this environment's workloads may read."""
         return f"{self.project}/{self.name}/"
+
+    @property
+    def deploy_role(self) -> str:
+        """The IAM role this environment's deploy jobs assume (``kreo-deploy-<env>``)."""
+        return f"{self.delivery.deploy_role_prefix}-{self.name}"
 
     @property
     def cluster_name(self) -> str:

@@ -135,6 +135,19 @@ def run_checkov_kubernetes(manifests: Path, *, timeout: int = 300) -> tuple[list
     return failed, passed
 
 
+def run_checkov_github_actions(workflows: Path, *, timeout: int = 300) -> tuple[list[str], int]:
+    """checkov's GitHub Actions checks on a workflows directory: (failed, passed count)."""
+    report = _checkov(["--directory", str(workflows), "--framework", "github_actions"], timeout)
+    parts = report if isinstance(report, list) else [report]
+    failed = [
+        f"{c['check_id']} on {c['file_path']}: {c['resource']}"
+        for part in parts
+        for c in part.get("results", {}).get("failed_checks", [])
+    ]
+    passed = sum(len(part.get("results", {}).get("passed_checks", [])) for part in parts)
+    return failed, passed
+
+
 def _checkov(arguments: list[str], timeout: int) -> Any:
     checkov = Path(sys.executable).with_name("checkov")
     completed = subprocess.run(  # noqa: S603 - our own venv's checkov, fixed arguments

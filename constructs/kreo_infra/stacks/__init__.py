@@ -3,6 +3,7 @@
 from kreo_infra.stacks.app import AppStack
 from kreo_infra.stacks.backup import BackupStack
 from kreo_infra.stacks.base import BaseStack
+from kreo_infra.stacks.bootstrap import BootstrapStack
 from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.data import DataStack
 from kreo_infra.stacks.edge import EdgeStack
@@ -15,6 +16,7 @@ __all__ = [
     "AppStack",
     "BackupStack",
     "BaseStack",
+    "BootstrapStack",
     "ClusterStack",
     "DataStack",
     "EdgeStack",

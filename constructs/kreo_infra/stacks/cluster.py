@@ -64,8 +64,14 @@ class ClusterStack(KreoStack):
             subnet_ids=network.private_subnet_ids,
             account=aws,
             log_retention_days=cluster_config.log_retention_days,
-            admin_role_arns=[self.iam_role_arn(n) for n in cluster_config.admin_role_names],
+            # The environment's deploy role administers the cluster (the platform
+            # and app layers install into it); the plan role may view it,
+            # Helm's release records included, so pull requests can plan them.
+            admin_role_arns=[
+                self.iam_role_arn(n) for n in [*cluster_config.admin_role_names, config.deploy_role]
+            ],
             readonly_role_arns=[self.iam_role_arn(n) for n in cluster_config.readonly_role_names],
+            reviewer_role_arns=[self.iam_role_arn(config.delivery.plan_role)],
             endpoint_public_access=cluster_config.endpoint_public_access,
             public_access_cidrs=cluster_config.public_access_cidrs,
         )

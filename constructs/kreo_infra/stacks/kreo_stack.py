@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from cdktf import Aspects, S3Backend, TerraformStack
+from cdktf import Aspects, LocalBackend, S3Backend, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
@@ -15,6 +15,10 @@ from kreo_infra.aws import AwsAccount
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.errors import PropsError
 from kreo_infra.tags import standard_tags
+
+LOCAL_STATE_DIR = "../../../state"
+"""Local state of account-wide stacks, relative to a stack's directory in
+cdktf.out/stacks/: the project's ``state/`` directory (git-ignored)."""
 
 
 class KreoStack(TerraformStack):
@@ -34,10 +38,14 @@ class KreoStack(TerraformStack):
     """
 
     layer: ClassVar[str]
+    account_wide: ClassVar[bool] = False
+    """One stack per AWS account (``<project>-<layer>``) instead of one per environment."""
 
     @classmethod
     def name_for(cls, config: EnvironmentConfig) -> str:
-        """The stack id of this layer in ``config``'s environment."""
+        """The stack id of this layer in ``config``'s environment (or account)."""
+        if cls.account_wide:
+            return f"{config.project}-{cls.layer}"
         return f"{config.stack_prefix}-{cls.layer}"
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
@@ -50,7 +58,7 @@ class KreoStack(TerraformStack):
         self._dr: AwsProvider | None = None
         self.stack_name = self.name_for(config)
         super().__init__(scope, self.stack_name)
-        tags = standard_tags(config, self.stack_name)
+        tags = standard_tags(config, self.stack_name, account_wide=self.account_wide)
 
         self._tags = tags
         self.aws = AwsProvider(
@@ -59,18 +67,32 @@ class KreoStack(TerraformStack):
             region=config.region,
             default_tags=[AwsProviderDefaultTags(tags=tags)],
         )
-        S3Backend(
-            self,
-            bucket=config.state.bucket,
-            key=f"{config.state.key_prefix}/{config.name}/{layer}.tfstate",
-            region=config.state.region,
-            encrypt=True,
-        )
-        # cdktf 0.21's S3Backend has no use_lockfile argument (Terraform >= 1.10).
-        self.add_override("terraform.backend.s3.use_lockfile", True)
+        state = config.state
+        if self.account_wide and state.bootstrap_backend == "local":
+            # The bootstrap creates the state bucket, so it starts with local
+            # state, outside cdktf.out/ (which `make clean` deletes).
+            LocalBackend(self, path=f"{LOCAL_STATE_DIR}/{self.stack_name}.tfstate")
+        else:
+            S3Backend(
+                self,
+                bucket=state.bucket,
+                key=self.state_key,
+                region=state.region,
+                encrypt=True,
+            )
+            # cdktf 0.21's S3Backend has no use_lockfile argument (Terraform >= 1.10).
+            self.add_override("terraform.backend.s3.use_lockfile", True)
         self.add_override("terraform.required_version", config.versions.terraform)
         self.pin_provider("aws")
         Aspects.of(self).add(TaggingAspect(tags))
+
+    @property
+    def state_key(self) -> str:
+        """This stack's state object in the state bucket."""
+        prefix = self.config.state.key_prefix
+        if self.account_wide:
+            return f"{prefix}/{self.layer}.tfstate"
+        return f"{prefix}/{self.config.name}/{self.layer}.tfstate"
 
     @property
     def account_id(self) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from kreo_infra.tags import TAG_KEYS, standard_tags
+from kreo_infra.tags import TAG_KEYS
 from tests.conftest import Synthesis
 
 
@@ -25,7 +25,7 @@ def test_every_taggable_resource_in_every_stack_is_tagged(synthesis: Synthesis) 
     for stack in synthesis.app.node.children:
         assert isinstance(stack, TerraformStack)
         body = synthesis.stack(stack.node.id)
-        expected = standard_tags(synthesis.config(stack.node.id), stack.node.id)
+        expected = synthesis.tags(stack.node.id)
         assert tuple(expected) == TAG_KEYS
         taggable = [n for n in stack.node.find_all() if _has_tags_argument(n)]
         checked += len(taggable)
@@ -36,7 +36,7 @@ def test_every_taggable_resource_in_every_stack_is_tagged(synthesis: Synthesis) 
 
 
 def test_provider_default_tags_match(synthesis: Synthesis, stack_name: str) -> None:
-    expected = standard_tags(synthesis.config(stack_name), stack_name)
+    expected = synthesis.tags(stack_name)
     for provider in synthesis.stack(stack_name)["provider"]["aws"]:
         assert provider["default_tags"] == [{"tags": expected}]
 

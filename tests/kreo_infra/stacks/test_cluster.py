@@ -62,7 +62,9 @@ def test_access_entries_only_not_the_creator(env: Env) -> None:
         assert association["access_scope"] == {"type": "cluster"}
     assert granted == {
         *((n, "AmazonEKSClusterAdminPolicy") for n in config.cluster.admin_role_names),
+        (config.deploy_role, "AmazonEKSClusterAdminPolicy"),  # the pipeline deploys into it
         *((n, "AmazonEKSViewPolicy") for n in config.cluster.readonly_role_names),
+        (config.delivery.plan_role, "AmazonEKSAdminViewPolicy"),  # plans read Helm releases
     }
     assert len(entries) == len(associations)
     assert all(e["type"] == "STANDARD" for e in entries.values())

@@ -1,0 +1,86 @@
+"""The S3 bucket that holds every stack's Terraform state."""
+
+from __future__ import annotations
+
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
+from constructs import Construct
+
+from kreo_infra.aws import AwsAccount
+from kreo_infra.data.storage import PrivateBucket
+from kreo_infra.security.kms import RotatingKey
+
+ACCESS_LOG_RETENTION_DAYS = 365
+
+
+class StateBucket(Construct):
+    """Terraform state: private, versioned, SSE-KMS, TLS-only, access-logged.
+
+    Locking is S3-native (Terraform >= 1.10 writes a ``.tflock`` object beside
+    each state object), so there is no DynamoDB table. Noncurrent state
+    versions are kept ``noncurrent_version_expiry_days`` (the rollback
+    horizon). Every request is logged to ``<name>-access-logs`` (SSE-S3, as S3
+    server access logging requires), kept a year.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        noncurrent_version_expiry_days: int,
+        account: AwsAccount,
+    ) -> None:
+        super().__init__(scope, id)
+        partition = account.partition
+        self.key = RotatingKey(
+            self,
+            "key",
+            alias=f"alias/{name}",
+            description=f"Encrypts the Terraform state in {name}",
+            account=account,
+        )
+        logs_name = f"{name}-access-logs"
+        logs_arn = f"arn:{partition}:s3:::{logs_name}"
+        self.access_logs = PrivateBucket(
+            self,
+            "access-logs",
+            name=logs_name,
+            noncurrent_version_expiry_days=30,
+            expire_current_days=ACCESS_LOG_RETENTION_DAYS,
+            extra_statements=(
+                {
+                    "Sid": "S3ServerAccessLogsFromTheStateBucket",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"{logs_arn}/*",
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": f"arn:{partition}:s3:::{name}"},
+                        "StringEquals": {"aws:SourceAccount": account.account_id},
+                    },
+                },
+            ),
+        )
+        self.state = PrivateBucket(
+            self,
+            "bucket",
+            name=name,
+            noncurrent_version_expiry_days=noncurrent_version_expiry_days,
+            kms_key_arn=self.key.arn,
+        )
+        S3BucketLoggingA(
+            self,
+            "access-logging",
+            bucket=self.state.bucket.id,
+            target_bucket=self.access_logs.bucket.id,
+            target_prefix=f"{name}/",
+        )
+
+    @property
+    def arn(self) -> str:
+        return self.state.arn
+
+    @property
+    def name(self) -> str:
+        return self.state.name

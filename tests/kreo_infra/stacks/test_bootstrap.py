@@ -1,0 +1,199 @@
+"""kreo-bootstrap: the state bucket, the GitHub OIDC provider and the pipeline's roles."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kreo_infra.config import EnvironmentConfig
+from tests.conftest import Synthesis
+
+STACK = "kreo-bootstrap"
+OIDC = "token.actions.githubusercontent.com"
+
+
+def one(synthesis: Synthesis, kind: str, path: str) -> dict[str, Any]:
+    return synthesis.resources(STACK, kind)[path]
+
+
+def test_state_is_local_until_the_bucket_exists(synthesis: Synthesis) -> None:
+    backend = synthesis.stack(STACK)["terraform"]["backend"]
+    assert backend == {"local": {"path": "../../../state/kreo-bootstrap.tfstate"}}
+
+
+def test_state_bucket_protections(synthesis: Synthesis, configs: list[EnvironmentConfig]) -> None:
+    state = configs[0].state
+    bucket = one(synthesis, "aws_s3_bucket", "state/bucket/bucket")
+    assert bucket["bucket"] == state.bucket
+    assert bucket["force_destroy"] is False
+    ref = synthesis.ref(STACK, "aws_s3_bucket", "state/bucket/bucket", "id")
+    block = one(synthesis, "aws_s3_bucket_public_access_block", "state/bucket/public-access-block")
+    assert block["bucket"] == ref
+    assert all(
+        block[k]
+        for k in (
+            "block_public_acls",
+            "block_public_policy",
+            "ignore_public_acls",
+            "restrict_public_buckets",
+        )
+    )
+    versioning = one(synthesis, "aws_s3_bucket_versioning", "state/bucket/versioning")
+    assert versioning["versioning_configuration"]["status"] == "Enabled"
+    sse = one(
+        synthesis, "aws_s3_bucket_server_side_encryption_configuration", "state/bucket/encryption"
+    )
+    (rule,) = sse["rule"]
+    assert rule["apply_server_side_encryption_by_default"] == {
+        "sse_algorithm": "aws:kms",
+        "kms_master_key_id": synthesis.ref(STACK, "aws_kms_key", "state/key/key", "arn"),
+    }
+    policy = json.loads(one(synthesis, "aws_s3_bucket_policy", "state/bucket/policy")["policy"])
+    (deny,) = policy["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    lifecycle = one(synthesis, "aws_s3_bucket_lifecycle_configuration", "state/bucket/lifecycle")
+    (expiry,) = lifecycle["rule"][0]["noncurrent_version_expiration"]
+    assert expiry["noncurrent_days"] == state.noncurrent_version_expiry_days
+    logging = one(synthesis, "aws_s3_bucket_logging", "state/access-logging")
+    assert logging["bucket"] == ref
+    assert logging["target_bucket"] == synthesis.ref(
+        STACK, "aws_s3_bucket", "state/access-logs/bucket", "id"
+    )
+
+
+def test_no_dynamodb_lock_table(synthesis: Synthesis) -> None:
+    assert "aws_dynamodb_table" not in synthesis.stack(STACK)["resource"]
+
+
+def test_every_other_stack_keeps_its_state_in_the_bootstrap_bucket(
+    synthesis: Synthesis, all_stack_names: list[str]
+) -> None:
+    bucket = one(synthesis, "aws_s3_bucket", "state/bucket/bucket")["bucket"]
+    keys = set()
+    for name in all_stack_names:
+        if name == STACK:
+            continue
+        backend = synthesis.stack(name)["terraform"]["backend"]["s3"]
+        assert backend["bucket"] == bucket, name
+        assert backend["encrypt"] is True
+        assert backend["use_lockfile"] is True
+        keys.add(backend["key"])
+    assert len(keys) == len(all_stack_names) - 1  # one state object per stack
+
+
+def test_github_oidc_provider(synthesis: Synthesis) -> None:
+    (provider,) = synthesis.resources(STACK, "aws_iam_openid_connect_provider").values()
+    assert provider["url"] == f"https://{OIDC}"
+    assert provider["client_id_list"] == ["sts.amazonaws.com"]
+
+
+def trust_of(synthesis: Synthesis, path: str) -> dict[str, Any]:
+    role = one(synthesis, "aws_iam_role", f"{path}/role")
+    (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+    return statement
+
+
+def assert_github_trust(synthesis: Synthesis, path: str, subjects: list[str]) -> None:
+    statement = trust_of(synthesis, path)
+    provider = synthesis.ref(
+        STACK, "aws_iam_openid_connect_provider", "github-oidc/provider", "arn"
+    )
+    assert statement["Principal"] == {"Federated": provider}
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"] == {
+        "StringEquals": {f"{OIDC}:aud": "sts.amazonaws.com", f"{OIDC}:sub": subjects}
+    }
+
+
+def test_plan_role_trusts_only_this_repositorys_pull_requests(
+    synthesis: Synthesis, configs: list[EnvironmentConfig]
+) -> None:
+    delivery = configs[0].delivery
+    assert_github_trust(synthesis, "plan-role", [f"repo:{delivery.github_repository}:pull_request"])
+    role = one(synthesis, "aws_iam_role", "plan-role/role")
+    assert role["name"] == delivery.plan_role
+    attached = {
+        a["policy_arn"].rsplit("/", 1)[1]
+        for p, a in synthesis.resources(STACK, "aws_iam_role_policy_attachment").items()
+        if p.startswith("plan-role/")
+    }
+    assert attached == {"ReadOnlyAccess"}
+    statements = json.loads(one(synthesis, "aws_iam_role_policy", "plan-role/policy")["policy"])[
+        "Statement"
+    ]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert "WriteState" not in by_sid
+    assert by_sid["TakeStateLocks"]["Resource"].endswith(".tflock")
+    assert by_sid["NoSecretValues"]["Effect"] == "Deny"
+    assert by_sid["NoDataOutsideTheState"]["Effect"] == "Deny"
+
+
+def test_deploy_roles_trust_only_their_github_environment(
+    synthesis: Synthesis, configs: list[EnvironmentConfig]
+) -> None:
+    repository = configs[0].delivery.github_repository
+    for config in configs:
+        path = f"deploy-role-{config.name}"
+        assert_github_trust(synthesis, path, [f"repo:{repository}:environment:{config.name}"])
+        assert one(synthesis, "aws_iam_role", f"{path}/role")["name"] == config.deploy_role
+        statements = json.loads(one(synthesis, "aws_iam_role_policy", f"{path}/policy")["policy"])[
+            "Statement"
+        ]
+        denied = {a for s in statements if s["Effect"] == "Deny" for a in s["Action"]}
+        assert {"iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey", "s3:DeleteBucket"} <= denied
+        assert all(s["Effect"] == "Deny" for s in statements)
+
+
+def test_image_push_role_trusts_the_app_repositories_main_branch(
+    synthesis: Synthesis, configs: list[EnvironmentConfig]
+) -> None:
+    delivery = configs[0].delivery
+    assert_github_trust(
+        synthesis,
+        "image-push-role",
+        [f"repo:{app}:ref:refs/heads/main" for app in delivery.app_repositories],
+    )
+    statements = json.loads(
+        one(synthesis, "aws_iam_role_policy", "image-push-role/policy")["policy"]
+    )["Statement"]
+    login, push = statements
+    assert login["Action"] == "ecr:GetAuthorizationToken"
+    assert push["Resource"].endswith(f":repository/{configs[0].project}/*")
+    assert "ecr:PutImage" in push["Action"]
+    assert not any(a.startswith("ecr:Delete") for a in push["Action"])
+
+
+def test_no_wildcard_principal_in_any_trust_policy(synthesis: Synthesis) -> None:
+    for path, role in synthesis.resources(STACK, "aws_iam_role").items():
+        for statement in json.loads(role["assume_role_policy"])["Statement"]:
+            principal = json.dumps(statement["Principal"])
+            assert '"*"' not in principal, path
+            subjects = statement["Condition"]["StringEquals"][f"{OIDC}:sub"]
+            assert all("*" not in s for s in subjects), path
+
+
+def test_cluster_access_for_the_pipeline(
+    synthesis: Synthesis, configs: list[EnvironmentConfig]
+) -> None:
+    for config in configs:
+        stack = f"{config.stack_prefix}-cluster"
+        entries = synthesis.resources(stack, "aws_eks_access_entry")
+        policies = {}
+        for association in synthesis.resources(stack, "aws_eks_access_policy_association").values():
+            (entry,) = [
+                e
+                for p, e in entries.items()
+                if association["principal_arn"]
+                == synthesis.ref(stack, "aws_eks_access_entry", p, "principal_arn")
+            ]
+            role = entry["principal_arn"].rsplit("/", 1)[1]
+            policies[role] = association["policy_arn"].rsplit("/", 1)[1]
+        assert policies[config.deploy_role] == "AmazonEKSClusterAdminPolicy"
+        assert policies[config.delivery.plan_role] == "AmazonEKSAdminViewPolicy"
+        assert policies["kreo-platform-admin"] == "AmazonEKSClusterAdminPolicy"
+
+
+def test_bootstrap_resources_are_tagged_as_account_wide(synthesis: Synthesis) -> None:
+    (provider,) = synthesis.stack(STACK)["provider"]["aws"]
+    assert provider["default_tags"][0]["tags"]["Environment"] == "account"
