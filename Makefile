@@ -37,7 +37,7 @@ VENV_STAMP := .venv/.kreo-synced
 NODE_STAMP := node_modules/.kreo-installed
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test lint fmt bench lock plan deploy clean distclean
+.PHONY: help install synth test lint fmt bench lock plan deploy review review-example diagram clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, STACK one of its layers
 # (base, network, edge, cluster, data, platform, app, backup, observability) or
@@ -100,6 +100,19 @@ plan: install ## terraform plan of one stack: make plan ENV=production STACK=net
 deploy: install ## Deploy an environment's stacks in order (asks before each): make deploy ENV=staging
 	KREO_ENVIRONMENTS=$(ENV) $(CDKTF) deploy $(DEPLOY_FLAGS) \
 		$(if $(STACK),$(STACK_ID),$$(KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks))
+
+review: install ## Markdown synth report of cdktf.out/ (BASE=other/cdktf.out adds the change report; exit 3 on danger)
+	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth
+	$(VENV_BIN)/python -m kreo_infra.review cdktf.out $(if $(BASE),--base $(BASE)) \
+		$(if $(OUT),--out $(OUT)) $(if $(ONLY),--only $(ONLY))
+
+review-example: install ## Regenerate docs/review-production.md (the committed example report).
+	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth
+	$(VENV_BIN)/python -m kreo_infra.review cdktf.out --only production --out docs/review-production.md >/dev/null
+
+diagram: install ## Architecture diagrams (SVG) of every environment into docs/, from cdktf.out/.
+	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth
+	$(VENV_BIN)/python -m kreo_infra.review.diagram cdktf.out --out docs
 
 lock: $(PIPENV) ## Re-lock Pipfile.lock and package-lock.json after editing their manifests.
 	$(PIPENV) lock

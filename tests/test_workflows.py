@@ -37,7 +37,9 @@ def test_only_the_two_workflows() -> None:
 
 
 def test_triggers() -> None:
-    assert triggers(load("infra-ci.yml")) == {"pull_request": {"branches": ["main"]}}
+    assert triggers(load("infra-ci.yml"))["pull_request"]["branches"] == ["main"]
+    # A reviewer's danger-approved label re-runs the review gate.
+    assert "labeled" in triggers(load("infra-ci.yml"))["pull_request"]["types"]
     deploy = triggers(load("infra-deploy.yml"))
     assert deploy["push"] == {"branches": ["main"]}
     assert set(deploy) == {"push", "workflow_dispatch"}
@@ -72,7 +74,9 @@ def test_oidc_tokens_only_where_aws_is_called(workflow: dict[str, Any]) -> None:
             for step in job["steps"]
         )
         assert (job["permissions"].get("id-token") == "write") is assumes_role, job_id
-        allowed = {"contents", "id-token", "pull-requests"} if assumes_role else {"contents"}
+        comments = any("github-script" in step.get("uses", "") for step in job["steps"])
+        allowed = {"contents"} | ({"id-token"} if assumes_role else set())
+        allowed |= {"pull-requests"} if comments else set()
         assert set(job["permissions"]) <= allowed, job_id
 
 
@@ -152,3 +156,15 @@ def test_checkov_github_actions_checks_pass() -> None:
     failed, passed = run_checkov_github_actions(Path(WORKFLOWS))
     assert passed > 0
     assert failed == []
+
+
+def test_pull_requests_get_the_review_report_and_its_gate() -> None:
+    review = load("infra-ci.yml")["jobs"]["review"]
+    runs = "\n".join(step.get("run", "") for step in review["steps"])
+    assert "python -m kreo_infra.review cdktf.out --base cdktf.base" in runs
+    (base,) = [s for s in review["steps"] if s.get("with", {}).get("path") == "base"]
+    assert base["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    (gate,) = [s for s in review["steps"] if s.get("if") == "steps.report.outputs.status == '3'"]
+    assert "danger-approved" in gate["env"]["APPROVED"]
+    assert "exit 1" in gate["run"]
+    assert review["permissions"] == {"contents": "read", "pull-requests": "write"}

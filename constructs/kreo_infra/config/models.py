@@ -226,6 +226,8 @@ IamRoleName = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$")]
 class Cluster(Model):
     """EKS control plane, access, add-ons and node groups."""
 
+    name: DnsLabel | None = None
+    """The EKS cluster's name; default ``<project>-<env>``. Renaming replaces the cluster."""
     kubernetes_version: Version
     endpoint_public_access: bool
     public_access_cidrs: list[Cidr]
@@ -815,5 +817,6 @@ class EnvironmentConfig(Model):
 
     @property
     def cluster_name(self) -> str:
-        """The EKS cluster's name, ``kreo-<env>``; subnets carry it in their discovery tags."""
-        return f"{self.project}-{self.name}"
+        """The EKS cluster's name (``kreo-<env>`` unless ``cluster.name``); subnets carry
+        it in their discovery tags."""
+        return self.cluster.name or f"{self.project}-{self.name}"
