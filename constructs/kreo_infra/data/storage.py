@@ -71,6 +71,25 @@ def deny_insecure_transport(bucket_arn: str) -> Statement:
     }
 
 
+def server_access_logs_from(
+    *, logs_bucket: str, source_bucket: str, account: AwsAccount, sid: str
+) -> Statement:
+    """Bucket-policy statement of a log bucket: S3 server access logging may write
+    the logs of ``source_bucket`` (this account's) into ``logs_bucket``, nothing else."""
+    partition = account.partition
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": f"arn:{partition}:s3:::{logs_bucket}/*",
+        "Condition": {
+            "ArnLike": {"aws:SourceArn": f"arn:{partition}:s3:::{source_bucket}"},
+            "StringEquals": {"aws:SourceAccount": account.account_id},
+        },
+    }
+
+
 def s3_origin_domain(bucket: str, region: str) -> str:
     """The regional REST endpoint of ``bucket`` (what origin access control signs for)."""
     return f"{bucket}.s3.{region}.amazonaws.com"
@@ -248,7 +267,6 @@ class MediaStorage(Construct):
         cdn_distribution_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id)
-        account_id, partition = account.account_id, account.partition
         self._cdn = [cdn_distribution_arn] if cdn_distribution_arn else []
         self.key = RotatingKey(
             self,
@@ -258,8 +276,7 @@ class MediaStorage(Construct):
             account=account,
             statements=[cloudfront_decrypts(self._cdn)] if self._cdn else [],
         )
-        logs_arn = f"arn:{partition}:s3:::{access_logs_bucket}"
-        media_arn = f"arn:{partition}:s3:::{media_bucket}"
+        media_arn = f"arn:{account.partition}:s3:::{media_bucket}"
         self.access_logs = PrivateBucket(
             self,
             "access-logs",
@@ -267,17 +284,12 @@ class MediaStorage(Construct):
             noncurrent_version_expiry_days=noncurrent_version_expiry_days,
             expire_current_days=ACCESS_LOG_RETENTION_DAYS,
             extra_statements=(
-                {
-                    "Sid": "S3ServerAccessLogsFromTheMediaBucket",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"{logs_arn}/*",
-                    "Condition": {
-                        "ArnLike": {"aws:SourceArn": media_arn},
-                        "StringEquals": {"aws:SourceAccount": account_id},
-                    },
-                },
+                server_access_logs_from(
+                    logs_bucket=access_logs_bucket,
+                    source_bucket=media_bucket,
+                    account=account,
+                    sid="S3ServerAccessLogsFromTheMediaBucket",
+                ),
             ),
         )
         self.media = PrivateBucket(

@@ -6,7 +6,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.data.storage import PrivateBucket
+from kreo_infra.data.storage import PrivateBucket, server_access_logs_from
 from kreo_infra.security.kms import RotatingKey
 
 ACCESS_LOG_RETENTION_DAYS = 365
@@ -32,7 +32,6 @@ class StateBucket(Construct):
         account: AwsAccount,
     ) -> None:
         super().__init__(scope, id)
-        partition = account.partition
         self.key = RotatingKey(
             self,
             "key",
@@ -41,7 +40,6 @@ class StateBucket(Construct):
             account=account,
         )
         logs_name = f"{name}-access-logs"
-        logs_arn = f"arn:{partition}:s3:::{logs_name}"
         self.access_logs = PrivateBucket(
             self,
             "access-logs",
@@ -49,17 +47,12 @@ class StateBucket(Construct):
             noncurrent_version_expiry_days=30,
             expire_current_days=ACCESS_LOG_RETENTION_DAYS,
             extra_statements=(
-                {
-                    "Sid": "S3ServerAccessLogsFromTheStateBucket",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "logging.s3.amazonaws.com"},
-                    "Action": "s3:PutObject",
-                    "Resource": f"{logs_arn}/*",
-                    "Condition": {
-                        "ArnLike": {"aws:SourceArn": f"arn:{partition}:s3:::{name}"},
-                        "StringEquals": {"aws:SourceAccount": account.account_id},
-                    },
-                },
+                server_access_logs_from(
+                    logs_bucket=logs_name,
+                    source_bucket=name,
+                    account=account,
+                    sid="S3ServerAccessLogsFromTheStateBucket",
+                ),
             ),
         )
         self.state = PrivateBucket(
