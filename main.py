@@ -43,7 +43,10 @@ def main(argv: list[str]) -> int:
         # config error should not wait for it.
         from kreo_infra.app import build_app
 
-        app = build_app(configs, charts_dir=Path(__file__).parent / "charts")
+        # The account's bootstrap is built from every environment, whichever
+        # ones are selected (its deploy roles are one per environment).
+        every = configs if names is None else load_environments(config_dir)
+        app = build_app(configs, charts_dir=Path(__file__).parent / "charts", account_configs=every)
     except (ConfigError, PropsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -81,16 +81,24 @@ def build_account(app: App, configs: Sequence[EnvironmentConfig]) -> BootstrapSt
 
 
 def build_app(
-    configs: Sequence[EnvironmentConfig], *, charts_dir: Path, outdir: str | None = None
+    configs: Sequence[EnvironmentConfig],
+    *,
+    charts_dir: Path,
+    outdir: str | None = None,
+    account_configs: Sequence[EnvironmentConfig] | None = None,
 ) -> App:
-    """An ``App`` holding ``kreo-<env>-<layer>`` for every config and layer.
+    """An ``App`` holding ``kreo-bootstrap`` and ``kreo-<env>-<layer>`` for every
+    config and layer.
 
+    ``account_configs`` (default: ``configs``) are every environment of the
+    account: the bootstrap always gets all of them, so synthesizing one
+    environment never yields a bootstrap without the others' deploy roles.
     ``charts_dir`` holds the project's local charts (``charts/``); ``outdir``
     defaults to what the cdktf CLI passes (``cdktf.out``); tests pass a
     temporary directory.
     """
     app = App(outdir=outdir) if outdir else App()
-    build_account(app, configs)
+    build_account(app, account_configs or configs)
     for config in configs:
         build_environment(app, config, charts_dir=charts_dir)
     return app

@@ -91,3 +91,22 @@ def test_environments_must_share_the_bootstrap(
     production = next(c for c in configs if c.name == "production")
     with pytest.raises(PropsError, match=r"staging.state=.* share state with production"):
         build_account(CdktfTesting.app(), [production, other])
+
+
+def test_one_environment_still_gets_the_whole_accounts_bootstrap(
+    providers: None, configs: list[EnvironmentConfig], tmp_path
+) -> None:
+    import json
+
+    from kreo_infra.app import build_app
+
+    staging = [c for c in configs if c.name == "staging"]
+    build_app(
+        staging, charts_dir=PROJECT_ROOT / "charts", outdir=str(tmp_path), account_configs=configs
+    ).synth()
+    stacks = sorted(p.name for p in (tmp_path / "stacks").iterdir())
+    assert stacks[0] == "kreo-bootstrap"
+    assert all(s == "kreo-bootstrap" or s.startswith("kreo-staging-") for s in stacks)
+    bootstrap = json.loads((tmp_path / "stacks" / "kreo-bootstrap" / "cdk.tf.json").read_text())
+    roles = {r["name"] for r in bootstrap["resource"]["aws_iam_role"].values()}
+    assert {"kreo-deploy-production", "kreo-deploy-staging"} <= roles
