@@ -239,6 +239,41 @@ class PrivateBucket(Construct):
         return self.bucket.bucket
 
 
+class AccessLogBucket(PrivateBucket):
+    """A :class:`PrivateBucket` for S3 server access logs of ``source_bucket``.
+
+    SSE-S3 (server access logging cannot write to SSE-KMS buckets); the bucket
+    policy lets the logging service write the logs of ``source_bucket`` in this
+    account and nothing else; log objects expire after ``retention_days``.
+    ``sid`` names the policy statement (``S3ServerAccessLogsFromThe<Source>Bucket``).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        name: str,
+        source_bucket: str,
+        sid: str,
+        account: AwsAccount,
+        noncurrent_version_expiry_days: int,
+        retention_days: int = ACCESS_LOG_RETENTION_DAYS,
+    ) -> None:
+        super().__init__(
+            scope,
+            id,
+            name=name,
+            noncurrent_version_expiry_days=noncurrent_version_expiry_days,
+            expire_current_days=retention_days,
+            extra_statements=(
+                server_access_logs_from(
+                    logs_bucket=name, source_bucket=source_bucket, account=account, sid=sid
+                ),
+            ),
+        )
+
+
 class MediaStorage(Construct):
     """The product media bucket, its access-log bucket, and (optionally) its DR copy.
 
@@ -277,20 +312,14 @@ class MediaStorage(Construct):
             statements=[cloudfront_decrypts(self._cdn)] if self._cdn else [],
         )
         media_arn = f"arn:{account.partition}:s3:::{media_bucket}"
-        self.access_logs = PrivateBucket(
+        self.access_logs = AccessLogBucket(
             self,
             "access-logs",
             name=access_logs_bucket,
+            source_bucket=media_bucket,
+            sid="S3ServerAccessLogsFromTheMediaBucket",
+            account=account,
             noncurrent_version_expiry_days=noncurrent_version_expiry_days,
-            expire_current_days=ACCESS_LOG_RETENTION_DAYS,
-            extra_statements=(
-                server_access_logs_from(
-                    logs_bucket=access_logs_bucket,
-                    source_bucket=media_bucket,
-                    account=account,
-                    sid="S3ServerAccessLogsFromTheMediaBucket",
-                ),
-            ),
         )
         self.media = PrivateBucket(
             self,

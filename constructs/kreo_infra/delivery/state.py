@@ -6,10 +6,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.data.storage import PrivateBucket, server_access_logs_from
+from kreo_infra.data.storage import AccessLogBucket, PrivateBucket
 from kreo_infra.security.kms import RotatingKey
-
-ACCESS_LOG_RETENTION_DAYS = 365
 
 
 class StateBucket(Construct):
@@ -39,21 +37,14 @@ class StateBucket(Construct):
             description=f"Encrypts the Terraform state in {name}",
             account=account,
         )
-        logs_name = f"{name}-access-logs"
-        self.access_logs = PrivateBucket(
+        self.access_logs = AccessLogBucket(
             self,
             "access-logs",
-            name=logs_name,
+            name=f"{name}-access-logs",
+            source_bucket=name,
+            sid="S3ServerAccessLogsFromTheStateBucket",
+            account=account,
             noncurrent_version_expiry_days=30,
-            expire_current_days=ACCESS_LOG_RETENTION_DAYS,
-            extra_statements=(
-                server_access_logs_from(
-                    logs_bucket=logs_name,
-                    source_bucket=name,
-                    account=account,
-                    sid="S3ServerAccessLogsFromTheStateBucket",
-                ),
-            ),
         )
         self.state = PrivateBucket(
             self,
