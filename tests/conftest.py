@@ -127,6 +127,23 @@ def synthesis(providers: None, configs: list[EnvironmentConfig], tmp_path_factor
     return Synthesis(outdir=outdir, app=app, configs=configs)
 
 
+@pytest.fixture
+def stack(providers: None) -> Any:
+    """An empty throwaway stack for construct tests (default provider-less)."""
+    from cdktf import TerraformStack
+    from cdktf import Testing as CdktfTesting
+
+    return TerraformStack(CdktfTesting.app(), "test")
+
+
+def synth_stack(stack: Any) -> dict[str, Any]:
+    """The Terraform JSON of one construct-test stack (``Testing.synth``: no cross-stack
+    wiring, which construct tests do not need)."""
+    from cdktf import Testing as CdktfTesting
+
+    return json.loads(CdktfTesting.synth(stack))
+
+
 @pytest.fixture(scope="session")
 def checkov_run(synthesis: Synthesis) -> CheckovRun:
     """One checkov run over every synthesized stack."""

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
-
-
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
-
-
-def synth(stack: Any) -> dict[str, Any]:
-    from cdktf import Testing as CdktfTesting
-
-    return json.loads(CdktfTesting.synth(stack))["resource"]
 
 
 def test_vault_defaults_to_unlocked(stack: Any) -> None:
     from kreo_infra.backup.vault import EncryptedVault
 
     EncryptedVault(stack, "vault", name="v", account=ACCOUNT)
-    resources = synth(stack)
+    resources = synth_stack(stack)["resource"]
     assert "aws_backup_vault_lock_configuration" not in resources
     (vault,) = resources["aws_backup_vault"].values()
     assert vault["force_destroy"] is False
@@ -69,7 +55,7 @@ def schedule(stack: Any, **overrides: Any) -> Any:
 
 def test_schedule_defaults_copy_nothing_and_select_by_arn(stack: Any) -> None:
     schedule(stack)
-    resources = synth(stack)
+    resources = synth_stack(stack)["resource"]
     (plan,) = resources["aws_backup_plan"].values()
     (rule,) = plan["rule"]
     assert "copy_action" not in rule

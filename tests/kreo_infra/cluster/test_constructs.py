@@ -12,14 +12,6 @@ from kreo_infra.errors import PropsError
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
 
 
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
-
-
 CONTROL_PLANE = {
     "name": "c",
     "kubernetes_version": "1.35",

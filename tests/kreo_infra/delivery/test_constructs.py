@@ -9,6 +9,7 @@ import pytest
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
 
@@ -36,16 +37,7 @@ def test_trust_pins_audience_and_subjects() -> None:
     }
 
 
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
-
-
 def test_role_sessions_last_an_hour(stack: Any) -> None:
-    from cdktf import Testing as CdktfTesting
 
     from kreo_infra.delivery.github import GithubRole
 
@@ -53,7 +45,7 @@ def test_role_sessions_last_an_hour(stack: Any) -> None:
         stack, "r", name="r", description="d", provider_arn="arn:p",
         subjects=["repo:kreo/kreo-infra:pull_request"], account=ACCOUNT,
     )  # fmt: skip
-    (role,) = json.loads(CdktfTesting.synth(stack))["resource"]["aws_iam_role"].values()
+    (role,) = synth_stack(stack)["resource"]["aws_iam_role"].values()
     assert role["max_session_duration"] == 3600
 
 

@@ -9,22 +9,9 @@ import pytest
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="eu-west-1")
-
-
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
-
-
-def synth(stack: Any) -> dict[str, Any]:
-    from cdktf import Testing as CdktfTesting
-
-    return json.loads(CdktfTesting.synth(stack))
 
 
 # --- WAF --------------------------------------------------------------------------------------
@@ -67,7 +54,7 @@ def web_acl(stack: Any, **overrides: Any) -> Any:
 
 def test_regional_acl_stays_in_the_stack_region(stack: Any) -> None:
     web_acl(stack)
-    resources = synth(stack)["resource"]
+    resources = synth_stack(stack)["resource"]
     (acl,) = resources["aws_wafv2_web_acl"].values()
     assert acl["scope"] == "REGIONAL"
     assert "region" not in acl
@@ -78,7 +65,7 @@ def test_regional_acl_stays_in_the_stack_region(stack: Any) -> None:
 
 def test_cloudfront_acl_and_its_logs_live_in_us_east_1(stack: Any) -> None:
     web_acl(stack, scope_kind="CLOUDFRONT")
-    resources = synth(stack)["resource"]
+    resources = synth_stack(stack)["resource"]
     (acl,) = resources["aws_wafv2_web_acl"].values()
     assert (acl["scope"], acl["region"]) == ("CLOUDFRONT", "us-east-1")
     (group,) = resources["aws_cloudwatch_log_group"].values()
@@ -121,7 +108,7 @@ def test_existing_zone_is_looked_up_not_created(stack: Any) -> None:
     from kreo_infra.edge.dns import PublicZone
 
     PublicZone(stack, "zone", domain="kreo.com", create=False)
-    out = synth(stack)
+    out = synth_stack(stack)
     assert "aws_route53_zone" not in out.get("resource", {})
     (lookup,) = out["data"]["aws_route53_zone"].values()
     assert (lookup["name"], lookup["private_zone"]) == ("kreo.com", False)
@@ -131,7 +118,7 @@ def test_created_zone_is_delegated_from_its_parent(stack: Any) -> None:
     from kreo_infra.edge.dns import PublicZone
 
     PublicZone(stack, "zone", domain="staging.kreo.com", delegate_from="kreo.com")
-    out = synth(stack)
+    out = synth_stack(stack)
     (zone,) = out["resource"]["aws_route53_zone"].values()
     assert zone["force_destroy"] is False
     (parent,) = out["data"]["aws_route53_zone"].values()
@@ -159,7 +146,7 @@ def test_certificate_defaults(stack: Any) -> None:
     from kreo_infra.edge.dns import DnsValidatedCertificate
 
     DnsValidatedCertificate(stack, "cert", domain_name="api.kreo.com", zone_id="Z1")
-    resources = synth(stack)["resource"]
+    resources = synth_stack(stack)["resource"]
     (cert,) = resources["aws_acm_certificate"].values()
     assert cert["validation_method"] == "DNS"
     assert cert["key_algorithm"] == "RSA_2048"
@@ -202,7 +189,7 @@ def test_distribution_defaults(stack: Any) -> None:
     S3Distribution(
         stack, "cdn", name="media", aliases=["cdn.kreo.com"], origin_domain="b", settings=settings()
     )
-    (distribution,) = synth(stack)["resource"]["aws_cloudfront_distribution"].values()
+    (distribution,) = synth_stack(stack)["resource"]["aws_cloudfront_distribution"].values()
     assert "origin_group" not in distribution
     assert "custom_error_response" not in distribution
     assert "default_root_object" not in distribution
@@ -222,7 +209,7 @@ def test_security_headers_default_referrer_policy(stack: Any) -> None:
     from kreo_infra.edge.cdn import SecurityHeadersPolicy
 
     SecurityHeadersPolicy(stack, "headers", name="h")
-    (policy,) = synth(stack)["resource"]["aws_cloudfront_response_headers_policy"].values()
+    (policy,) = synth_stack(stack)["resource"]["aws_cloudfront_response_headers_policy"].values()
     referrer = policy["security_headers_config"]["referrer_policy"]
     assert referrer["referrer_policy"] == "strict-origin-when-cross-origin"
 

@@ -9,16 +9,9 @@ import pytest
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
-
-
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
 
 
 def identities(stack: Any, **overrides: Any) -> Any:
@@ -40,10 +33,9 @@ def identities(stack: Any, **overrides: Any) -> Any:
 
 
 def test_every_service_gets_a_role_in_the_app_namespace(stack: Any) -> None:
-    from cdktf import Testing as CdktfTesting
 
     built = identities(stack)
-    resources = json.loads(CdktfTesting.synth(stack))["resource"]
+    resources = synth_stack(stack)["resource"]
     associations = resources["aws_eks_pod_identity_association"].values()
     assert {(a["namespace"], a["service_account"]) for a in associations} == {
         ("kreo-marketplace", "api-gateway"),
@@ -59,10 +51,9 @@ def test_every_service_gets_a_role_in_the_app_namespace(stack: Any) -> None:
 
 
 def test_existing_role_gets_the_policy_and_no_new_role(stack: Any) -> None:
-    from cdktf import Testing as CdktfTesting
 
     built = identities(stack, existing_roles={"product-service": ("kreo-test-product", "arn:x")})
-    resources = json.loads(CdktfTesting.synth(stack))["resource"]
+    resources = synth_stack(stack)["resource"]
     assert len(resources["aws_iam_role"]) == 1
     assert built.role_arns["product-service"] == "arn:x"
     roles = {p["role"] for p in resources["aws_iam_role_policy"].values()}

@@ -10,14 +10,6 @@ from kreo_infra.errors import PropsError
 from kreo_infra.network.subnets import SubnetPlan, plan_subnets
 
 
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
-
-
 def test_vpc_needs_one_subnet_per_zone_and_tier(stack: Any) -> None:
     from kreo_infra.network.vpc import TieredVpc
 

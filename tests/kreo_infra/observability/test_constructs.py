@@ -9,29 +9,16 @@ import pytest
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="eu-west-1")
-
-
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
-
-
-def synth(stack: Any) -> dict[str, Any]:
-    from cdktf import Testing as CdktfTesting
-
-    return json.loads(CdktfTesting.synth(stack))["resource"]
 
 
 def test_topic_in_another_region_scopes_its_policy_there(stack: Any) -> None:
     from kreo_infra.observability.topic import AlarmTopic
 
     AlarmTopic(stack, "t", name="t", emails=["a@kreo.com"], account=ACCOUNT, region="us-east-1")
-    resources = synth(stack)
+    resources = synth_stack(stack)["resource"]
     (topic,) = resources["aws_sns_topic"].values()
     assert topic["region"] == "us-east-1"
     (policy,) = resources["aws_sns_topic_policy"].values()
@@ -52,7 +39,9 @@ def test_topic_with_a_pager(stack: Any) -> None:
         account=ACCOUNT,
         pager_url="https://p.example/x",
     )
-    protocols = sorted(s["protocol"] for s in synth(stack)["aws_sns_topic_subscription"].values())
+    protocols = sorted(
+        s["protocol"] for s in synth_stack(stack)["resource"]["aws_sns_topic_subscription"].values()
+    )
     assert protocols == ["email", "https"]
 
 
@@ -77,7 +66,7 @@ def test_alarm_defaults(stack: Any) -> None:
         "x", description="d", namespace="N", metric="M", dimensions={"D": "v"},
         statistic="Average", comparison="GreaterThanThreshold", threshold=1,
     )  # fmt: skip
-    (alarm,) = synth(stack)["aws_cloudwatch_metric_alarm"].values()
+    (alarm,) = synth_stack(stack)["resource"]["aws_cloudwatch_metric_alarm"].values()
     assert (alarm["period"], alarm["evaluation_periods"], alarm["datapoints_to_alarm"]) == (
         300,
         3,

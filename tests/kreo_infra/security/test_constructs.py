@@ -9,29 +9,16 @@ import pytest
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
-
-
-@pytest.fixture
-def stack(providers: None) -> Any:
-    from cdktf import TerraformStack
-    from cdktf import Testing as CdktfTesting
-
-    return TerraformStack(CdktfTesting.app(), "test")
-
-
-def synth(stack: Any) -> dict[str, Any]:
-    from cdktf import Testing as CdktfTesting
-
-    return json.loads(CdktfTesting.synth(stack))
 
 
 def test_key_defaults(stack: Any) -> None:
     from kreo_infra.security.kms import RotatingKey
 
     RotatingKey(stack, "key", alias="alias/x", description="x", account=ACCOUNT)
-    (key,) = synth(stack)["resource"]["aws_kms_key"].values()
+    (key,) = synth_stack(stack)["resource"]["aws_kms_key"].values()
     assert key["enable_key_rotation"] is True
     assert key["deletion_window_in_days"] == 30
     (admin,) = json.loads(key["policy"])["Statement"]
@@ -82,7 +69,7 @@ def test_log_group_key_serves_only_its_group(stack: Any) -> None:
         description="x",
         account=ACCOUNT,
     )
-    body = synth(stack)["resource"]
+    body = synth_stack(stack)["resource"]
     (key,) = body["aws_kms_key"].values()
     _, logs = json.loads(key["policy"])["Statement"]
     assert logs["Condition"]["ArnEquals"] == {
