@@ -121,6 +121,13 @@ class DnsValidatedCertificate(Construct):
                 "DnsValidatedCertificate", "alternative_names", list(alternative_names),
                 "list each name once, not repeating domain_name",
             )  # fmt: skip
+        if any(name != name.lower() or name.endswith(".") for name in names):
+            # ACM reports each name lowercased and without the root dot; the
+            # validation records are keyed by these names and matched to ACM's.
+            raise PropsError(
+                "DnsValidatedCertificate", "domain_name", names,
+                "write each name in lowercase, without a trailing dot",
+            )  # fmt: skip
         if any(name.startswith("*.") for name in names):
             raise PropsError(
                 "DnsValidatedCertificate", "domain_name", names,
@@ -137,10 +144,20 @@ class DnsValidatedCertificate(Construct):
             region=region,
             lifecycle={"create_before_destroy": True},
         )
-        # One record per name, keyed by the name (for_each over the validation
-        # options): the plan shows which host each record validates.
-        options = TerraformIterator.from_complex_list(
-            self.certificate.domain_validation_options, "domain_name"
+        # One record per name, keyed by the name: the plan shows which host each
+        # record validates. The keys come from this config, the values from the
+        # certificate: for_each keys must be known at plan time, and the
+        # certificate's validation options are not until it exists (keying by
+        # `val.domain_name` of the options fails the first plan in a new account
+        # with "Invalid for_each argument"; tests/kreo_infra/tfcheck guard it).
+        validation_options = Token.as_string(self.certificate.domain_validation_options)
+        options = TerraformIterator.from_map(
+            Token.as_any_map(
+                TerraformIterator.from_list(names).for_expression_for_map(
+                    "val",
+                    f"one([for o in {validation_options} : o if o.domain_name == val])",
+                )
+            )
         )
         self.records = Route53Record(
             self,

@@ -157,7 +157,12 @@ def test_certificate_defaults(stack: Any) -> None:
 
 @pytest.mark.parametrize(
     ("names", "message"),
-    [(["api.kreo.com"], "list each name once"), (["*.kreo.com"], "name each host")],
+    [
+        (["api.kreo.com"], "list each name once"),
+        (["*.kreo.com"], "name each host"),
+        (["WWW.kreo.com"], "lowercase, without a trailing dot"),
+        (["www.kreo.com."], "lowercase, without a trailing dot"),
+    ],
 )
 def test_certificate_names_validated(stack: Any, names: list[str], message: str) -> None:
     from kreo_infra.edge.dns import DnsValidatedCertificate
