@@ -24,6 +24,12 @@ export DISABLE_VERSION_CHECK := 1
 # uses Node 22 (docs/decisions.md). Silences only the Node 20 banner.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
+# The suite's Terraform tiers (docs/testing.md) find provider plugins the standard
+# way; this names the offline filesystem mirror of the machine image, where there
+# is one. KREO_TF_REGISTRY=1 lets terraform init download instead (GitHub workflows).
+KREO_TF_PLUGIN_MIRROR ?= $(firstword $(wildcard /opt/tf-plugins))
+export KREO_TF_PLUGIN_MIRROR
+
 # The Pipfile's [[source]] is ${PIP_INDEX_URL}: pip's own configured index, or
 # pip's built-in default, so no registry host is written in any committed file.
 PIP_INDEX_URL ?= $(shell $(PYTHON) -m pip config get global.index-url 2>/dev/null \
@@ -37,7 +43,7 @@ VENV_STAMP := .venv/.kreo-synced
 NODE_STAMP := node_modules/.kreo-installed
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test lint fmt bench lock plan deploy review review-example diagram clean distclean
+.PHONY: help install synth test lint fmt tf-check emulate bench lock plan deploy review review-example diagram clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, STACK one of its layers
 # (base, network, edge, cluster, data, platform, app, backup, observability) or
@@ -82,6 +88,14 @@ lint: install ## ruff lint and format check.
 fmt: install ## Fix formatting and autofixable lint findings.
 	$(VENV_BIN)/ruff format .
 	$(VENV_BIN)/ruff check --fix .
+
+tf-check: install ## Terraform tiers 1-2 on cdktf.out/: validate, then plan/apply/re-plan with mocks.
+	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth
+	$(VENV_BIN)/python -m kreo_infra.tfcheck test
+
+emulate: install ## Terraform tier 3: apply production against a local AWS emulator (moto), then destroy.
+	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth
+	$(VENV_BIN)/python -m kreo_infra.tfcheck emulate
 
 bench: install ## Synthesis time and peak memory against the bare provider import.
 	$(VENV_BIN)/python bench/bench.py

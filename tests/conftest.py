@@ -124,7 +124,81 @@ def synthesis(providers: None, configs: list[EnvironmentConfig], tmp_path_factor
     app = build_app(configs, charts_dir=PROJECT_ROOT / "charts", outdir=str(outdir))
     app.synth()
     _TIMINGS["synthesis"] = time.perf_counter() - start
+    if _TERRAFORM["wanted"]:
+        _start_terraform_tiers(outdir, tmp_path_factory.mktemp("terraform"))
     return Synthesis(outdir=outdir, app=app, configs=configs)
+
+
+_TERRAFORM: dict[str, Any] = {"wanted": False, "future": None}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Start Terraform's tiers only when a test that reads them was selected."""
+    _TERRAFORM["wanted"] = any(item.get_closest_marker("terraform") for item in items)
+
+
+def _start_terraform_tiers(outdir: Path, workroot: Path) -> None:
+    """Tiers 1 and 2 run in the background (Terraform's own processes, on the
+    other core) from the moment the synthesis exists; ``terraform_tiers`` waits."""
+    import os
+    import threading
+    from concurrent.futures import Future
+
+    from kreo_infra.tfcheck.plan import deployment_order
+    from kreo_infra.tfcheck.runner import run_tiers
+    from kreo_infra.tfcheck.toolchain import discover
+
+    def run() -> Any:
+        env = dict(os.environ)
+        toolchain = discover(env, PROJECT_ROOT / ".cache" / "terraform")
+        start = time.perf_counter()
+        chains = deployment_order(outdir).chains
+        results = run_tiers(outdir, chains, toolchain, env, toolchain.cli_config.parent,
+                            workroot=workroot)  # fmt: skip
+        _TIMINGS["terraform"] = time.perf_counter() - start
+        _TERRAFORM["toolchain"] = toolchain.describe()
+        return toolchain, results
+
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(run())
+        except BaseException as error:  # handed to the test that waits for it
+            future.set_exception(error)
+
+    # A daemon thread: `pytest -x` or Ctrl-C does not wait for the chains.
+    threading.Thread(target=work, name="terraform", daemon=True).start()
+    _TERRAFORM["future"] = future
+
+
+@pytest.fixture(scope="session")
+def terraform_tiers(synthesis: Synthesis) -> Any:
+    """``(Toolchain, TierResults)`` of tiers 1 and 2 over the session's synthesis.
+
+    Without a Terraform CLI or any AWS provider plugin the tests that need it
+    skip with the reason, except in CI (``CI`` set), where they fail.
+    """
+    import os
+
+    from kreo_infra.tfcheck.toolchain import ToolchainError
+
+    future = _TERRAFORM["future"]
+    if future is None:
+        _start_terraform_tiers(synthesis.outdir, synthesis.outdir.parent / "terraform-work")
+        future = _TERRAFORM["future"]
+    try:
+        toolchain, results = future.result()
+    except ToolchainError as error:
+        if os.environ.get("CI"):
+            pytest.fail(f"Terraform tiers cannot run: {error}")
+        pytest.skip(f"Terraform tiers not run: {error}")
+    if not toolchain.versions("aws") and not toolchain.registry:
+        reason = "no AWS provider plugin in any mirror and KREO_TF_REGISTRY is not 1"
+        if os.environ.get("CI"):
+            pytest.fail(f"Terraform tiers cannot run: {reason}")
+        pytest.skip(f"Terraform tiers not run: {reason}")
+    return toolchain, results
 
 
 @pytest.fixture
@@ -179,10 +253,17 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     synth = _TIMINGS.get("synthesis", 0.0)
     checkov = _TIMINGS.get("checkov", 0.0)
     rest = max(total - imports - synth - checkov, 0.0)
+    # terraform runs in the background, beside the other tests: not part of "rest".
+    terraform = _TIMINGS.get("terraform", 0.0)
     terminalreporter.write_line(
         f"kreo-timings: provider-import={imports:.1f}s synthesis={synth:.1f}s "
-        f"checkov={checkov:.1f}s rest={rest:.1f}s total={total:.1f}s"
+        f"checkov={checkov:.1f}s rest={rest:.1f}s total={total:.1f}s "
+        f"terraform-background={terraform:.1f}s"
     )
+    if _TERRAFORM.get("toolchain"):
+        terminalreporter.write_line(
+            "kreo-terraform: " + _TERRAFORM["toolchain"].replace("\n", "; ")
+        )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
