@@ -119,7 +119,7 @@ def prepare(
     init = ["init", "-input=false", "-no-color"]
     if not keep_backend:
         init.append("-backend=false")
-    result = _run(toolchain, init, workdir, base_env)
+    result = _init(toolchain, init, workdir, base_env)
     prepared = Prepared(stack_name, workdir, document, compat=report)
     if result.returncode != 0:
         prepared.init_error = (result.stderr or result.stdout).strip()
@@ -228,7 +228,7 @@ def validate_bundle(
     document = {"terraform": {"required_providers": required}, "module": modules}
     (bundle / "main.tf.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     start = time.perf_counter()
-    init = _run(
+    init = _init(
         toolchain, ["init", "-backend=false", "-input=false", "-no-color"], bundle, base_env
     )
     if init.returncode != 0:
@@ -432,6 +432,19 @@ def mock_chain(
 
 
 _SCHEMA_LOCK = threading.Lock()
+_INIT_LOCK = threading.Lock()
+
+
+def _init(
+    toolchain: Toolchain, args: Sequence[str], cwd: Path, base_env: Mapping[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``terraform init``; with the registry one at a time, because Terraform's
+    plugin cache is not safe for concurrent writers (offline, the mirror is only
+    read and inits run in parallel)."""
+    if not toolchain.registry:
+        return _run(toolchain, args, cwd, base_env)
+    with _INIT_LOCK:
+        return _run(toolchain, args, cwd, base_env)
 
 
 def provider_schema(
@@ -453,7 +466,7 @@ def _provider_schema(
     config = {"terraform": {"required_providers": {"aws": {"source": "aws", "version": version}}}}
     (workdir / "main.tf.json").write_text(json.dumps(config), encoding="utf-8")
     for args in (["init", "-input=false", "-no-color"], ["providers", "schema", "-json"]):
-        result = _run(toolchain, args, workdir, base_env)
+        result = (_init if args[0] == "init" else _run)(toolchain, args, workdir, base_env)
         if result.returncode != 0:
             raise RuntimeError(f"terraform {' '.join(args)}: {result.stderr.strip()}")
     schemas = json.loads(result.stdout)["provider_schemas"]
@@ -485,7 +498,7 @@ def warm_plugin_cache(
     required = {name: {"source": name, "version": v} for name, v in sorted(pinned.items())}
     config = {"terraform": {"required_providers": required}}
     (workdir / "main.tf.json").write_text(json.dumps(config), encoding="utf-8")
-    result = _run(toolchain, ["init", "-input=false", "-no-color"], workdir, base_env)
+    result = _init(toolchain, ["init", "-input=false", "-no-color"], workdir, base_env)
     if result.returncode != 0:
         raise RuntimeError(f"terraform init of the pinned providers: {result.stderr.strip()}")
 
