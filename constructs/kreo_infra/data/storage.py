@@ -193,7 +193,7 @@ class PrivateBucket(Construct):
             ],
             provider=provider,
         )
-        S3BucketPolicy(
+        self.policy = S3BucketPolicy(
             self,
             "policy",
             bucket=bucket_id,
@@ -246,6 +246,10 @@ class AccessLogBucket(PrivateBucket):
     policy lets the logging service write the logs of ``source_bucket`` in this
     account and nothing else; log objects expire after ``retention_days``.
     ``sid`` names the policy statement (``S3ServerAccessLogsFromThe<Source>Bucket``).
+    The source bucket's ``aws_s3_bucket_logging`` must depend on :attr:`policy`:
+    S3 checks at ``PutBucketLogging`` that the logging service may write to the
+    target (``InvalidTargetBucketForLogging`` otherwise), and logs written before
+    the grant exists are lost.
     """
 
     def __init__(
@@ -335,6 +339,8 @@ class MediaStorage(Construct):
             bucket=self.media.bucket.id,
             target_bucket=self.access_logs.bucket.id,
             target_prefix=f"{media_bucket}/",
+            # Only once the logging service may write there (see AccessLogBucket).
+            depends_on=[self.access_logs.policy],
         )
         self.replica = None
         if dr_provider is not None:

@@ -59,6 +59,8 @@ class StateBucket(Construct):
             bucket=self.state.bucket.id,
             target_bucket=self.access_logs.bucket.id,
             target_prefix=f"{name}/",
+            # Only once the logging service may write there (see AccessLogBucket).
+            depends_on=[self.access_logs.policy],
         )
 
     @property
