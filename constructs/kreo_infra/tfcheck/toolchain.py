@@ -29,8 +29,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REGISTRY_HOST = "registry.terraform.io"
-"""Where ``"source": "aws"`` points: Terraform's default provider namespace."""
+NAMESPACE = "hashicorp"
+"""The namespace of ``"source": "aws"`` (and helm, kubernetes): Terraform's default one,
+on its default registry host, which addresses written without a host mean."""
 
 _MIRROR_BLOCK = re.compile(r"filesystem_mirror\s*\{[^}]*?path\s*=\s*\"([^\"]+)\"", re.S)
 _CACHE_DIR = re.compile(r"^\s*plugin_cache_dir\s*=\s*\"([^\"]+)\"", re.M)
@@ -110,14 +111,12 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 
 def scan_mirror(path: Path, arch: str | None = None) -> dict[str, list[str]]:
-    """Provider versions under a mirror directory (packed or unpacked layout), for
-    the ``hashicorp`` namespace of the default registry and this platform."""
+    """Provider versions under a mirror directory (``<host>/hashicorp/<name>/…``,
+    packed or unpacked layout) for this platform."""
     arch = arch or os_arch()
     found: dict[str, set[str]] = {}
-    namespace = path / REGISTRY_HOST / "hashicorp"
-    if not namespace.is_dir():
-        return {}
-    for provider in namespace.iterdir():
+    providers = [p for ns in sorted(path.glob(f"*/{NAMESPACE}")) for p in ns.iterdir()]
+    for provider in providers:
         for entry in provider.iterdir() if provider.is_dir() else ():
             if entry.is_dir() and (entry / arch).is_dir():
                 found.setdefault(provider.name, set()).add(entry.name)
@@ -224,7 +223,8 @@ def cli_config_text(
     when allowed (without a ``direct`` block Terraform downloads nothing). With
     the registry, downloads go to ``plugin_cache`` once, not once per stack
     (:func:`kreo_infra.tfcheck.runner.warm_plugin_cache` fills it first)."""
-    addresses = json.dumps([f"{REGISTRY_HOST}/hashicorp/{p}" for p in providers])
+    # Addresses without a host: Terraform's default registry host, as in the stacks.
+    addresses = json.dumps([f"{NAMESPACE}/{p}" for p in providers])
     blocks = [
         f"  filesystem_mirror {{\n    path    = {json.dumps(str(m))}\n"
         f"    include = {addresses}\n  }}\n"

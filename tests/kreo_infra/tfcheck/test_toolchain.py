@@ -17,18 +17,20 @@ from kreo_infra.tfcheck.toolchain import (
 )
 
 TERRAFORM = shutil.which("terraform")
+MIRROR_HOST = "providers.example"
+"""A mirror's first level is the registry host; the harness takes any."""
 needs_terraform = pytest.mark.skipif(TERRAFORM is None, reason="no terraform on PATH")
 
 
 def unpacked(root: Path, name: str, version: str, arch: str | None = None) -> Path:
-    path = root / "registry.terraform.io/hashicorp" / name / version / (arch or os_arch())
+    path = root / MIRROR_HOST / "hashicorp" / name / version / (arch or os_arch())
     path.mkdir(parents=True)
     (path / f"terraform-provider-{name}_v{version}").write_text("")
     return root
 
 
 def packed(root: Path, name: str, version: str) -> Path:
-    path = root / "registry.terraform.io/hashicorp" / name
+    path = root / MIRROR_HOST / "hashicorp" / name
     path.mkdir(parents=True, exist_ok=True)
     (path / f"terraform-provider-{name}_{version}_{os_arch()}.zip").write_text("")
     return root
@@ -114,7 +116,7 @@ def test_offline_cli_config_has_no_direct_installation(tmp_path: Path) -> None:
     text = cli_config_text([tmp_path], ["aws"], registry=False)
     assert "direct" not in text
     assert f'"{tmp_path}"' in text
-    assert '"registry.terraform.io/hashicorp/aws"' in text
+    assert '"hashicorp/aws"' in text
 
 
 def test_cli_config_without_any_mirror_is_still_valid() -> None:
