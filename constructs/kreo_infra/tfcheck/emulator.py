@@ -58,9 +58,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kreo_infra.tfcheck.compat import CompatReport, needs_transform, to_provider_5
+from kreo_infra.tfcheck.compat import CompatReport, to_provider_5
 from kreo_infra.tfcheck.plan import deployment_order
-from kreo_infra.tfcheck.runner import STACK_FILE, providers_of
+from kreo_infra.tfcheck.runner import STACK_FILE, plugins_for
 from kreo_infra.tfcheck.toolchain import Toolchain
 
 STATE_BUCKET_GAP = ":state-bucket"
@@ -749,15 +749,7 @@ def prepare_stack(
     """Copy a stack, transform it for the plugin, remove the gaps, point it at the emulator."""
     run = StackRun(stack_dir.name)
     original = json.loads((stack_dir / STACK_FILE).read_text(encoding="utf-8"))
-    missing, aws_version = [], None
-    for name, pinned in providers_of(original).items():
-        if toolchain.has(name, pinned):
-            continue
-        versions = toolchain.versions(name)
-        if name == "aws" and versions and needs_transform(pinned, versions[0]):
-            aws_version = versions[0]
-            continue
-        missing.append(f"{name} {pinned}")
+    aws_version, missing = plugins_for(original, toolchain)
     if missing:
         run.unchecked = f"provider {', '.join(missing)} not in any plugin mirror"
         return run

@@ -79,6 +79,22 @@ def providers_of(stack: Mapping[str, Any]) -> dict[str, str]:
     return {name: body.get("version", "") for name, body in required.items()}
 
 
+def plugins_for(stack: Mapping[str, Any], toolchain: Toolchain) -> tuple[str | None, list[str]]:
+    """What checking ``stack`` here takes: the 5.x AWS plugin version to transform
+    it for (``None``: the pinned one is at hand), and the providers (``name
+    version``) neither at hand nor replaceable, which leave it unchecked."""
+    missing, aws_version = [], None
+    for name, pinned in providers_of(stack).items():
+        if toolchain.has(name, pinned):
+            continue
+        versions = toolchain.versions(name)
+        if name == "aws" and versions and needs_transform(pinned, versions[0]):
+            aws_version = versions[0]
+            continue
+        missing.append(f"{name} {pinned}")
+    return aws_version, missing
+
+
 def prepare(
     stack_dir: Path,
     workdir: Path,
@@ -90,16 +106,7 @@ def prepare(
     """Copy, transform if needed, and ``terraform init`` one stack."""
     stack_name = stack_dir.name
     original = json.loads((stack_dir / STACK_FILE).read_text(encoding="utf-8"))
-    missing = []
-    aws_version = None
-    for name, pinned in providers_of(original).items():
-        if toolchain.has(name, pinned):
-            continue
-        versions = toolchain.versions(name)
-        if name == "aws" and versions and needs_transform(pinned, versions[0]):
-            aws_version = versions[0]
-            continue
-        missing.append(f"{name} {pinned}")
+    aws_version, missing = plugins_for(original, toolchain)
     if missing:
         reason = (
             f"provider {', '.join(missing)} not in any plugin mirror and the registry "
