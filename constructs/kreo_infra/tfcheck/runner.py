@@ -100,8 +100,6 @@ def prepare(
     workdir: Path,
     toolchain: Toolchain,
     base_env: Mapping[str, str],
-    *,
-    keep_backend: bool = False,
 ) -> Prepared:
     """Copy, transform if needed, and ``terraform init`` one stack."""
     stack_name = stack_dir.name
@@ -117,15 +115,12 @@ def prepare(
     document, report = original, None
     if aws_version:
         document, report = to_provider_5(original, stack_name, aws_version)
-    if not keep_backend:
-        document.get("terraform", {}).pop("backend", None)
+    document.get("terraform", {}).pop("backend", None)
     if workdir.exists():
         shutil.rmtree(workdir)
     shutil.copytree(stack_dir, workdir, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     (workdir / STACK_FILE).write_text(json.dumps(document, indent=1), encoding="utf-8")
-    init = ["init", "-input=false", "-no-color"]
-    if not keep_backend:
-        init.append("-backend=false")
+    init = ["init", "-input=false", "-no-color", "-backend=false"]
     result = _init(toolchain, init, workdir, base_env)
     prepared = Prepared(stack_name, workdir, document, compat=report)
     if result.returncode != 0:
@@ -165,39 +160,6 @@ def _diagnostics(lines: Iterable[dict[str, Any]]) -> list[str]:
         detail = (diagnostic.get("detail") or "").strip().split("\n")[0]
         errors.append(f"{diagnostic['summary']}: {detail} ({location}){context}".strip())
     return list(dict.fromkeys(errors))
-
-
-def validate(prepared: Prepared, toolchain: Toolchain, base_env: Mapping[str, str]) -> StepResult:
-    """Tier 1: ``terraform validate`` of a prepared stack."""
-    import time
-
-    if prepared.unchecked:
-        return StepResult(prepared.stack, ok=True, skipped=prepared.unchecked)
-    if prepared.init_error:
-        return StepResult(prepared.stack, ok=False, errors=[prepared.init_error])
-    assert prepared.workdir is not None
-    start = time.perf_counter()
-    result = _run(toolchain, ["validate", "-json", "-no-color"], prepared.workdir, base_env)
-    seconds = time.perf_counter() - start
-    try:
-        report = json.loads(result.stdout)
-    except json.JSONDecodeError:
-        return StepResult(prepared.stack, ok=False, seconds=seconds, errors=[result.stderr])
-    errors = _diagnostics(report.get("diagnostics", []))
-    return StepResult(prepared.stack, ok=report.get("valid", False), seconds=seconds, errors=errors)
-
-
-def validate_all(
-    prepared: Mapping[str, Prepared],
-    toolchain: Toolchain,
-    base_env: Mapping[str, str],
-    *,
-    jobs: int = 2,
-) -> dict[str, StepResult]:
-    """Tier 1 for every stack, one ``terraform validate`` per stack."""
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        results = pool.map(lambda p: validate(p, toolchain, base_env), prepared.values())
-        return dict(zip(prepared, results, strict=True))
 
 
 BUNDLE = "_validate"

@@ -16,7 +16,7 @@ from kreo_infra.tfcheck.runner import (
     mock_test,
     prepare,
     provider_schema,
-    validate,
+    validate_bundle,
 )
 from kreo_infra.tfcheck.toolchain import ToolchainError, discover
 from tests.conftest import PROJECT_ROOT, synth_stack
@@ -89,7 +89,7 @@ def test_a_stack_whose_providers_are_missing_is_reported_not_checked(tmp_path: P
     assert prepared.unchecked is not None
     assert "helm 3.1.1" in prepared.unchecked
     assert "aws" not in prepared.unchecked.split("provider ")[1].split(" not")[0]
-    result = validate(prepared, toolchain, {})
+    result = validate_bundle({"kreo-x-app": prepared}, toolchain, {})["kreo-x-app"]
     assert result.ok
     assert result.skipped == prepared.unchecked
 
