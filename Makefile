@@ -43,9 +43,11 @@ VENV_STAMP := .venv/.kreo-synced
 NODE_STAMP := node_modules/.kreo-installed
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test lint fmt tf-check emulate bench lock plan deploy review review-example diagram clean distclean
+.PHONY: help install synth test lint fmt tf-check emulate bench lock plan deploy first-deploy preflight review review-example diagram clean distclean
 
-# `make plan` / `make deploy`: ENV names the environment, STACK one of its layers
+# `make plan` / `make deploy`: ENV names the environment, PHASE one of its two
+# phases (infrastructure: base..data; workloads: platform..observability, which
+# need the private cluster API: docs/operations.md), STACK one of its layers
 # (base, network, edge, cluster, data, platform, app, backup, observability) or
 # `bootstrap` (the account's stack). Terraform >= 1.10 and AWS credentials needed.
 ENV ?= staging
@@ -112,9 +114,15 @@ plan: install ## terraform plan of one stack: make plan ENV=production STACK=net
 			-out=plan.tfplan; status=$$?; [ $$status -ne 1 ] || exit 1; echo $$status > plan.status; } \
 		&& terraform show -no-color plan.tfplan > plan.txt
 
-deploy: install ## Deploy an environment's stacks in order (asks before each): make deploy ENV=staging
+deploy: install ## Deploy an environment's stacks in order (asks before each): make deploy ENV=staging [PHASE=infrastructure|workloads]
 	KREO_ENVIRONMENTS=$(ENV) $(CDKTF) deploy $(DEPLOY_FLAGS) \
-		$(if $(STACK),$(STACK_ID),$$(KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks))
+		$(if $(STACK),$(STACK_ID),$$(KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks $(if $(PHASE),--phase $(PHASE))))
+
+first-deploy: install ## Print every step of a first deploy into a fresh account, in order.
+	@$(VENV_BIN)/python main.py --first-deploy
+
+preflight: install ## Read-only checks of the live account before a deploy: make preflight ENV=production [STAGE=account|workloads]
+	$(VENV_BIN)/python -m kreo_infra.preflight --env $(ENV) $(if $(STAGE),--stage $(STAGE))
 
 review: install ## Markdown synth report of cdktf.out/ (BASE=other/cdktf.out adds the change report; exit 3 on danger)
 	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth

@@ -10,8 +10,10 @@ Environment variables (read here and nowhere else):
 A bad config file or construct input ends with one line on stderr and exit
 status 2, before cdktf, jsii or the providers are loaded and before anything is
 written to ``cdktf.out/``. ``python main.py --check`` validates the config only;
-``python main.py --stacks`` prints the environments' stack ids in deployment
-order (what ``make deploy`` passes to ``cdktf deploy``).
+``python main.py --stacks [--phase infrastructure|workloads]`` prints the
+environments' stack ids in deployment order (what ``make deploy`` passes to
+``cdktf deploy``); ``python main.py --first-deploy`` prints every step of a
+first deploy into a fresh account (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from kreo_infra.config.loader import ConfigError, load_environments, parse_environment_list
 from kreo_infra.errors import PropsError
-from kreo_infra.layers import environment_stacks
+from kreo_infra.layers import PHASES, environment_stacks, first_deploy_order
 
 EXIT_BAD_INPUT = 2
 
@@ -35,9 +37,16 @@ def main(argv: list[str]) -> int:
         if "--check" in argv:
             print(f"config ok: {', '.join(c.name for c in configs)}")
             return 0
+        if "--first-deploy" in argv:
+            print("\n".join(first_deploy_order(configs)))
+            return 0
         if "--stacks" in argv:
+            phase = argv[argv.index("--phase") + 1] if "--phase" in argv[:-1] else None
+            if "--phase" in argv and phase not in PHASES:
+                print(f"error: --phase: use one of {', '.join(PHASES)}", file=sys.stderr)
+                return EXIT_BAD_INPUT
             for config in configs:
-                print("\n".join(environment_stacks(config)))
+                print("\n".join(environment_stacks(config, phase)))
             return 0
         # Imported only now: loading cdktf and the providers takes seconds, a
         # config error should not wait for it.

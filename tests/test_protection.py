@@ -113,6 +113,14 @@ STATELESS = {
     "aws_resourcegroups_group", "aws_route", "aws_route_table",
     "aws_route_table_association", "aws_security_group", "aws_subnet", "aws_vpc",
     "aws_vpc_endpoint", "aws_vpc_security_group_ingress_rule",
+    # The CodeBuild-hosted GitHub runners (kreo_infra.delivery.runners) keep
+    # nothing; a replaced GitHub connection comes back PENDING and an
+    # administrator redoes the GitHub App handshake (operations.md).
+    "aws_codebuild_project", "aws_codebuild_webhook", "aws_codeconnections_connection",
+    # A generated value, written with its version (write-only): replacing it
+    # comes with a new version number, which sets the same new password on the
+    # database too. The secret itself is protected (its recovery window).
+    "aws_secretsmanager_secret_version",
 }  # fmt: skip
 
 

@@ -59,10 +59,13 @@ def test_no_secret_literals_in_synthesized_output(synthesis: Synthesis) -> None:
 
 
 SECRET_ARGUMENTS = {
-    "password", "password_wo", "passwords", "auth_token", "master_password",
-    "master_user_password", "secret_string", "secret_binary", "secret_string_wo",
+    "password", "passwords", "auth_token", "master_password",
+    "master_user_password", "secret_string", "secret_binary",
 }  # fmt: skip
 """Arguments that would put a secret into the configuration and the state."""
+
+WRITE_ONLY_ARGUMENTS = {"password_wo", "secret_string_wo"}
+"""Arguments Terraform never stores: allowed only with an ephemeral value."""
 
 
 def _keys(value: Any) -> Iterator[str]:
@@ -84,3 +87,21 @@ def test_no_secret_arguments(synthesis: Synthesis, stack_name: str) -> None:
         if key in SECRET_ARGUMENTS
     }
     assert found == set()
+
+
+def test_write_only_secrets_come_from_ephemeral_values(
+    synthesis: Synthesis, stack_name: str
+) -> None:
+    """A write-only argument keeps a value out of state; it must also keep it out of
+    the JSON, so its value is always an ephemeral (generated) one, never a literal."""
+    stack = synthesis.stack(stack_name)
+    declared = {
+        f"ephemeral.{kind}.{name}."
+        for kind, items in stack.get("ephemeral", {}).items()
+        for name in items
+    }
+    for kind, name, body in iter_resources(stack):
+        for key in WRITE_ONLY_ARGUMENTS & set(body):
+            value = body[key]
+            assert value.startswith("${"), f"{kind}.{name}.{key}"
+            assert any(d in value for d in declared), f"{kind}.{name}.{key}"

@@ -71,13 +71,16 @@ def build_account(app: App, configs: Sequence[EnvironmentConfig]) -> BootstrapSt
     """
     first = configs[0]
     for config in configs[1:]:
-        for field in ("state", "delivery", "project", "region"):
+        for field in ("state", "delivery", "project", "region", "registry"):
             if getattr(config, field) != getattr(first, field):
                 raise PropsError(
                     "build_account", f"{config.name}.{field}", getattr(config, field),
                     f"share {field} with {first.name}: one account, one bootstrap",
                 )  # fmt: skip
-    return BootstrapStack(app, config=first, environments=[c.name for c in configs])
+    services = sorted({service for config in configs for service in config.services})
+    return BootstrapStack(
+        app, config=first, environments=[c.name for c in configs], services=services
+    )
 
 
 def build_app(

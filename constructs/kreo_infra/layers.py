@@ -24,9 +24,62 @@ ENVIRONMENT_LAYERS = (
 (the same order as ``kreo_infra.app.LAYERS``; a test keeps them equal)."""
 
 
-def environment_stacks(config: EnvironmentConfig) -> list[str]:
-    """The stacks of ``config``'s environment, in deployment order."""
-    return [f"{config.stack_prefix}-{layer}" for layer in ENVIRONMENT_LAYERS]
+PHASES: dict[str, tuple[str, ...]] = {
+    "infrastructure": ("base", "network", "edge", "cluster", "data"),
+    "workloads": ("platform", "app", "backup", "observability"),
+}
+"""An environment's deploy in two phases, in order. ``infrastructure`` calls AWS
+APIs only (any runner can apply it); ``workloads`` holds the Helm/Kubernetes
+stacks, which need the private cluster API (runners in the VPC), and what
+reads them. Between the two, the deploy checks that every secret has a value
+and every image exists (``make preflight STAGE=workloads``)."""
+
+
+def environment_stacks(config: EnvironmentConfig, phase: str | None = None) -> list[str]:
+    """The stacks of ``config``'s environment (of one ``phase``), in deployment order."""
+    if phase is not None and phase not in PHASES:
+        raise ValueError(f"phase {phase!r}: use one of {', '.join(PHASES)}")
+    layers = PHASES[phase] if phase else ENVIRONMENT_LAYERS
+    return [f"{config.stack_prefix}-{layer}" for layer in layers]
+
+
+def first_deploy_order(configs: Sequence[EnvironmentConfig]) -> list[str]:
+    """Every step of a first deploy into a fresh account, in an order that works.
+
+    Stack ids, and ``# ...`` lines for the steps that are not stacks. The
+    bootstrap comes first (an administrator applies it; it creates the state
+    bucket, the pipeline's roles and the image repositories); then the images
+    are pushed; then, for an environment whose zone is delegated from another
+    environment's (staging.kreo.com from kreo.com), that other environment's
+    edge stack comes before it, because the delegation record goes into its
+    zone. Environments whose zone others delegate from (production) deploy
+    last, as the pipeline deploys them: staging rehearses every change first.
+    Each environment deploys in its two phases, its secret values set between.
+    """
+    if not configs:
+        return []
+    parents = {c.dns.delegate_from for c in configs if c.dns.delegate_from}
+    configs = sorted(configs, key=lambda c: c.dns.domain in parents)
+    project = configs[0].project
+    steps = [f"{project}-{layer}" for layer in ACCOUNT_LAYERS]
+    steps.append("# complete the GitHub connection handshake (console), then push the images")
+    done: set[str] = set()
+    by_domain = {c.dns.domain: c for c in configs}
+    for config in configs:
+        parent = by_domain.get(config.dns.delegate_from or "")
+        if parent is not None and parent is not config:
+            edge = f"{parent.stack_prefix}-edge"
+            if edge not in done:
+                steps.append(edge)
+                done.add(edge)
+        for phase in PHASES:
+            if phase == "workloads":
+                steps.append(f"# set the secret values of {config.name} (make preflight)")
+            for stack in environment_stacks(config, phase):
+                if stack not in done:
+                    steps.append(stack)
+                    done.add(stack)
+    return steps
 
 
 def all_stacks(configs: Sequence[EnvironmentConfig]) -> list[str]:

@@ -74,3 +74,78 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- define "kreo-marketplace.serviceSecretName" -}}
 {{- printf "%s-secrets" .name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/* The database-roles hook job's objects (Job, ServiceAccount, ConfigMap). */}}
+{{- define "kreo-marketplace.databaseRolesName" -}}
+{{- include "kreo-marketplace.fullname" (dict "root" . "suffix" "database-roles") -}}
+{{- end -}}
+
+{{/* The Secret (from Secrets Manager) with the master user's credentials, for that job only. */}}
+{{- define "kreo-marketplace.databaseMasterSecretName" -}}
+{{- include "kreo-marketplace.fullname" (dict "root" . "suffix" "database-master") -}}
+{{- end -}}
+
+{{- define "kreo-marketplace.databaseRolesSelectorLabels" -}}
+app.kubernetes.io/name: database-roles
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* The common labels (with the instance) and the job's name and component. */}}
+{{- define "kreo-marketplace.databaseRolesLabels" -}}
+{{ include "kreo-marketplace.labels" . }}
+app.kubernetes.io/name: database-roles
+app.kubernetes.io/component: database-roles
+{{- end -}}
+
+{{/*
+The roles script: for every service a writer role owning the schema of its name
+and a reader role with SELECT on it, both LOGIN and IAM-authenticated (rds_iam,
+no password). Every statement is idempotent, so the script runs on every
+install and upgrade; psql runs it in one transaction.
+*/}}
+{{- define "kreo-marketplace.databaseRolesSql" -}}
+{{- $dr := .Values.databaseRoles -}}
+-- Rendered from values.databaseRoles by the kreo-marketplace chart; run by the
+-- database-roles hook job as the master user on every install and upgrade.
+-- Idempotent: running it again changes nothing.
+
+-- One run at a time.
+SELECT pg_advisory_xact_lock(hashtext('kreo-marketplace-database-roles'));
+
+-- Nobody creates objects in public, nor connects, unless granted below.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
+REVOKE ALL ON DATABASE "{{ $dr.database }}" FROM PUBLIC;
+{{- range $name, $roles := $dr.services }}
+{{- $user := $roles.user }}
+{{- $reader := $roles.readerUser }}
+
+-- {{ $name }}: "{{ $user }}" owns schema "{{ $user }}"; "{{ $reader }}" reads it.
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{{ $user }}') THEN
+    CREATE ROLE "{{ $user }}" LOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{{ $reader }}') THEN
+    CREATE ROLE "{{ $reader }}" LOGIN;
+  END IF;
+END
+$$;
+ALTER ROLE "{{ $user }}" WITH LOGIN INHERIT NOCREATEDB NOCREATEROLE PASSWORD NULL;
+ALTER ROLE "{{ $reader }}" WITH LOGIN INHERIT NOCREATEDB NOCREATEROLE PASSWORD NULL;
+-- IAM authentication only (RDS: members of rds_iam log in with IAM tokens).
+GRANT rds_iam TO "{{ $user }}", "{{ $reader }}";
+GRANT CONNECT ON DATABASE "{{ $dr.database }}" TO "{{ $user }}", "{{ $reader }}";
+ALTER ROLE "{{ $user }}" SET search_path = "{{ $user }}";
+ALTER ROLE "{{ $reader }}" SET search_path = "{{ $user }}";
+-- The master may act as the writer (SET ROLE) without inheriting its rights.
+GRANT "{{ $user }}" TO CURRENT_USER WITH INHERIT FALSE, SET TRUE;
+CREATE SCHEMA IF NOT EXISTS "{{ $user }}" AUTHORIZATION "{{ $user }}";
+ALTER SCHEMA "{{ $user }}" OWNER TO "{{ $user }}";
+SET ROLE "{{ $user }}";
+REVOKE ALL ON SCHEMA "{{ $user }}" FROM PUBLIC;
+GRANT USAGE ON SCHEMA "{{ $user }}" TO "{{ $reader }}";
+GRANT SELECT ON ALL TABLES IN SCHEMA "{{ $user }}" TO "{{ $reader }}";
+ALTER DEFAULT PRIVILEGES FOR ROLE "{{ $user }}" IN SCHEMA "{{ $user }}" GRANT SELECT ON TABLES TO "{{ $reader }}";
+RESET ROLE;
+{{- end }}
+{{- end -}}

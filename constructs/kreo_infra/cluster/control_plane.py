@@ -32,8 +32,7 @@ CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager",
 
 ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 VIEW_POLICY = "AmazonEKSViewPolicy"
-ADMIN_VIEW_POLICY = "AmazonEKSAdminViewPolicy"
-"""View everything, Secrets included: what ``terraform plan`` of a Helm release reads."""
+"""Kubernetes' ``view``: read most namespaced objects, never Secrets."""
 
 
 class EksControlPlane(Construct):
@@ -43,8 +42,9 @@ class EksControlPlane(Construct):
       that are not ``0.0.0.0/0``;
     * authentication through EKS access entries only (no ``aws-auth``
       ConfigMap), the creator **not** made admin: ``admin_role_arns`` get
-      cluster admin, ``readonly_role_arns`` the view policy, ``reviewer_role_arns``
-      the admin-view policy (Secrets readable: plans of Helm releases), nobody
+      cluster admin, ``readonly_role_arns`` and ``reviewer_role_arns`` (the pull
+      requests' plan role) the view policy, which reads no Secrets (Helm's
+      release records are ConfigMaps: ``kreo_infra.platform.providers``), nobody
       else anything;
     * Kubernetes secrets envelope-encrypted with a rotating KMS key;
     * all five control-plane log types into a KMS-encrypted log group with
@@ -147,7 +147,7 @@ class EksControlPlane(Construct):
         for kind, arns, policy in (
             ("admin", admin_role_arns, ADMIN_POLICY),
             ("readonly", readonly_role_arns, VIEW_POLICY),
-            ("reviewer", reviewer_role_arns, ADMIN_VIEW_POLICY),
+            ("reviewer", reviewer_role_arns, VIEW_POLICY),
         ):
             for index, principal in enumerate(arns):
                 entry = EksAccessEntry(

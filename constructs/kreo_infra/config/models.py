@@ -270,20 +270,28 @@ class Cluster(Model):
 class Registry(Model):
     """ECR repositories for the services (one per service, ``<project>/<service>``).
 
-    Every environment of an account pulls from the same repositories (build
-    once, promote the same image); ``create_repositories`` is true in exactly
-    one environment, which owns them.
+    They belong to the account (``kreo-bootstrap`` creates them), not to an
+    environment: every environment pulls the same images (build once, promote
+    the same image), and they exist before the first environment deploys.
+    Every environment of an account must agree on these settings.
     """
 
-    create_repositories: bool
     untagged_expiry_days: Annotated[int, Field(ge=1, le=365)]
     keep_releases: Annotated[int, Field(ge=1, le=1000)]
 
 
 class Database(Model):
-    """RDS PostgreSQL (seed: db.t3.medium, 100 GB, encrypted, 7-day backups)."""
+    """RDS PostgreSQL (seed: db.t3.medium, 100 GB, encrypted, 7-day backups).
 
-    engine_version: Version
+    ``engine_version`` is the major version only: RDS applies minor versions
+    itself (``auto_minor_version_upgrade``), and a pinned minor would make every
+    later plan a failing downgrade. ``master_password_version`` rotates the
+    master password: bump it and the next apply generates a new one (never in
+    state) and sets it on the database and its secret together.
+    """
+
+    engine_version: Annotated[str, Field(pattern=r"^\d+$")]
+    master_password_version: Annotated[int, Field(ge=1)]
     instance_class: Annotated[str, Field(pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")]
     allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
     max_allocated_storage_gb: Annotated[int, Field(ge=20, le=65536)]
@@ -522,6 +530,26 @@ def _image_tag(value: str) -> str:
 ImageTag = Annotated[str, AfterValidator(_image_tag)]
 """An image tag that names one build (ECR repositories refuse to overwrite it)."""
 
+_IMAGE_REFERENCE = re.compile(
+    r"^(?P<repository>[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+)"
+    r":(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127})(@sha256:[0-9a-f]{64})?$"
+)
+
+
+def _image_reference(value: str) -> str:
+    match = _IMAGE_REFERENCE.match(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not <registry>/<repository>:<tag> (optionally @sha256:<digest>)"
+        )
+    _image_tag(match.group("tag"))
+    return value
+
+
+ImageReference = Annotated[str, AfterValidator(_image_reference)]
+"""A full image reference, ``<registry>/<repository>:<tag>``, its tag naming one
+build (never ``latest``); ``@sha256:<digest>`` may follow."""
+
 SecretName = Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
 
 
@@ -595,7 +623,8 @@ class DatabasePool(Model):
 
 class Application(Model):
     """Settings the marketplace services read at run time (non-secret only), and
-    which secret becomes which environment variable."""
+    which secret becomes which environment variable. ``database_client_image``
+    is the PostgreSQL client (psql) the chart's database-roles hook job runs."""
 
     image_tag: ImageTag
     cors_origins: Annotated[list[HttpsOrigin], Field(min_length=1)]
@@ -604,6 +633,7 @@ class Application(Model):
     features: Features
     jwt: Jwt
     database_pool: DatabasePool
+    database_client_image: ImageReference
     email_from: Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]
     email_from_name: Annotated[str, Field(min_length=1, max_length=100)]
     sms_from: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
@@ -722,6 +752,20 @@ class Delivery(Model):
     plan_role: IamRoleName
     deploy_role_prefix: IamRoleName
     image_push_role: IamRoleName
+    access_roles: dict[IamRoleName, Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,32}$")]]
+    """People's roles (role name → IAM Identity Center permission set): the
+    bootstrap creates each, assumable only from that permission set's roles.
+    Identity Center's own roles are named ``AWSReservedSSO_<set>_<random>`` under
+    a path, which EKS access entries and OpenSearch cannot name stably."""
+
+    @model_validator(mode="after")
+    def _no_identity_center_names(self) -> Delivery:
+        for role in self.access_roles:
+            if role.startswith("AWSReservedSSO_"):
+                raise FieldPathError(
+                    f"access_roles.{role}", "name a role of your own; the bootstrap creates it"
+                )
+        return self
 
 
 class EnvironmentConfig(Model):
@@ -799,6 +843,20 @@ class EnvironmentConfig(Model):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise FieldPathError("application.secret_env", f"{duplicates} name two secrets")
+        return self
+
+    @model_validator(mode="after")
+    def _access_roles_exist(self) -> EnvironmentConfig:
+        """The cluster's and the search domain's people roles are ones the bootstrap creates."""
+        for field in ("admin_role_names", "readonly_role_names"):
+            for role in getattr(self.cluster, field):
+                if role not in self.delivery.access_roles:
+                    raise FieldPathError(
+                        f"cluster.{field}",
+                        f"{role!r} is not one of delivery.access_roles "
+                        f"({', '.join(self.delivery.access_roles)}): the bootstrap creates those",
+                    )
+        return self
 
     @property
     def stack_prefix(self) -> str:
@@ -809,6 +867,12 @@ class EnvironmentConfig(Model):
     def secrets_prefix(self) -> str:
         """``kreo/<env>/``: the Secrets Manager names this environment's workloads may read."""
         return f"{self.project}/{self.name}/"
+
+    @property
+    def generated_secrets(self) -> frozenset[str]:
+        """Application secrets whose values Terraform generates (write-only, never in
+        state): Grafana's admin login. Nobody sets them; the preflight skips them."""
+        return frozenset({self.platform.grafana_admin_secret})
 
     @property
     def deploy_role(self) -> str:

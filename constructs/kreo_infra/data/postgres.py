@@ -10,7 +10,7 @@ from cdktf_cdktf_provider_aws.db_parameter_group import (
     DbParameterGroup,
     DbParameterGroupParameter,
 )
-from cdktf_cdktf_provider_aws.db_proxy import DbProxy, DbProxyAuth
+from cdktf_cdktf_provider_aws.db_proxy import DbProxy
 from cdktf_cdktf_provider_aws.db_proxy_default_target_group import (
     DbProxyDefaultTargetGroup,
     DbProxyDefaultTargetGroupConnectionPoolConfig,
@@ -20,6 +20,10 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.secretsmanager_secret import (
+    SecretsmanagerSecret,
+    SecretsmanagerSecretReplica,
+)
 from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import (
     VpcSecurityGroupEgressRule,
 )
@@ -27,7 +31,9 @@ from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.config.models import Database
+from kreo_infra.errors import PropsError
 from kreo_infra.network.security_groups import ServiceSecurityGroup
+from kreo_infra.security.generated import GeneratedPassword, WriteOnlySecretValue, json_with
 from kreo_infra.security.iam import aws_managed_policy, policy_document, service_trust
 from kreo_infra.security.kms import RotatingKey
 from kreo_infra.security.log_group import EncryptedLogGroup
@@ -43,17 +49,26 @@ class PostgresDatabase(Construct):
     * storage gp3, autoscaling up to ``max_allocated_storage_gb``, encrypted
       with a rotating key that also encrypts Performance Insights and the
       master secret;
-    * the master password generated and rotated by RDS in Secrets Manager
-      (``manage_master_user_password``): never in config, JSON or state;
-      IAM database authentication on;
+    * the engine's major version only, minor versions applied by RDS;
+    * the master password generated at apply time (Secrets Manager's
+      GetRandomPassword, an ephemeral resource) and written with write-only
+      arguments to the instance and to secret ``master_secret_name``: never in
+      config, JSON or state. Not RDS's managed master password, because RDS
+      refuses read replicas of an instance that has one (``InvalidParameterValue:
+      … ManageMasterUserPassword is enabled is not supported``;
+      terraform-aws-modules/terraform-aws-rds#512, #532). A new
+      ``master_password_version`` rotates it. The master user is for
+      administration; IAM database authentication is on for everyone else;
     * backups kept ``backup_retention_days`` in their window, tags copied to
       snapshots, a final snapshot on delete, deletion protection per config;
     * the parameter group forces SSL and logs connections, disconnections and
       statements slower than ``slow_query_ms``; the logs go to encrypted log
       groups created here with ``log_retention_days``;
     * ``read_replicas`` replicas, each in a different zone from the last;
-    * an RDS Proxy (TLS required, IAM authentication, the managed secret) in
-      front of the primary: the pooling the seed wanted from PgBouncer;
+    * an RDS Proxy (TLS required, end-to-end IAM authentication: clients and
+      the proxy itself log in with IAM, no secret) in front of the primary: the
+      pooling the seed wanted from PgBouncer; its role may connect as
+      ``proxy_users`` only;
     * reachable on 5432 from ``client_group_id`` (and the proxy) only.
     """
 
@@ -65,13 +80,20 @@ class PostgresDatabase(Construct):
         name: str,
         settings: Database,
         vpc_id: str,
-        vpc_cidr: str,
         subnet_ids: Sequence[str],
         availability_zone_ids: Sequence[str],
         client_group_id: str,
         log_retention_days: int,
         account: AwsAccount,
+        master_secret_name: str,
+        proxy_users: Sequence[str],
+        secret_replica: tuple[str, str] | None = None,
     ) -> None:
+        if not proxy_users or settings.master_username in proxy_users:
+            raise PropsError(
+                "PostgresDatabase", "proxy_users", list(proxy_users),
+                f"name the application roles (not the master user {settings.master_username!r})",
+            )  # fmt: skip
         super().__init__(scope, id)
         region, partition = account.region, account.partition
         self.key = RotatingKey(
@@ -116,17 +138,7 @@ class PostgresDatabase(Construct):
             to_port=PORT,
             referenced_security_group_id=self.security_group.id,
         )
-        VpcSecurityGroupEgressRule(
-            self,
-            "proxy-to-secrets-manager",
-            security_group_id=self.proxy_security_group.id,
-            description="The proxy reads the master secret through the VPC endpoint",
-            ip_protocol="tcp",
-            from_port=443,
-            to_port=443,
-            cidr_ipv4=vpc_cidr,
-        )
-        major = settings.engine_version.split(".")[0]
+        major = settings.engine_version
         self.parameter_group = DbParameterGroup(
             self,
             "parameters",
@@ -180,6 +192,36 @@ class PostgresDatabase(Construct):
             "maintenance_window": settings.maintenance_window,
         }
         self.identifier = f"{name}-postgres"
+        self.master_secret = SecretsmanagerSecret(
+            self,
+            "master-secret",
+            name=master_secret_name,
+            description=f"Master user of {self.identifier} (administration only); "
+            "value written by Terraform, write-only",
+            kms_key_id=self.key.arn,
+            recovery_window_in_days=30,
+            replica=[
+                SecretsmanagerSecretReplica(region=secret_replica[0], kms_key_id=secret_replica[1])
+            ]
+            if secret_replica
+            else None,
+        )
+        password = GeneratedPassword(self, "master-password")
+        WriteOnlySecretValue(
+            self,
+            "master-secret-value",
+            secret_id=self.master_secret.id,
+            value=json_with(
+                {
+                    "engine": "postgres",
+                    "username": settings.master_username,
+                    "dbname": settings.database_name,
+                },
+                secret_key="password",  # noqa: S106 - a JSON key
+                password=password,
+            ),
+            version=settings.master_password_version,
+        )
         log_groups = self._log_groups([self.identifier], log_retention_days, account=account)
         self.primary = DbInstance(
             self,
@@ -192,8 +234,8 @@ class PostgresDatabase(Construct):
             storage_type="gp3",
             db_name=settings.database_name,
             username=settings.master_username,
-            manage_master_user_password=True,
-            master_user_secret_kms_key_id=self.key.arn,
+            password_wo=password.value,
+            password_wo_version=settings.master_password_version,
             multi_az=settings.multi_az,
             db_subnet_group_name=self.subnet_group.name,
             backup_retention_period=settings.backup_retention_days,
@@ -232,37 +274,33 @@ class PostgresDatabase(Construct):
                 )
             )
 
-        self.master_secret_arn = self.primary.master_user_secret.get(0).secret_arn
+        self.master_secret_arn = self.master_secret.arn
+        self.proxy_users = list(proxy_users)
         self.proxy_role = IamRole(
             self,
             "proxy-role",
             name=f"{name}-postgres-proxy",
-            description=f"RDS Proxy of {name}: reads the master secret",
+            description=f"RDS Proxy of {name}: connects to the database with IAM",
             assume_role_policy=service_trust("rds.amazonaws.com"),
         )
         IamRolePolicy(
             self,
             "proxy-role-policy",
-            name="read-master-secret",
+            name="connect-as-the-application-roles",
             role=self.proxy_role.id,
             policy=policy_document(
                 [
                     {
-                        "Sid": "ReadTheMasterSecret",
+                        # End-to-end IAM: the proxy logs in to the instance
+                        # (its DbiResourceId) as the user the client named.
+                        "Sid": "ConnectAsTheApplicationRoles",
                         "Effect": "Allow",
-                        "Action": ["secretsmanager:GetSecretValue"],
-                        "Resource": self.master_secret_arn,
-                    },
-                    {
-                        "Sid": "DecryptItThroughSecretsManager",
-                        "Effect": "Allow",
-                        "Action": ["kms:Decrypt"],
-                        "Resource": self.key.arn,
-                        "Condition": {
-                            "StringEquals": {
-                                "kms:ViaService": f"secretsmanager.{region}.amazonaws.com"
-                            }
-                        },
+                        "Action": ["rds-db:connect"],
+                        "Resource": [
+                            f"arn:{partition}:rds-db:{region}:{account.account_id}:dbuser:"
+                            f"{self.primary.resource_id}/{user}"
+                            for user in self.proxy_users
+                        ],
                     },
                 ]
             ),
@@ -278,15 +316,9 @@ class PostgresDatabase(Construct):
             vpc_security_group_ids=[self.proxy_security_group.id],
             idle_client_timeout=1800,
             debug_logging=False,
-            auth=[
-                DbProxyAuth(
-                    auth_scheme="SECRETS",
-                    iam_auth="REQUIRED",
-                    client_password_auth_type="POSTGRES_SCRAM_SHA_256",  # noqa: S106 - a method
-                    secret_arn=self.master_secret_arn,
-                    description="The RDS-managed master secret",
-                )
-            ],
+            # Clients authenticate with IAM and so does the proxy to the
+            # database: no secret to read, rotate or leak.
+            default_auth_scheme="IAM_AUTH",
         )
         DbProxyDefaultTargetGroup(
             self,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.secretsmanager_secret import (
@@ -13,15 +14,31 @@ from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from kreo_infra.security.generated import GeneratedPassword, WriteOnlySecretValue, json_with
 from kreo_infra.security.kms import RotatingKey
+
+DATABASE_MASTER_SECRET = "database/master"  # noqa: S105 - a secret's name
+"""The PostgreSQL master user's secret, below the environment's prefix (data layer)."""
+
+
+@dataclass(frozen=True)
+class GeneratedSecret:
+    """A secret whose value Terraform generates: JSON of ``fields`` plus a random
+    ``password_key``, written once per ``version`` with write-only arguments."""
+
+    fields: Mapping[str, str]
+    password_key: str
+    version: int = 1
 
 
 class ApplicationSecrets(Construct):
-    """One secret per name under ``prefix``, KMS-encrypted, with no value.
+    """One secret per name under ``prefix``, KMS-encrypted.
 
-    Terraform creates the containers only; values are written out of band
-    (``aws secretsmanager put-secret-value``, docs/operations.md), so they never
-    pass through config, synthesized JSON or Terraform state. A deleted secret
+    Terraform creates the containers; values are written out of band (``aws
+    secretsmanager put-secret-value``, docs/operations.md), so they never pass
+    through config, synthesized JSON or Terraform state. The ``generated`` ones
+    (Grafana's admin password) get a value Terraform generates at apply time
+    and writes with a write-only argument: never in JSON or state either. A deleted secret
     stays recoverable for ``recovery_window_days``. With ``dr_provider`` each
     secret is replicated to ``dr_region``, encrypted there with a key of that
     region.
@@ -39,7 +56,14 @@ class ApplicationSecrets(Construct):
         account: AwsAccount,
         dr_region: str,
         dr_provider: TerraformProvider | None = None,
+        generated: Mapping[str, GeneratedSecret] | None = None,
     ) -> None:
+        generated = dict(generated or {})
+        unknown = sorted(set(generated) - set(names))
+        if unknown:
+            raise PropsError(
+                "ApplicationSecrets", "generated", unknown, f"name secrets of {list(names)}"
+            )
         super().__init__(scope, id)
         if len(set(names)) != len(names):
             raise PropsError("ApplicationSecrets", "names", list(names), "list each secret once")
@@ -52,7 +76,7 @@ class ApplicationSecrets(Construct):
             description=f"Encrypts the application secrets of {name}",
             account=account,
         )
-        replica_key = (
+        self.replica_key = replica_key = (
             RotatingKey(
                 self,
                 "replica-key",
@@ -78,3 +102,15 @@ class ApplicationSecrets(Construct):
             )
             for secret in names
         }
+        for secret, shape in generated.items():
+            WriteOnlySecretValue(
+                self,
+                f"{secret.replace('/', '-')}-value",
+                secret_id=self.secrets[secret].id,
+                value=json_with(
+                    shape.fields,
+                    secret_key=shape.password_key,
+                    password=GeneratedPassword(self, f"{secret.replace('/', '-')}-password"),
+                ),
+                version=shape.version,
+            )

@@ -18,7 +18,17 @@ from kreo_infra.security.iam import Statement, aws_managed_policy, policy_docume
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 AUDIENCE = "sts.amazonaws.com"
 MAX_SESSION_SECONDS = 3600
-"""One hour: a deploy of one environment's stacks fits; nothing lingers longer."""
+"""The default session limit: one hour, nothing lingers longer."""
+
+DEPLOY_SESSION_SECONDS = 4 * 3600
+"""Deploy roles: four hours. A first production deploy (EKS and its node group,
+Multi-AZ RDS with a replica, OpenSearch with dedicated masters, CloudFront,
+the Helm releases) runs well past one hour, and credentials that expire
+mid-apply leave resources created but not in state. The workflow asks for
+this duration (``role-duration-seconds``); IAM allows up to 12 hours."""
+
+PLAN_SESSION_SECONDS = 2 * 3600
+"""Plan roles: two hours, a plan of every stack of one environment."""
 
 
 class GithubOidcProvider(Construct):
@@ -73,7 +83,8 @@ class GithubRole(Construct):
     """An IAM role only the given GitHub workflow contexts can assume.
 
     Permissions: AWS-managed ``managed_policies`` and inline ``statements``
-    (policy ``permissions``). Sessions last at most an hour.
+    (policy ``permissions``). Sessions last at most ``max_session_seconds``
+    (default :data:`MAX_SESSION_SECONDS`, one hour; IAM allows 1 to 12 hours).
     """
 
     def __init__(
@@ -88,7 +99,12 @@ class GithubRole(Construct):
         account: AwsAccount,
         statements: Sequence[Statement] = (),
         managed_policies: Sequence[str] = (),
+        max_session_seconds: int = MAX_SESSION_SECONDS,
     ) -> None:
+        if not 3600 <= max_session_seconds <= 43200:
+            raise PropsError(
+                "GithubRole", "max_session_seconds", max_session_seconds, "use 3600 to 43200"
+            )
         if not subjects:
             raise PropsError("GithubRole", "subjects", [], "name the workflows that may assume it")
         trust = github_trust(provider_arn, subjects)
@@ -99,7 +115,7 @@ class GithubRole(Construct):
             name=name,
             description=description,
             assume_role_policy=trust,
-            max_session_duration=MAX_SESSION_SECONDS,
+            max_session_duration=max_session_seconds,
         )
         if statements:
             IamRolePolicy(

@@ -10,6 +10,12 @@ from kreo_infra.data.storage import AccessLogBucket, PrivateBucket
 from kreo_infra.security.kms import RotatingKey
 
 
+def state_key_alias(bucket: str) -> str:
+    """The KMS alias of the state bucket's key (created with the bucket by
+    ``kreo-bootstrap``); the S3 backend accepts an alias name as ``kms_key_id``."""
+    return f"alias/{bucket}"
+
+
 class StateBucket(Construct):
     """Terraform state: private, versioned, SSE-KMS, TLS-only, access-logged.
 
@@ -33,7 +39,7 @@ class StateBucket(Construct):
         self.key = RotatingKey(
             self,
             "key",
-            alias=f"alias/{name}",
+            alias=state_key_alias(name),
             description=f"Encrypts the Terraform state in {name}",
             account=account,
         )

@@ -12,6 +12,7 @@ from constructs import Construct
 from kreo_infra.aws import AwsAccount
 from kreo_infra.cluster.workload_identity import APP_NAMESPACE, PodIdentityRole, Workload
 from kreo_infra.errors import PropsError
+from kreo_infra.marketplace.database_users import database_reader, database_user
 from kreo_infra.security.iam import Statement, policy_document
 
 DATA_ACCESS_POLICY = "data-access"
@@ -21,28 +22,32 @@ DATA_ACCESS_POLICY = "data-access"
 class DataAccess:
     """How the services authenticate to the data tier: IAM, never passwords.
 
-    ``database_proxy_resource_id`` (``prx-…``) and ``database_user`` name the
-    RDS Proxy login (the proxy requires IAM authentication); ``cache_arn`` and
-    ``cache_user_arn`` the Valkey replication group and its IAM-authenticated
-    application user.
+    Each service logs in to PostgreSQL as its own roles
+    (:mod:`kreo_infra.marketplace.database_users`): the writer through the RDS
+    Proxy (``database_proxy_resource_id``, ``prx-…``), the reader on the read
+    replicas (``database_replica_resource_ids``, ``db-…``) or, without
+    replicas, through the proxy too. ``cache_arn`` and ``cache_user_arn`` name
+    the Valkey replication group and its IAM-authenticated application user.
     """
 
     database_proxy_resource_id: str
-    database_user: str
+    database_replica_resource_ids: Sequence[str]
     cache_arn: str
     cache_user_arn: str
 
-    def statements(self, account: AwsAccount) -> list[Statement]:
-        dbuser = (
-            f"arn:{account.partition}:rds-db:{account.region}:{account.account_id}:dbuser:"
-            f"{self.database_proxy_resource_id}/{self.database_user}"
-        )
+    def statements(self, account: AwsAccount, service: str) -> list[Statement]:
+        prefix = f"arn:{account.partition}:rds-db:{account.region}:{account.account_id}:dbuser:"
+        writer, reader = database_user(service), database_reader(service)
+        reads = list(self.database_replica_resource_ids) or [self.database_proxy_resource_id]
         return [
             {
-                "Sid": "ConnectToPostgresThroughTheProxy",
+                "Sid": "ConnectToPostgresAsItsOwnRoles",
                 "Effect": "Allow",
                 "Action": "rds-db:connect",
-                "Resource": dbuser,
+                "Resource": [
+                    f"{prefix}{self.database_proxy_resource_id}/{writer}",
+                    *(f"{prefix}{resource_id}/{reader}" for resource_id in reads),
+                ],
             },
             {
                 "Sid": "ConnectToValkeyAsTheAppUser",
@@ -84,11 +89,11 @@ class ServiceIdentities(Construct):
                 "ServiceIdentities", "existing_roles", unknown, f"name services of {list(services)}"
             )
         super().__init__(scope, id)
-        statements = data_access.statements(account)
         self.role_arns: dict[str, str] = {}
         self.dependables: list[ITerraformDependable] = []
         """What a release of the services waits for: policies and associations."""
         for service in services:
+            statements = data_access.statements(account, service)
             if service in existing_roles:
                 role_name, role_arn = existing_roles[service]
                 policy = IamRolePolicy(

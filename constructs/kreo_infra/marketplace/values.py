@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.marketplace.database_users import database_reader, database_user
 from kreo_infra.platform.values import ALB_SSL_POLICY, MONITORING_NAMESPACE
 
 Values = dict[str, Any]
@@ -27,16 +28,26 @@ SECRET_STORE = "aws-secrets-manager"  # noqa: S105 - a ClusterSecretStore name
 SECRET_REFRESH = "1h"  # noqa: S105 - an interval
 """How soon a value changed in Secrets Manager reaches the Kubernetes Secret."""
 
-DATA_PORTS = (5432, 6379, 443)
+DATABASE_PORT = 5432
+"""PostgreSQL, on the proxy and on the instances alike."""
+
+DATA_PORTS = (DATABASE_PORT, 6379, 443)
 """RDS Proxy (PostgreSQL), Valkey, OpenSearch (HTTPS)."""
 
 
 @dataclass(frozen=True)
 class DataEndpoints:
-    """Where the data tier answers (outputs of the data layer)."""
+    """Where the data tier answers (outputs of the data layer).
+
+    ``database_primary_host`` (the primary instance, not the proxy) and
+    ``database_master_secret`` (the Secrets Manager name of the master user's
+    ``{"username", "password"}``) are for the database-roles hook job only.
+    """
 
     database_host: str
     database_reader_host: str
+    database_primary_host: str
+    database_master_secret: str
     cache_host: str
     cache_reader_host: str
     cache_user: str
@@ -62,7 +73,9 @@ def settings(config: EnvironmentConfig, data: DataEndpoints, edge: EdgeEndpoints
 
     Credentials are absent on purpose: the services authenticate to PostgreSQL
     (through RDS Proxy) and Valkey with IAM (``*_IAM_AUTH``), and to S3 and
-    OpenSearch with their Pod Identity role; API keys arrive as Secrets.
+    OpenSearch with their Pod Identity role; API keys arrive as Secrets. The
+    database user is not here either: each service has its own role
+    (``DATABASE_USER`` / ``DATABASE_READER_USER``, set per Deployment).
     """
     app, dns, db = config.application, config.dns, config.database
     return {
@@ -82,9 +95,8 @@ def settings(config: EnvironmentConfig, data: DataEndpoints, edge: EdgeEndpoints
         "MAINTENANCE_MODE": _flag(app.features.maintenance_mode),
         "DATABASE_HOST": data.database_host,
         "DATABASE_READER_HOST": data.database_reader_host,
-        "DATABASE_PORT": "5432",
+        "DATABASE_PORT": str(DATABASE_PORT),
         "DATABASE_NAME": db.database_name,
-        "DATABASE_USER": db.master_username,
         "DATABASE_SSL": "true",
         "DATABASE_IAM_AUTH": "true",
         "DATABASE_POOL_MIN": str(app.database_pool.min),
@@ -111,6 +123,35 @@ def _secret_map(config: EnvironmentConfig, names: Sequence[str]) -> dict[str, st
     return {env[name]: f"{config.secrets_prefix}{name}" for name in names}
 
 
+def image_values(reference: str) -> Values:
+    """``registry/path:tag[@sha256:...]`` as the chart's ``{repository, tag[, digest]}``."""
+    name, _, digest = reference.partition("@")
+    repository, _, tag = name.rpartition(":")
+    return {"repository": repository, "tag": tag} | ({"digest": digest} if digest else {})
+
+
+def database_roles(config: EnvironmentConfig, data: DataEndpoints) -> Values:
+    """The chart's database-roles hook job: which roles it creates, and where.
+
+    Every service gets a writer role owning the schema of its name and a
+    read-only role for the read path (:mod:`kreo_infra.marketplace.database_users`),
+    both IAM-authenticated. The job connects straight to the primary instance
+    as the master user, whose credentials it reads from Secrets Manager.
+    """
+    return {
+        "enabled": True,
+        "image": image_values(config.application.database_client_image),
+        "host": data.database_primary_host,
+        "port": DATABASE_PORT,
+        "database": config.database.database_name,
+        "masterSecret": data.database_master_secret,
+        "services": {
+            name: {"user": database_user(name), "readerUser": database_reader(name)}
+            for name in config.services
+        },
+    }
+
+
 def marketplace_values(
     config: EnvironmentConfig,
     *,
@@ -123,7 +164,8 @@ def marketplace_values(
     """Every value of the marketplace chart for ``config``'s environment.
 
     Per service: port, route, image (its ECR repository and the release tag),
-    autoscaling bounds, resources, the secrets it gets and its IAM role. The
+    autoscaling bounds, resources, the secrets it gets, its IAM role and its
+    database roles (created by the chart's hook job, ``databaseRoles``). The
     Ingress gets the edge layer's certificate and web ACL; the network
     policies the public subnets (where the ALB's targets are reached from) and
     the database subnets (the data tier). ``monitoring`` renders the
@@ -152,6 +194,7 @@ def marketplace_values(
                 "limits": {"cpu": service.limits.cpu, "memory": service.limits.memory},
             },
             "iamRoleArn": role_arns[name],
+            "database": {"user": database_user(name), "readerUser": database_reader(name)},
         }
         if service.path is None:
             entry["gateway"] = True
@@ -168,6 +211,7 @@ def marketplace_values(
             "shared": _secret_map(config, config.application.shared_secrets),
         },
         "services": services,
+        "databaseRoles": database_roles(config, data),
         "ingress": {
             "enabled": True,
             "className": INGRESS_CLASS,

@@ -15,6 +15,13 @@ from constructs import Construct
 
 EXEC_API_VERSION = "client.authentication.k8s.io/v1beta1"
 
+HELM_DRIVER = "configmap"
+"""Where Helm keeps its release records: ConfigMaps, not Secrets (Helm's default),
+so the pull requests' plan role refreshes releases with the view policy, which
+reads no Secrets. A record holds the release's values and rendered manifests:
+no release may carry a secret value (secrets reach pods through
+external-secrets)."""
+
 
 @dataclass(frozen=True)
 class ClusterProviders:
@@ -30,7 +37,8 @@ def cluster_providers(
     They reach the API at ``endpoint`` with the cluster's CA (base64 ``ca_data``)
     and authenticate with a short-lived token from ``aws eks get-token``, run at
     plan and apply time with the caller's AWS credentials: no kubeconfig file,
-    and no token in any stack's configuration or state.
+    and no token in any stack's configuration or state. Helm stores its release
+    records in ConfigMaps (``HELM_DRIVER``).
     """
     token_args = ["eks", "get-token", "--cluster-name", cluster_name, "--region", region]
     ca_certificate = Fn.base64decode(ca_data)
@@ -44,6 +52,7 @@ def cluster_providers(
     helm = HelmProvider(
         stack,
         "helm",
+        helm_driver=HELM_DRIVER,
         kubernetes=HelmProviderKubernetes(
             host=endpoint,
             cluster_ca_certificate=ca_certificate,

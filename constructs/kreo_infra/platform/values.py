@@ -42,6 +42,10 @@ def load_balancer_controller(*, cluster_name: str, region: str, vpc_id: str) -> 
         "ingressClassConfig": {"default": True},
         # Services keep the in-tree behaviour unless they ask for the controller.
         "enableServiceMutatorWebhook": False,
+        # The webhook's serving certificate from cert-manager (a Secret the
+        # controller reads), not a key the chart renders into its templates,
+        # which Helm's configmap release record would expose to viewers.
+        "enableCertManager": True,
     }
 
 
@@ -151,7 +155,12 @@ def external_dns(*, domain: str, zone_id: str, policy: str, owner_id: str, regio
     return {
         "provider": {"name": "aws"},
         "domainFilters": [domain],
-        "zoneIdFilters": [zone_id],  # the edge layer's zone; the IAM role allows no other
+        # The edge layer's zone only (the IAM role allows no other). The chart
+        # (1.21.1) has no zoneIdFilters value, so the flag goes in as an argument;
+        # without it, domainFilters [kreo.com] also matches the delegated
+        # staging.kreo.com zone, whose records the role may not list, and one
+        # failed listing aborts the whole sync.
+        "extraArgs": [f"--zone-id-filter={zone_id}"],
         "policy": policy,
         "registry": "txt",
         "txtOwnerId": owner_id,

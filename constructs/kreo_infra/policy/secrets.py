@@ -34,6 +34,10 @@ ALLOWED_LINES = (
     r'^\s*"client_password_auth_type": "POSTGRES_(SCRAM_SHA_256|MD5)",?$',
     # Kubernetes: whether a pod gets an API token mounted (charts travel as assets).
     r"^\s*automountServiceAccountToken: (true|false)$",
+    # ExternalSecret data: the *names* of a secret's keys, its values stay in AWS.
+    r"^\s*-? ?(secretKey|property): ['\"]?(username|password)['\"]?$",
+    # The marketplace chart's database-roles job: the *name* of a Secrets Manager secret.
+    r"^\s*masterSecret: ['\"]?[a-z0-9/_-]+['\"]?(\s+#.*)?$",
 )
 """Exact lines the keyword detector mistakes for secrets (each one explained)."""
 

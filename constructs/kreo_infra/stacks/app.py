@@ -90,7 +90,7 @@ class AppStack(KreoStack):
             account=self.account,
             data_access=DataAccess(
                 database_proxy_resource_id=data.database_proxy_resource_id,
-                database_user=config.database.master_username,
+                database_replica_resource_ids=data.database_replica_resource_ids,
                 cache_arn=data.cache_arn,
                 cache_user_arn=data.cache_user_arn,
             ),
@@ -111,6 +111,8 @@ class AppStack(KreoStack):
                 database_host=data.database_proxy_endpoint,
                 # Staging has no replica: reads go through the proxy too.
                 database_reader_host=readers[0] if readers else data.database_proxy_endpoint,
+                database_primary_host=data.database_primary_host,
+                database_master_secret=data.database_master_secret_name,
                 cache_host=data.cache_endpoint,
                 cache_reader_host=data.cache_reader_endpoint,
                 cache_user=data.cache_user_name,

@@ -11,10 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.codeconnections_connection import CodeconnectionsConnection
 from constructs import Construct
 
+from kreo_infra.cluster.registry import ServiceRepositories
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.delivery.github import GithubOidcProvider, GithubRole, state_access
+from kreo_infra.delivery.access import AccessRole, access_statements
+from kreo_infra.delivery.github import (
+    DEPLOY_SESSION_SECONDS,
+    PLAN_SESSION_SECONDS,
+    GithubOidcProvider,
+    GithubRole,
+    state_access,
+)
+from kreo_infra.delivery.runners import github_connection_name
 from kreo_infra.delivery.state import StateBucket
 from kreo_infra.errors import PropsError
 from kreo_infra.stacks.kreo_stack import KreoStack
@@ -51,7 +61,12 @@ class BootstrapStack(KreoStack):
     account_wide = True
 
     def __init__(
-        self, scope: Construct, *, config: EnvironmentConfig, environments: Sequence[str]
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        environments: Sequence[str],
+        services: Sequence[str] = (),
     ) -> None:
         if config.state.region != config.region:
             raise PropsError(
@@ -94,6 +109,7 @@ class BootstrapStack(KreoStack):
             subjects=[f"repo:{repository}:pull_request"],
             account=aws,
             managed_policies=[READ_ONLY_POLICY],
+            max_session_seconds=PLAN_SESSION_SECONDS,
             statements=[
                 *state_access(
                     bucket_arn=state_arn,
@@ -108,9 +124,24 @@ class BootstrapStack(KreoStack):
                     "NotResource": state_objects,
                 },
                 {
+                    # The data and platform stacks generate passwords with an
+                    # ephemeral resource, evaluated by every plan; the action
+                    # returns a random string and has no resource to scope to.
+                    "Sid": "GeneratePasswordsForWriteOnlyArguments",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetRandomPassword",
+                    "Resource": "*",
+                },
+                {
                     "Sid": "NoSecretValues",
                     "Effect": "Deny",
-                    "Action": ["secretsmanager:GetSecretValue", "ssm:GetParameter*"],
+                    # The connection token is a GitHub App token for the repository.
+                    "Action": [
+                        "secretsmanager:GetSecretValue",
+                        "ssm:GetParameter*",
+                        "codeconnections:GetConnectionToken",
+                        "codestar-connections:GetConnectionToken",
+                    ],
                     "Resource": "*",
                 },
             ],
@@ -185,9 +216,36 @@ class BootstrapStack(KreoStack):
                 account=aws,
                 managed_policies=[DEPLOY_POLICY],
                 statements=guard,
+                max_session_seconds=DEPLOY_SESSION_SECONDS,
             )
             for environment in environments
         }
+        # People's roles, which the clusters' access entries and the search
+        # domains name; what each may do there is decided by those (EKS access
+        # policies, OpenSearch's fine-grained access control), not here.
+        self.access_roles = {
+            role: AccessRole(
+                self,
+                f"access-role-{role}",
+                name=role,
+                permission_set=permission_set,
+                account=aws,
+                statements=access_statements(aws, config.project),
+            )
+            for role, permission_set in delivery.access_roles.items()
+        }
+        # The services' image repositories: the account's, so they exist before
+        # the first environment deploys and every environment pulls the same
+        # images (defaults: every service of ``config``).
+        self.registry = ServiceRepositories(
+            self,
+            "registry",
+            prefix=config.project,
+            services=list(services or config.services),
+            untagged_expiry_days=config.registry.untagged_expiry_days,
+            keep_releases=config.registry.keep_releases,
+            account=aws,
+        )
         self.image_push_role = GithubRole(
             self,
             "image-push-role",
@@ -221,6 +279,19 @@ class BootstrapStack(KreoStack):
             "plan-role-arn": self.plan_role.arn,
             "deploy-role-arns": {e: r.arn for e, r in self.deploy_roles.items()},
             "image-push-role-arn": self.image_push_role.arn,
+            "access-role-arns": {n: r.arn for n, r in self.access_roles.items()},
+            "repository-urls": {s: r.repository_url for s, r in self.registry.repositories.items()},
         }
         for output_id, value in outputs.items():
             TerraformOutput(self, output_id, value=value)
+
+        # The GitHub connection of the CodeBuild-hosted runners (kreo_infra.delivery.runners).
+        # AWS creates it PENDING: an administrator completes the GitHub App handshake
+        # once, in the console (operations.md). The cluster stacks find it by name.
+        self.github_connection = CodeconnectionsConnection(
+            self,
+            "github-connection",
+            name=github_connection_name(config.project),
+            provider_type="GitHub",
+        )
+        TerraformOutput(self, "github-connection-arn", value=self.github_connection.arn)

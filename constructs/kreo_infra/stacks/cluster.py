@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.data_aws_codestarconnections_connection import (
+    DataAwsCodestarconnectionsConnection,
+)
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
@@ -10,7 +13,6 @@ from kreo_infra.cluster import policies
 from kreo_infra.cluster.addons import BEFORE_NODES, ManagedAddons
 from kreo_infra.cluster.control_plane import EksControlPlane
 from kreo_infra.cluster.node_group import ManagedNodeGroup
-from kreo_infra.cluster.registry import ServiceRepositories
 from kreo_infra.cluster.workload_identity import (
     CERT_MANAGER,
     CLOUDWATCH_AGENT,
@@ -24,6 +26,7 @@ from kreo_infra.cluster.workload_identity import (
     PodIdentityRole,
 )
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.delivery.runners import GithubActionsRunner, github_connection_name
 from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
@@ -65,8 +68,8 @@ class ClusterStack(KreoStack):
             account=aws,
             log_retention_days=cluster_config.log_retention_days,
             # The environment's deploy role administers the cluster (the platform
-            # and app layers install into it); the plan role may view it,
-            # Helm's release records included, so pull requests can plan them.
+            # and app layers install into it); the plan role may view it, Secrets
+            # excepted (Helm keeps its release records in ConfigMaps).
             admin_role_arns=[
                 self.iam_role_arn(n) for n in [*cluster_config.admin_role_names, config.deploy_role]
             ],
@@ -223,25 +226,10 @@ class ClusterStack(KreoStack):
             depends_on=[g.node_group for g in self.node_groups],
         )
 
-        services = list(config.services)
-        registry = config.registry
-        if registry.create_repositories:
-            self.registry = ServiceRepositories(
-                self,
-                "registry",
-                prefix=config.project,
-                services=services,
-                untagged_expiry_days=registry.untagged_expiry_days,
-                keep_releases=registry.keep_releases,
-                account=aws,
-            )
-            self.repository_urls = {
-                s: r.repository_url for s, r in self.registry.repositories.items()
-            }
-        else:
-            # Another environment of this account owns the repositories.
-            host = f"{account}.dkr.ecr.{region}.amazonaws.com"
-            self.repository_urls = {s: f"{host}/{config.project}/{s}" for s in services}
+        # The repositories are the account's (kreo-bootstrap): every environment
+        # pulls the same images from them, and they exist before any environment.
+        host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+        self.repository_urls = {s: f"{host}/{config.project}/{s}" for s in config.services}
 
         self.cluster_name = cluster.name
         self.cluster_endpoint = cluster.endpoint
@@ -264,3 +252,34 @@ class ClusterStack(KreoStack):
         }
         for output_id, value in outputs.items():
             TerraformOutput(self, output_id, value=value)
+
+        # GitHub Actions runners in the VPC (CodeBuild-hosted), the only place the
+        # pipeline reaches the private Kubernetes API from: the deploy workflow's
+        # workloads jobs and the pull requests' workloads plans, one project each,
+        # each admitted to the API by the cluster security group. The account's
+        # GitHub connection belongs to kreo-bootstrap (local state at first), so
+        # it is looked up by name rather than referenced across stacks.
+        connection = DataAwsCodestarconnectionsConnection(
+            self, "github-connection", name=github_connection_name(config.project)
+        )
+        self.runners = {
+            purpose: GithubActionsRunner(
+                self,
+                f"{purpose}-runner",
+                name=f"{name}-{purpose}-runner",
+                vpc_id=network.vpc_id,
+                subnet_ids=network.private_subnet_ids,
+                cluster_security_group_id=self.control_plane.cluster_security_group_id,
+                connection_arn=connection.arn,
+                repository=config.delivery.github_repository,
+                account=aws,
+                log_retention_days=cluster_config.log_retention_days,
+                workflow_name=workflow,
+            )
+            for purpose, workflow in (("deploy", "^infra-deploy$"), ("plan", "^infra-ci$"))
+        }
+        TerraformOutput(
+            self,
+            "runner-project-names",
+            value={purpose: r.project.name for purpose, r in self.runners.items()},
+        )

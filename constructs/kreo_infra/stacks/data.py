@@ -10,12 +10,16 @@ from kreo_infra.config import EnvironmentConfig
 from kreo_infra.data.cache import ReplicatedCache
 from kreo_infra.data.postgres import PostgresDatabase
 from kreo_infra.data.search import SearchDomain
-from kreo_infra.data.secrets import ApplicationSecrets
+from kreo_infra.data.secrets import DATABASE_MASTER_SECRET, ApplicationSecrets, GeneratedSecret
 from kreo_infra.data.storage import MediaStorage
+from kreo_infra.marketplace.database_users import database_reader, database_user
 from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
+
+GRAFANA_ADMIN_USER = "admin"
+"""Grafana's admin login (the password is generated: :class:`GeneratedSecret`)."""
 
 
 class DataStack(KreoStack):
@@ -53,13 +57,43 @@ class DataStack(KreoStack):
             "log_retention_days": config.cluster.log_retention_days,
             "account": aws,
         }
+        secrets = config.secrets
+        self.secrets = ApplicationSecrets(
+            self,
+            "secrets",
+            name=name,
+            prefix=config.secrets_prefix,
+            names=secrets.names,
+            recovery_window_days=secrets.recovery_window_days,
+            dr_region=config.dr_region,
+            dr_provider=self.dr_provider if secrets.replicate_to_dr_region else None,
+            account=aws,
+            # config.generated_secrets: the preflight skips exactly these.
+            generated={
+                config.platform.grafana_admin_secret: GeneratedSecret(
+                    fields={"admin-user": GRAFANA_ADMIN_USER},
+                    password_key="admin-password",  # noqa: S106 - a JSON key
+                )
+            },
+        )
+
         self.database = PostgresDatabase(
             self,
             "postgres",
             name=name,
             settings=config.database,
-            vpc_cidr=network.vpc_cidr,
             availability_zone_ids=config.network.availability_zone_ids,
+            master_secret_name=f"{config.secrets_prefix}{DATABASE_MASTER_SECRET}",
+            proxy_users=[
+                user
+                for service in config.services
+                for user in (database_user(service), database_reader(service))
+            ],
+            secret_replica=(
+                (config.dr_region, self.secrets.replica_key.arn)
+                if self.secrets.replica_key
+                else None
+            ),
             **placement,
         )
         self.cache = ReplicatedCache(self, "cache", name=name, settings=config.cache, **placement)
@@ -85,18 +119,6 @@ class DataStack(KreoStack):
             account=aws,
             cdn_distribution_arn=edge.media_distribution_arn,
         )
-        secrets = config.secrets
-        self.secrets = ApplicationSecrets(
-            self,
-            "secrets",
-            name=name,
-            prefix=config.secrets_prefix,
-            names=secrets.names,
-            recovery_window_days=secrets.recovery_window_days,
-            dr_region=config.dr_region,
-            dr_provider=self.dr_provider if secrets.replicate_to_dr_region else None,
-            account=aws,
-        )
 
         self.database_proxy_endpoint = self.database.proxy.endpoint
         # rds-db:connect names the proxy by its resource id (prx-...), the last
@@ -108,7 +130,10 @@ class DataStack(KreoStack):
             Fn.element(Fn.split(":", self.database.proxy.arn), 6),
         ).as_string
         self.database_reader_endpoints = [r.address for r in self.database.replicas]
+        self.database_replica_resource_ids = [r.resource_id for r in self.database.replicas]
+        self.database_primary_host = self.database.primary.address
         self.database_secret_arn = self.database.master_secret_arn
+        self.database_master_secret_name = self.database.master_secret.name
         self.cache_endpoint = self.cache.replication_group.primary_endpoint_address
         self.cache_reader_endpoint = self.cache.replication_group.reader_endpoint_address
         self.cache_arn = self.cache.replication_group.arn
@@ -134,6 +159,7 @@ class DataStack(KreoStack):
             "database-proxy-resource-id": self.database_proxy_resource_id,
             "database-reader-endpoints": self.database_reader_endpoints,
             "database-master-secret-arn": self.database_secret_arn,
+            "database-primary-host": self.database_primary_host,
             "cache-endpoint": self.cache_endpoint,
             "cache-reader-endpoint": self.cache_reader_endpoint,
             "cache-arn": self.cache_arn,

@@ -13,6 +13,7 @@ from constructs import Construct
 from kreo_infra.aspects import TaggingAspect
 from kreo_infra.aws import AwsAccount
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.delivery.state import state_key_alias
 from kreo_infra.errors import PropsError
 from kreo_infra.tags import standard_tags
 
@@ -29,7 +30,8 @@ class KreoStack(TerraformStack):
     * the AWS provider in the environment's region, with the standard tags as
       ``default_tags``;
     * its own state object ``<key_prefix>/<env>/<layer>.tfstate`` in the S3 state
-      bucket, encrypted, with S3-native locking (``use_lockfile``; no DynamoDB);
+      bucket, encrypted with the state key (SSE-KMS), with S3-native locking
+      (``use_lockfile``; no DynamoDB);
     * ``required_version`` and the provider versions pinned from config;
     * the :class:`TaggingAspect`, so every taggable resource carries the tags.
 
@@ -79,6 +81,10 @@ class KreoStack(TerraformStack):
                 key=self.state_key,
                 region=state.region,
                 encrypt=True,
+                # The state bucket's own key (kreo-bootstrap's StateBucket, alias
+                # alias/<bucket>): with encrypt and no key, Terraform would write
+                # SSE-S3 objects over the bucket's SSE-KMS default.
+                kms_key_id=state_key_alias(state.bucket),
             )
             # cdktf 0.21's S3Backend has no use_lockfile argument (Terraform >= 1.10).
             self.add_override("terraform.backend.s3.use_lockfile", True)

@@ -97,15 +97,19 @@ class PlatformStack(KreoStack):
             )
 
         metrics = release("metrics-server", "kube-system", values.metrics_server())
+        certs = release("cert-manager", CERT_MANAGER.namespace, values.cert_manager())
+        # Its webhook certificate comes from cert-manager, never from the chart's
+        # own template: Helm's release record (a ConfigMap, readable with the
+        # view policy) would otherwise hold the webhook's private key.
         alb = release(
             "aws-load-balancer-controller",
             "kube-system",
             values.load_balancer_controller(
                 cluster_name=name, region=region, vpc_id=network.vpc_id
             ),
+            after=[certs],
         )
         eso = release("external-secrets", EXTERNAL_SECRETS.namespace, values.external_secrets())
-        certs = release("cert-manager", CERT_MANAGER.namespace, values.cert_manager())
 
         chart_asset = TerraformAsset(
             self,

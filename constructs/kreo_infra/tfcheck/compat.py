@@ -28,8 +28,26 @@ SIX_ONLY_ARGUMENTS: dict[str, tuple[str, ...]] = {
     # provider 6.1: EKS cluster deletion protection (tests/kreo_infra/stacks/test_cluster.py
     # asserts it is set). 5.100's aws_eks_cluster has no such argument.
     "aws_eks_cluster": ("deletion_protection",),
+    # provider 6.x: RDS Proxy end-to-end IAM authentication (tests/kreo_infra/stacks/
+    # test_data.py asserts it). 5.100's aws_db_proxy has no such argument and
+    # requires an ``auth`` block instead: see PLACEHOLDER_BLOCKS.
+    "aws_db_proxy": ("default_auth_scheme",),
 }
 """Resource type → top-level arguments that provider 6.x added and 5.x rejects."""
+
+PLACEHOLDER_BLOCKS: dict[str, tuple[str, dict[str, Any]]] = {
+    # 5.x requires one auth block where 6.x's default_auth_scheme = "IAM_AUTH" needs none.
+    "aws_db_proxy": (
+        "auth",
+        {
+            "auth_scheme": "SECRETS",
+            "iam_auth": "REQUIRED",
+            "secret_arn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:compat-placeholder",
+        },
+    ),
+}
+"""Resource type → (block, placeholder) added when dropping a 6.x-only argument left
+a block 5.x requires missing; reported with the dropped argument."""
 
 REGION_EXEMPT_DATA = frozenset({"aws_region"})
 """Data sources whose ``region`` argument is their own query (5.x has it too)."""
@@ -46,10 +64,12 @@ class CompatReport:
     """``address: region`` moved to an aliased provider."""
     dropped: list[str] = field(default_factory=list)
     """``address.argument`` removed (6.x only)."""
+    placeholders: list[str] = field(default_factory=list)
+    """``address.block`` added because 5.x requires it where 6.x did not."""
 
     @property
     def changed(self) -> bool:
-        return bool(self.provider_version or self.regions or self.dropped)
+        return bool(self.provider_version or self.regions or self.dropped or self.placeholders)
 
     def lines(self) -> list[str]:
         out = []
@@ -58,6 +78,7 @@ class CompatReport:
             out.append(f"aws provider {pinned} checked with {used}")
         out += [f"per-resource region → aliased provider: {r}" for r in self.regions]
         out += [f"6.x-only argument not checked: {d}" for d in self.dropped]
+        out += [f"5.x-required placeholder, not ours: {p}" for p in self.placeholders]
         return out
 
 
@@ -113,4 +134,8 @@ def to_provider_5(stack: dict[str, Any], name: str, version: str) -> tuple[dict,
                         if argument in body:
                             del body[argument]
                             report.dropped.append(f"{address}.{argument}")
+                            block, placeholder = PLACEHOLDER_BLOCKS.get(rtype, ("", {}))
+                            if block and block not in body:
+                                body[block] = [dict(placeholder)]
+                                report.placeholders.append(f"{address}.{block}")
     return out, report

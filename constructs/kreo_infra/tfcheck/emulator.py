@@ -82,6 +82,16 @@ EMULATOR_GAPS: dict[str, str] = {
         "moto has no CloudFront cache policy API (ListCachePolicies/GetCachePolicy: no "
         "route in moto/cloudfront/urls.py)"
     ),
+    "aws_codeconnections_connection": (
+        "moto has no CodeConnections service (no moto/codeconnections package in moto 5.2.5)"
+    ),
+    "data.aws_codestarconnections_connection": (
+        "moto has no CodeStar Connections service (no moto/codestarconnections package in "
+        "moto 5.2.5); the runners' projects, webhooks and policies name the connection"
+    ),
+    "aws_codebuild_webhook": (
+        "moto has no CodeBuild CreateWebhook (not in moto/codebuild/responses.py)"
+    ),
     "aws_eks_access_entry": (
         "moto has no EKS access entry API (CreateAccessEntry: no route in moto/eks/urls.py)"
     ),
@@ -198,6 +208,9 @@ SERVICES: tuple[str, ...] = (
     "backup",
     "cloudfront",
     "cloudwatch",
+    "codebuild",
+    "codeconnections",
+    "codestarconnections",
     "ec2",
     "ecr",
     "eks",
@@ -224,6 +237,9 @@ _SERVICE_PREFIXES: tuple[tuple[str, str | None], ...] = (
     ("cloudfront_", "cloudfront"),
     ("cloudwatch_log_", "logs"),
     ("cloudwatch_", "cloudwatch"),
+    ("codebuild_", "codebuild"),
+    ("codeconnections_", "codeconnections"),
+    ("codestarconnections_", "codestarconnections"),
     ("db_", "rds"),
     ("ecr_", "ecr"),
     ("eks_", "eks"),

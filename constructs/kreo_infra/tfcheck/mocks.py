@@ -13,13 +13,22 @@ mock provider cannot know is modelled here, each rule on an AWS behaviour:
   (ACM ``DescribeCertificate``: ``DomainValidationOptions`` has an entry for the
   domain name and for each subject alternative name), known only after apply;
 * every ``terraform_remote_state`` read returns the outputs the producing stack
-  published when it was applied earlier in the same chain.
+  published when it was applied earlier in the same chain;
+* ephemeral resources (generated passwords) are not mockable ("The provider
+  mocking mechanism does not yet support ephemeral resource types", Terraform
+  1.11): :func:`literal_ephemerals` replaces each reference with a literal and
+  says so. Tiers 1 and 3 keep the real blocks.
 """
 
 from __future__ import annotations
 
+import copy
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
+
+_EPHEMERAL_REFERENCE = re.compile(r"ephemeral\.([a-z0-9_]+)\.([A-Za-z0-9_-]+)\.([a-z0-9_]+)")
 
 MOCK_ACCOUNT = "123456789012"
 MOCK_PARTITION = "aws"
@@ -247,3 +256,15 @@ def chain_test_file(
     if certificates:
         document["override_resource"] = certificates
     return document
+
+
+def literal_ephemerals(stack: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A copy of ``stack`` without ``ephemeral`` blocks, each reference to one
+    replaced by a string literal, and the ``type.name`` of each block replaced."""
+    out = copy.deepcopy(dict(stack))
+    blocks = out.pop("ephemeral", {})
+    replaced = sorted(f"{kind}.{name}" for kind, items in blocks.items() for name in items)
+    if not replaced:
+        return out, []
+    text = _EPHEMERAL_REFERENCE.sub(lambda m: f'\\"mock-ephemeral-{m.group(2)}\\"', json.dumps(out))
+    return json.loads(text), replaced

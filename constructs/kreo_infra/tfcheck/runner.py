@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from kreo_infra.tfcheck.compat import CompatReport, needs_transform, to_provider_5
-from kreo_infra.tfcheck.mocks import chain_test_file, remote_state_producers
+from kreo_infra.tfcheck.mocks import chain_test_file, literal_ephemerals, remote_state_producers
 from kreo_infra.tfcheck.toolchain import Toolchain
 
 STACK_FILE = "cdk.tf.json"
@@ -308,7 +308,11 @@ def mock_test(
 
     assert prepared.workdir is not None
     assert prepared.json is not None
-    document = chain_test_file(prepared.json, schema, remote_outputs)
+    stack, ephemerals = literal_ephemerals(prepared.json)
+    if ephemerals:
+        # Tier 1 has validated the real blocks; mocks cannot serve them.
+        (prepared.workdir / STACK_FILE).write_text(json.dumps(stack, indent=1), encoding="utf-8")
+    document = chain_test_file(stack, schema, remote_outputs)
     path = prepared.workdir / TEST_FILE
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(document, indent=1), encoding="utf-8")
@@ -340,7 +344,7 @@ def mock_test(
         outputs=outputs,
         changes=changes,
         applied=applied,
-        allowed=allowed,
+        allowed=[*allowed, *(f"{e}: ephemeral, a literal under mocks" for e in ephemerals)],
     )
 
 

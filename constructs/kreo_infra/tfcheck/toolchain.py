@@ -40,8 +40,9 @@ _PACKED = re.compile(
 )
 
 
-MIN_TERRAFORM = (1, 7)
-"""``terraform test`` with ``mock_provider`` and ``override_*`` blocks needs 1.7."""
+MIN_TERRAFORM = (1, 11)
+"""``terraform test`` with ``mock_provider`` needs 1.7; the stacks' write-only
+arguments (generated passwords) need 1.11."""
 
 
 class ToolchainError(RuntimeError):
@@ -154,7 +155,7 @@ def discover(env: Mapping[str, str], cache_dir: Path, *, home: Path | None = Non
     binary = explicit or shutil.which("terraform", path=env.get("PATH"))
     if not binary or not Path(binary).is_file():
         raise ToolchainError(
-            "no Terraform CLI: set KREO_TERRAFORM or put terraform (>= 1.10) on PATH"
+            "no Terraform CLI: set KREO_TERRAFORM or put terraform (>= 1.11) on PATH"
         )
     result = subprocess.run(  # noqa: S603 - a binary we located, fixed arguments
         [binary, "version", "-json"],
@@ -167,7 +168,7 @@ def discover(env: Mapping[str, str], cache_dir: Path, *, home: Path | None = Non
     if _version_key(version)[:2] < MIN_TERRAFORM:
         raise ToolchainError(
             f"terraform {version} at {binary} is too old: the checks need >= "
-            f"{'.'.join(map(str, MIN_TERRAFORM))} (mock providers in terraform test)"
+            f"{'.'.join(map(str, MIN_TERRAFORM))} (write-only arguments in the stacks)"
         )
 
     candidates: list[tuple[Path, str]] = [

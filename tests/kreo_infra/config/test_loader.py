@@ -457,3 +457,36 @@ def test_percent_threshold_above_100(config_dir: Path) -> None:
     )
     error = error_of(config_dir)
     assert error.path == "observability.alarms.database.cpu_percent"
+
+
+def test_database_engine_version_is_the_major_only(config_dir: Path) -> None:
+    # A pinned minor with automatic minor upgrades: every later plan is a failing
+    # downgrade (issue: first deploy, defect 8).
+    override(config_dir, "production", {"database": {"engine_version": "17.6"}})
+    error = error_of(config_dir)
+    assert error.path == "database.engine_version"
+    assert "should match pattern" in error.problem
+
+
+def test_master_password_version_starts_at_one(config_dir: Path) -> None:
+    override(config_dir, "production", {"database": {"master_password_version": 0}})
+    error = error_of(config_dir)
+    assert error.path == "database.master_password_version"
+
+
+def test_access_role_may_not_be_an_identity_center_role(config_dir: Path) -> None:
+    override(
+        config_dir,
+        "production",
+        {"delivery": {"access_roles": {"AWSReservedSSO_Admin_0123456789abcdef": "Admin"}}},
+    )
+    error = error_of(config_dir)
+    assert error.path == "delivery.access_roles.AWSReservedSSO_Admin_0123456789abcdef"
+    assert "the bootstrap creates it" in error.problem
+
+
+def test_cluster_roles_must_be_access_roles(config_dir: Path) -> None:
+    override(config_dir, "production", {"cluster": {"admin_role_names": ["someone-else"]}})
+    error = error_of(config_dir)
+    assert error.path == "cluster.admin_role_names"
+    assert "'someone-else' is not one of delivery.access_roles" in error.problem

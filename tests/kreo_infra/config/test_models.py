@@ -129,8 +129,21 @@ def test_cluster_defaults(production: EnvironmentConfig) -> None:
     assert cluster.readonly_role_names == ["kreo-platform-readonly"]
 
 
-def test_one_environment_owns_the_repositories(configs: list[EnvironmentConfig]) -> None:
-    assert [c.name for c in configs if c.registry.create_repositories] == ["production"]
+def test_every_environment_agrees_on_the_account_level_settings(
+    configs: list[EnvironmentConfig],
+) -> None:
+    # kreo-bootstrap creates the repositories and the access roles once per account.
+    assert len({c.registry for c in configs}) == 1
+    assert len({tuple(c.delivery.access_roles.items()) for c in configs}) == 1
+    assert sorted(configs[0].delivery.access_roles) == [
+        "kreo-platform-admin",
+        "kreo-platform-readonly",
+    ]
+
+
+def test_database_pins_the_major_version_only(configs: list[EnvironmentConfig]) -> None:
+    for config in configs:
+        assert config.database.engine_version.isdigit(), config.name
 
 
 def test_names_derived_from_the_environment(production: EnvironmentConfig) -> None:

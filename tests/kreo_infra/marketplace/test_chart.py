@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.marketplace.database_users import database_reader, database_user
 from tests.conftest import PROJECT_ROOT, Synthesis
 
 CHART = PROJECT_ROOT / "charts" / "kreo-marketplace"
@@ -45,8 +46,14 @@ def rendered(request: pytest.FixtureRequest, synthesis: Synthesis) -> Rendered:
     return config, values, render(values)
 
 
+def is_hook(document: dict[str, Any]) -> bool:
+    return "helm.sh/hook" in (document["metadata"].get("annotations") or {})
+
+
 def by_kind(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
-    return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
+    """The release's own objects of ``kind`` by name; hooks (the database-roles
+    job and its objects) are tested in test_database_roles.py."""
+    return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind and not is_hook(d)}
 
 
 def container_of(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -250,6 +257,27 @@ def test_env_from_config_and_secrets(rendered: Rendered) -> None:
         assert {"secretRef": {"name": "kreo-marketplace-shared-secrets"}} in sources
         own = {"secretRef": {"name": f"{name}-secrets"}}
         assert (own in sources) is bool(config.services[name].secrets)
+
+
+def test_each_service_its_own_database_roles(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    master = config.database.master_username
+    users = []
+    for name, deployment in by_kind(documents, "Deployment").items():
+        env = {e["name"]: e.get("value") for e in container_of(deployment)["env"]}
+        assert env["DATABASE_USER"] == database_user(name)
+        assert env["DATABASE_READER_USER"] == database_reader(name)
+        assert master not in (env["DATABASE_USER"], env["DATABASE_READER_USER"])
+        users += [env["DATABASE_USER"], env["DATABASE_READER_USER"]]
+    assert len(set(users)) == len(users) == 2 * len(config.services)
+
+
+def test_configmap_names_no_database_user(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    (configmap,) = by_kind(documents, "ConfigMap").values()
+    assert "DATABASE_USER" not in configmap["data"]
+    assert "DATABASE_READER_USER" not in configmap["data"]
+    assert config.database.master_username not in configmap["data"].values()
 
 
 def test_service_accounts_name_their_roles(rendered: Rendered) -> None:

@@ -24,7 +24,7 @@ def identities(stack: Any, **overrides: Any) -> Any:
         "account": ACCOUNT,
         "data_access": DataAccess(
             database_proxy_resource_id="prx-0123",
-            database_user="kreo_admin",
+            database_replica_resource_ids=["db-REPLICA0"],
             cache_arn="arn:aws:elasticache:us-east-1:123456789012:replicationgroup:kreo-test-cache",
             cache_user_arn="arn:aws:elasticache:us-east-1:123456789012:user:kreo-test-app",
         ),
@@ -42,12 +42,37 @@ def test_every_service_gets_a_role_in_the_app_namespace(stack: Any) -> None:
         ("kreo-marketplace", "product-service"),
     }
     assert set(built.role_arns) == {"api-gateway", "product-service"}
-    (policy, _) = resources["aws_iam_role_policy"].values()
-    database, cache = json.loads(policy["policy"])["Statement"]
-    assert database["Resource"] == (
-        "arn:aws:rds-db:us-east-1:123456789012:dbuser:prx-0123/kreo_admin"
-    )
+    (gateway, product) = resources["aws_iam_role_policy"].values()
+    database, cache = json.loads(gateway["policy"])["Statement"]
+    # Its own roles: the writer through the proxy, the reader on the replica.
+    assert database["Resource"] == [
+        "arn:aws:rds-db:us-east-1:123456789012:dbuser:prx-0123/api_gateway",
+        "arn:aws:rds-db:us-east-1:123456789012:dbuser:db-REPLICA0/api_gateway_reader",
+    ]
     assert cache["Action"] == "elasticache:Connect"
+    database, _ = json.loads(product["policy"])["Statement"]
+    assert database["Resource"][0].endswith("/product_service")
+
+
+def test_without_replicas_the_reader_goes_through_the_proxy(stack: Any) -> None:
+    from kreo_infra.marketplace.identity import DataAccess
+
+    identities(
+        stack,
+        services=["order-service"],
+        data_access=DataAccess(
+            database_proxy_resource_id="prx-0123",
+            database_replica_resource_ids=[],
+            cache_arn="arn:cache",
+            cache_user_arn="arn:user",
+        ),
+    )
+    (policy,) = synth_stack(stack)["resource"]["aws_iam_role_policy"].values()
+    database, _ = json.loads(policy["policy"])["Statement"]
+    assert [r.rsplit(":", 1)[1] for r in database["Resource"]] == [
+        "prx-0123/order_service",
+        "prx-0123/order_service_reader",
+    ]
 
 
 def test_existing_role_gets_the_policy_and_no_new_role(stack: Any) -> None:

@@ -34,6 +34,10 @@ def gateway(values: dict[str, Any]) -> dict[str, Any]:
     return values["services"]["api-gateway"]
 
 
+def roles(values: dict[str, Any]) -> dict[str, Any]:
+    return values["databaseRoles"]
+
+
 CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "missing image tag": (
         lambda v: v["services"].update(
@@ -62,6 +66,43 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
     "secret read into a lowercase variable": (
         lambda v: gateway(v).update(secrets={"jwt_secret": "kreo/production/jwt/signing-key"}),
         "jwt_secret",
+    ),
+    "database role not a PostgreSQL name": (
+        lambda v: gateway(v)["database"].update(user="api-gateway"),
+        "user",
+    ),
+    "reserved database role": (
+        lambda v: roles(v)["services"]["api-gateway"].update(readerUser="rds_iam"),
+        "readerUser",
+    ),
+    "service database without its reader": (
+        lambda v: v["services"].update(
+            {
+                "new-service": {
+                    "port": 3009,
+                    "image": {"repository": "registry.example/kreo/new", "tag": "1.0.0"},
+                    "database": {"user": "new_service"},
+                }
+            }
+        ),
+        "readerUser",
+    ),
+    "moving database client tag": (lambda v: roles(v)["image"].update(tag="latest"), "tag"),
+    "database client digest not sha256": (
+        lambda v: roles(v)["image"].update(digest="sha256:abc"),
+        "digest",
+    ),
+    "database host with a scheme": (
+        lambda v: roles(v).update(host="postgres://db.example.com"),
+        "host",
+    ),
+    "password among the database role values": (
+        lambda v: roles(v).update(password="hunter2"),
+        "password",
+    ),
+    "role job without a deadline": (
+        lambda v: roles(v).update(activeDeadlineSeconds=0),
+        "activeDeadlineSeconds",
     ),
 }
 
@@ -106,3 +147,27 @@ def test_exactly_one_gateway(values: dict[str, Any]) -> None:
 def test_config_may_not_shadow_a_service_url(values: dict[str, Any]) -> None:
     values["config"]["SERVICE_URL_AUTH_SERVICE"] = "http://elsewhere"
     assert "config.SERVICE_URL_AUTH_SERVICE is set by the chart" in render_error(values)
+
+
+def test_database_user_is_not_shared(values: dict[str, Any]) -> None:
+    values["config"]["DATABASE_USER"] = "kreo_admin"
+    assert "config.DATABASE_USER: the database user is per service" in render_error(values)
+
+
+def test_service_roles_are_the_roles_the_job_creates(values: dict[str, Any]) -> None:
+    values["services"]["auth-service"]["database"]["user"] = "auth"
+    assert "services.auth-service.database differs from databaseRoles.services.auth-service" in (
+        render_error(values)
+    )
+
+
+def test_job_roles_belong_to_services(values: dict[str, Any]) -> None:
+    roles(values)["services"]["old-service"] = {"user": "old", "readerUser": "old_reader"}
+    assert "databaseRoles.services.old-service: no such service" in render_error(values)
+
+
+def test_no_role_serves_two_services(values: dict[str, Any]) -> None:
+    shared = {"user": "api_gateway", "readerUser": "api_gateway_reader"}
+    values["services"]["auth-service"]["database"] = dict(shared)
+    roles(values)["services"]["auth-service"] = dict(shared)
+    assert "role api_gateway is given twice" in render_error(values)

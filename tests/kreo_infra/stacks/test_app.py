@@ -100,15 +100,16 @@ def test_values_name_every_configured_service(env: Env) -> None:
             assert service["gateway"] is True
 
 
-def test_images_come_from_the_production_registry(env: Env) -> None:
+def test_images_come_from_the_account_registry(env: Env) -> None:
     synthesis, stack, config = env
     values = values_of(synthesis, stack)
+    repositories = synthesis.resources("kreo-bootstrap", "aws_ecr_repository")
+    created = {r["name"] for r in repositories.values()}
     for name, service in values["services"].items():
         repository = service["image"]["repository"]
-        if config.registry.create_repositories:
-            assert repository.startswith(remote(config, "cluster")), name
-        else:  # staging pulls production's kreo/<service> repositories
-            assert repository.endswith(f".dkr.ecr.{config.region}.amazonaws.com/kreo/{name}")
+        # The bootstrap's repositories (deployed before any environment), by URL.
+        assert repository.endswith(f".dkr.ecr.{config.region}.amazonaws.com/kreo/{name}")
+        assert f"kreo/{name}" in created
 
 
 # --- identities ---------------------------------------------------------------------------------
@@ -153,12 +154,21 @@ def data_access_statements(synthesis: Synthesis, stack: str, service: str) -> li
 
 def test_services_reach_the_data_tier_with_iam_only(env: Env) -> None:
     synthesis, stack, config = env
+    from kreo_infra.marketplace.database_users import database_reader, database_user
+
     for service in config.services:
         database, cache = data_access_statements(synthesis, stack, service)
         assert database["Action"] == "rds-db:connect"
-        assert database["Resource"].endswith(f"/{config.database.master_username}")
-        assert ":dbuser:" in database["Resource"]
-        assert remote(config, "data") in database["Resource"]  # the proxy's resource id
+        # Its own roles, never the master user: the writer through the proxy, the
+        # reader on each replica (staging has none: through the proxy too).
+        writer, *readers = database["Resource"]
+        assert writer.endswith(f"/{database_user(service)}")
+        assert len(readers) == max(config.database.read_replicas, 1)
+        assert all(r.endswith(f"/{database_reader(service)}") for r in readers)
+        for resource in database["Resource"]:
+            assert ":dbuser:" in resource
+            assert not resource.endswith(f"/{config.database.master_username}")
+            assert remote(config, "data") in resource  # the proxy's / replica's resource id
         assert cache["Action"] == "elasticache:Connect"
         assert len(cache["Resource"]) == 2
         assert all(r.startswith(remote(config, "data")) for r in cache["Resource"])

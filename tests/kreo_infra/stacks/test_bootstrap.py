@@ -77,6 +77,9 @@ def test_every_other_stack_keeps_its_state_in_the_bootstrap_bucket(
         backend = synthesis.stack(name)["terraform"]["backend"]["s3"]
         assert backend["bucket"] == bucket, name
         assert backend["encrypt"] is True
+        # With encrypt and no key, Terraform asks for SSE-S3 over the bucket's
+        # SSE-KMS default: the state key is named, by the alias the bootstrap makes.
+        assert backend["kms_key_id"] == f"alias/{bucket}", name
         assert backend["use_lockfile"] is True
         keys.add(backend["key"])
     assert len(keys) == len(all_stack_names) - 1  # one state object per stack
@@ -169,6 +172,14 @@ def test_no_wildcard_principal_in_any_trust_policy(synthesis: Synthesis) -> None
         for statement in json.loads(role["assume_role_policy"])["Statement"]:
             principal = json.dumps(statement["Principal"])
             assert '"*"' not in principal, path
+            if path.startswith("access-role-"):
+                # This account's principals, narrowed to one permission set's
+                # roles (whose names end in a random suffix: hence the pattern).
+                assert statement["Principal"]["AWS"].endswith(":root"), path
+                (pattern,) = statement["Condition"]["ArnLike"].values()
+                assert pattern.count("*") == 1, path
+                assert pattern.endswith("_*"), path
+                continue
             subjects = statement["Condition"]["StringEquals"][f"{OIDC}:sub"]
             assert all("*" not in s for s in subjects), path
 
@@ -190,10 +201,100 @@ def test_cluster_access_for_the_pipeline(
             role = entry["principal_arn"].rsplit("/", 1)[1]
             policies[role] = association["policy_arn"].rsplit("/", 1)[1]
         assert policies[config.deploy_role] == "AmazonEKSClusterAdminPolicy"
-        assert policies[config.delivery.plan_role] == "AmazonEKSAdminViewPolicy"
+        assert policies[config.delivery.plan_role] == "AmazonEKSViewPolicy"  # no Secrets
         assert policies["kreo-platform-admin"] == "AmazonEKSClusterAdminPolicy"
 
 
 def test_bootstrap_resources_are_tagged_as_account_wide(synthesis: Synthesis) -> None:
     (provider,) = synthesis.stack(STACK)["provider"]["aws"]
     assert provider["default_tags"][0]["tags"]["Environment"] == "account"
+
+
+def test_the_account_owns_the_service_repositories(synthesis: Synthesis) -> None:
+    stack = "kreo-bootstrap"
+    config = synthesis.configs[0]
+    services = {s for c in synthesis.configs for s in c.services}
+    repositories = synthesis.resources(stack, "aws_ecr_repository")
+    assert sorted(r["name"] for r in repositories.values()) == sorted(f"kreo/{s}" for s in services)
+    key = synthesis.ref(stack, "aws_kms_key", "registry/key/key", "arn")
+    for repository in repositories.values():
+        assert repository["image_tag_mutability"] == "IMMUTABLE"
+        assert repository["image_scanning_configuration"] == {"scan_on_push": True}
+        assert repository["encryption_configuration"] == [
+            {"encryption_type": "KMS", "kms_key": key}
+        ]
+        assert repository["force_delete"] is False
+    lifecycles = synthesis.resources(stack, "aws_ecr_lifecycle_policy")
+    assert len(lifecycles) == len(repositories)
+    for lifecycle in lifecycles.values():
+        untagged, releases = json.loads(lifecycle["policy"])["rules"]
+        assert untagged["selection"]["tagStatus"] == "untagged"
+        assert untagged["selection"]["countNumber"] == config.registry.untagged_expiry_days
+        assert releases["selection"]["countType"] == "imageCountMoreThan"
+        assert releases["selection"]["countNumber"] == config.registry.keep_releases
+
+
+def test_the_state_key_alias_the_backends_name(synthesis: Synthesis) -> None:
+    bucket = one(synthesis, "aws_s3_bucket", "state/bucket/bucket")["bucket"]
+    aliases = {a["name"] for a in synthesis.resources(STACK, "aws_kms_alias").values()}
+    assert f"alias/{bucket}" in aliases
+
+
+def test_sessions_outlast_a_first_deploy(
+    synthesis: Synthesis, configs: list[EnvironmentConfig]
+) -> None:
+    # A first production deploy runs well past an hour; the workflow asks for
+    # the same (tests/test_workflows.py).
+    for config in configs:
+        role = one(synthesis, "aws_iam_role", f"deploy-role-{config.name}/role")
+        assert role["max_session_duration"] == 4 * 3600
+    assert one(synthesis, "aws_iam_role", "plan-role/role")["max_session_duration"] == 2 * 3600
+    assert one(synthesis, "aws_iam_role", "image-push-role/role")["max_session_duration"] == 3600
+
+
+def test_plan_role_may_generate_passwords_but_not_read_secrets(synthesis: Synthesis) -> None:
+    # Plans evaluate the ephemeral password resources (GetRandomPassword).
+    statements = json.loads(one(synthesis, "aws_iam_role_policy", "plan-role/policy")["policy"])[
+        "Statement"
+    ]
+    by_sid = {s["Sid"]: s for s in statements}
+    allow = by_sid["GeneratePasswordsForWriteOnlyArguments"]
+    assert (allow["Effect"], allow["Action"]) == ("Allow", "secretsmanager:GetRandomPassword")
+    assert "secretsmanager:GetSecretValue" in by_sid["NoSecretValues"]["Action"]
+    # Pull-request code runs on the plan runner: no GitHub token from the connection.
+    assert "codeconnections:GetConnectionToken" in by_sid["NoSecretValues"]["Action"]
+
+
+def test_access_roles_for_people_from_their_permission_sets(
+    synthesis: Synthesis, configs: list[EnvironmentConfig]
+) -> None:
+    access = configs[0].delivery.access_roles
+    for role_name, permission_set in access.items():
+        role = one(synthesis, "aws_iam_role", f"access-role-{role_name}/role")
+        assert role["name"] == role_name
+        (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+        assert statement["Principal"]["AWS"].endswith(":root")
+        pattern = statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+        assert pattern.endswith(
+            f":role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_{permission_set}_*"
+        )
+        policy = json.loads(
+            one(synthesis, "aws_iam_role_policy", f"access-role-{role_name}/policy")["policy"]
+        )
+        by_sid = {s["Sid"]: s for s in policy["Statement"]}
+        assert by_sid["FindTheClusters"]["Resource"].endswith(":cluster/kreo-*")
+        assert by_sid["CallTheSearchDomains"]["Resource"].endswith(":domain/kreo-*/*")
+    # Every role the clusters' access entries name is one of these.
+    for config in configs:
+        for role in [*config.cluster.admin_role_names, *config.cluster.readonly_role_names]:
+            assert role in access
+
+
+def test_github_connection_for_the_runners(synthesis: Synthesis) -> None:
+    """Created PENDING; an administrator completes the GitHub App handshake once."""
+    (connection,) = synthesis.resources(STACK, "aws_codeconnections_connection").values()
+    assert connection == {**connection, "name": "kreo-github", "provider_type": "GitHub"}
+    output = synthesis.stack(STACK)["output"]["github-connection-arn"]["value"]
+    assert output == synthesis.ref(
+        STACK, "aws_codeconnections_connection", "github-connection", "arn"
+    )

@@ -64,7 +64,7 @@ def test_access_entries_only_not_the_creator(env: Env) -> None:
         *((n, "AmazonEKSClusterAdminPolicy") for n in config.cluster.admin_role_names),
         (config.deploy_role, "AmazonEKSClusterAdminPolicy"),  # the pipeline deploys into it
         *((n, "AmazonEKSViewPolicy") for n in config.cluster.readonly_role_names),
-        (config.delivery.plan_role, "AmazonEKSAdminViewPolicy"),  # plans read Helm releases
+        (config.delivery.plan_role, "AmazonEKSViewPolicy"),  # pull requests: no Secrets
     }
     assert len(entries) == len(associations)
     assert all(e["type"] == "STANDARD" for e in entries.values())
@@ -275,7 +275,11 @@ def test_workload_roles_trust_only_pod_identity_of_this_cluster(env: Env) -> Non
     synthesis, stack, _ = env
     cluster_arn = synthesis.ref(stack, "aws_eks_cluster", "control-plane/cluster", "arn")
     roles = synthesis.resources(stack, "aws_iam_role")
-    workload_roles = {p: r for p, r in roles.items() if p.count("/") == 1 and "group" not in p}
+    workload_roles = {
+        p: r
+        for p, r in roles.items()
+        if p.count("/") == 1 and "group" not in p and "-runner/" not in p
+    }
     workload_roles.pop("control-plane/role")
     assert len(workload_roles) == 9
     for path, role in workload_roles.items():
@@ -362,12 +366,20 @@ def test_cert_manager_answers_only_acme_txt_challenges(env: Env) -> None:
 
 def test_external_secrets_reads_only_the_environment_prefix(env: Env) -> None:
     synthesis, stack, config = env
-    (statement,) = statements_of(synthesis, stack, "external-secrets")
+    statement, decrypt = statements_of(synthesis, stack, "external-secrets")
     assert statement["Resource"].endswith(f":secret:kreo/{config.name}/*")
     assert all(a.startswith("secretsmanager:") for a in statement["Action"])
     assert not any(
         a.startswith(("secretsmanager:Put", "secretsmanager:Create")) for a in statement["Action"]
     )
+    # The secrets are encrypted with customer-managed keys: GetSecretValue needs
+    # kms:Decrypt too, through Secrets Manager and for these secrets only.
+    assert decrypt["Action"] == ["kms:Decrypt"]
+    assert decrypt["Resource"].endswith(":key/*")
+    assert decrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"secretsmanager.{config.region}.amazonaws.com"},
+        "StringLike": {"kms:EncryptionContext:SecretARN": statement["Resource"]},
+    }
 
 
 def test_product_service_reaches_only_the_media_bucket(env: Env) -> None:
@@ -406,36 +418,13 @@ def test_data_clients_group_has_no_rules_and_is_on_every_node(env: Env) -> None:
         assert ref in template["vpc_security_group_ids"]
 
 
-def test_production_owns_the_service_repositories(synthesis: Synthesis) -> None:
-    stack = "kreo-production-cluster"
-    config = synthesis.config(stack)
-    repositories = synthesis.resources(stack, "aws_ecr_repository")
-    assert sorted(r["name"] for r in repositories.values()) == sorted(
-        f"kreo/{s}" for s in config.services
-    )
-    key = synthesis.ref(stack, "aws_kms_key", "registry/key/key", "arn")
-    for repository in repositories.values():
-        assert repository["image_tag_mutability"] == "IMMUTABLE"
-        assert repository["image_scanning_configuration"] == {"scan_on_push": True}
-        assert repository["encryption_configuration"] == [
-            {"encryption_type": "KMS", "kms_key": key}
-        ]
-        assert repository["force_delete"] is False
-    lifecycles = synthesis.resources(stack, "aws_ecr_lifecycle_policy")
-    assert len(lifecycles) == len(repositories)
-    for lifecycle in lifecycles.values():
-        untagged, releases = json.loads(lifecycle["policy"])["rules"]
-        assert untagged["selection"]["tagStatus"] == "untagged"
-        assert untagged["selection"]["countNumber"] == config.registry.untagged_expiry_days
-        assert releases["selection"]["countType"] == "imageCountMoreThan"
-        assert releases["selection"]["countNumber"] == config.registry.keep_releases
-
-
-def test_staging_uses_the_shared_repositories(synthesis: Synthesis) -> None:
-    stack = "kreo-staging-cluster"
+def test_no_environment_creates_image_repositories(env: Env) -> None:
+    # The account's bootstrap does (tests/kreo_infra/stacks/test_bootstrap.py):
+    # staging deploys first and pulls the same images.
+    synthesis, stack, config = env
     assert synthesis.resources(stack, "aws_ecr_repository") == {}
     urls = synthesis.stack(stack)["output"]["repository-urls"]["value"]
-    assert set(urls) == set(synthesis.config(stack).services)
+    assert set(urls) == set(config.services)
     assert all(u.endswith(f".dkr.ecr.us-east-1.amazonaws.com/kreo/{s}") for s, u in urls.items())
 
 
@@ -448,3 +437,99 @@ def test_outputs_for_later_stacks(env: Env) -> None:
         "workload-role-arns", "repository-urls",
     } <= set(outputs)  # fmt: skip
     assert len(outputs["workload-role-arns"]["value"]) == 9
+
+
+def access_policies(synthesis: Synthesis, stack: str) -> dict[str, str]:
+    """IAM role name -> the EKS access policy associated with its entry."""
+    entries = synthesis.resources(stack, "aws_eks_access_entry")
+    principal_of = {
+        synthesis.ref(stack, "aws_eks_access_entry", path, "principal_arn"): e["principal_arn"]
+        for path, e in entries.items()
+    }
+    return {
+        principal_of[a["principal_arn"]].rsplit("/", 1)[1]: a["policy_arn"].rsplit("/", 1)[1]
+        for a in synthesis.resources(stack, "aws_eks_access_policy_association").values()
+    }
+
+
+def test_the_plan_role_views_the_cluster_without_secrets(env: Env) -> None:
+    """Pull requests' code plans on a runner that reaches the API: the plan role gets
+    Kubernetes' ``view`` (no Secrets), not the admin-view policy (Secrets too)."""
+    synthesis, stack, config = env
+    policy = access_policies(synthesis, stack)[config.delivery.plan_role]
+    assert policy == "AmazonEKSViewPolicy"
+    assert all(p != "AmazonEKSAdminViewPolicy" for p in access_policies(synthesis, stack).values())
+
+
+@pytest.mark.parametrize("layer", ["platform", "app"])
+def test_helm_keeps_its_release_records_in_configmaps(env: Env, layer: str) -> None:
+    """So the plan role's view policy can refresh the releases."""
+    synthesis, _, config = env
+    (helm,) = synthesis.stack(f"{config.stack_prefix}-{layer}")["provider"]["helm"]
+    assert helm["helm_driver"] == "configmap"
+
+
+def test_deploy_and_plan_runners_in_the_private_subnets(env: Env) -> None:
+    synthesis, stack, config = env
+    name = config.cluster_name
+    projects = synthesis.resources(stack, "aws_codebuild_project")
+    assert sorted(p["name"] for p in projects.values()) == [
+        f"{name}-deploy-runner",
+        f"{name}-plan-runner",
+    ]
+    network_state = NETWORK_STATE.replace("{env}", config.name)
+    cluster_group = synthesis.ref(
+        stack, "aws_eks_cluster", "control-plane/cluster", "vpc_config[0].cluster_security_group_id"
+    )
+    rules = synthesis.resources(stack, "aws_vpc_security_group_ingress_rule").values()
+    for purpose, workflow in (("deploy", "infra-deploy"), ("plan", "infra-ci")):
+        project = projects[f"{purpose}-runner/project"]
+        vpc = project["vpc_config"]
+        assert vpc["vpc_id"].startswith(network_state)
+        assert len(vpc["subnets"]) == 3
+        assert all(s.startswith(network_state) and "private" in s for s in vpc["subnets"])
+        group = synthesis.ref(stack, "aws_security_group", f"{purpose}-runner/security-group", "id")
+        assert vpc["security_group_ids"] == [group]
+        assert [
+            (r["from_port"], r["to_port"])
+            for r in rules
+            if r["security_group_id"] == cluster_group
+            and r.get("referenced_security_group_id") == group
+        ] == [(443, 443)]
+        (webhook,) = [
+            w
+            for p, w in synthesis.resources(stack, "aws_codebuild_webhook").items()
+            if p == f"{purpose}-runner/webhook"
+        ]
+        (filter_group,) = webhook["filter_group"]
+        assert filter_group["filter"] == [
+            {"type": "EVENT", "pattern": "WORKFLOW_JOB_QUEUED"},
+            {"type": "WORKFLOW_NAME", "pattern": f"^{workflow}$"},
+        ]
+        assert project["logs_config"]["cloudwatch_logs"]["status"] == "ENABLED"
+        group_path = f"{purpose}-runner/logs/group"
+        log_group = synthesis.resources(stack, "aws_cloudwatch_log_group")[group_path]
+        assert log_group["retention_in_days"] == config.cluster.log_retention_days
+
+
+def test_runners_use_the_accounts_github_connection_by_name(env: Env) -> None:
+    """kreo-bootstrap creates the connection (local state at first): looked up, not
+    referenced across stacks."""
+    synthesis, stack, config = env
+    (lookup,) = synthesis.stack(stack)["data"]["aws_codestarconnections_connection"].values()
+    assert lookup["name"] == f"{config.project}-github"
+    (uid,) = synthesis.stack(stack)["data"]["aws_codestarconnections_connection"]
+    arn = f"${{data.aws_codestarconnections_connection.{uid}.arn}}"
+    for project in synthesis.resources(stack, "aws_codebuild_project").values():
+        assert project["source"]["auth"] == {"type": "CODECONNECTIONS", "resource": arn}
+    assert "kreo-bootstrap" not in json.dumps(synthesis.stack(stack).get("data", {}))
+
+
+def test_runner_project_names_output(env: Env) -> None:
+    synthesis, stack, _ = env
+    value = synthesis.stack(stack)["output"]["runner-project-names"]["value"]
+    refs = {
+        purpose: synthesis.ref(stack, "aws_codebuild_project", f"{purpose}-runner/project", "name")
+        for purpose in ("deploy", "plan")
+    }
+    assert value == refs

@@ -68,17 +68,61 @@ def test_primary_encrypted_with_a_rotating_key(env: Env) -> None:
     assert primary["storage_encrypted"] is True
     assert primary["kms_key_id"] == key
     assert primary["performance_insights_kms_key_id"] == key
-    assert primary["master_user_secret_kms_key_id"] == key
+    master = by_path(synthesis, stack, "aws_secretsmanager_secret", "postgres/master-secret")
+    assert master["kms_key_id"] == key
     assert by_path(synthesis, stack, "aws_kms_key", "postgres/key/key")["enable_key_rotation"]
 
 
 def test_no_password_anywhere_near_the_database(env: Env) -> None:
-    synthesis, stack, _ = env
+    # RDS refuses read replicas of an instance with an RDS-managed master
+    # password (InvalidParameterValue; terraform-aws-modules/terraform-aws-rds
+    # #512, #532): the password is generated at apply time by an ephemeral
+    # resource and given only to write-only arguments, never to JSON or state.
+    synthesis, stack, config = env
+    data = synthesis.stack(stack)
     primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
-    assert primary["manage_master_user_password"] is True
+    assert "manage_master_user_password" not in primary
     assert "password" not in primary
-    assert "password_wo" not in primary
+    ephemeral = data["ephemeral"]["aws_secretsmanager_random_password"]["postgres_master_password"]
+    assert ephemeral["password_length"] >= 32
+    generated = "ephemeral.aws_secretsmanager_random_password.postgres_master_password"
+    assert primary["password_wo"] == "${" + generated + ".random_password}"
+    assert primary["password_wo_version"] == config.database.master_password_version
+    (version,) = [
+        v
+        for p, v in synthesis.resources(stack, "aws_secretsmanager_secret_version").items()
+        if p.startswith("postgres/")
+    ]
+    assert version["secret_id"] == synthesis.ref(
+        stack, "aws_secretsmanager_secret", "postgres/master-secret", "id"
+    )
+    assert f"{generated}.random_password" in version["secret_string_wo"]
+    assert '"username" = "kreo_admin"' in version["secret_string_wo"]
+    assert version["secret_string_wo_version"] == config.database.master_password_version
+    assert "secret_string" not in version
+    master = by_path(synthesis, stack, "aws_secretsmanager_secret", "postgres/master-secret")
+    assert master["name"] == f"kreo/{config.name}/database/master"
     assert primary["iam_database_authentication_enabled"] is True
+
+
+def test_replicas_of_a_primary_without_a_managed_password(env: Env) -> None:
+    synthesis, stack, config = env
+    instances = synthesis.resources(stack, "aws_db_instance")
+    replicas = {p: i for p, i in instances.items() if "replicate_source_db" in i}
+    assert len(replicas) == config.database.read_replicas
+    for replica in replicas.values():
+        assert replica["replicate_source_db"] == synthesis.ref(
+            stack, "aws_db_instance", "postgres/primary", "identifier"
+        )
+        assert "manage_master_user_password" not in instances["postgres/primary"]
+
+
+def test_minor_versions_are_rds_to_apply(env: Env) -> None:
+    synthesis, stack, config = env
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    assert primary["engine_version"] == config.database.engine_version
+    assert primary["engine_version"].isdigit()  # "17", never "17.6"
+    assert primary["auto_minor_version_upgrade"] is True
 
 
 def test_backups_snapshots_and_windows(env: Env) -> None:
@@ -177,31 +221,33 @@ def test_production_has_a_read_replica(synthesis: Synthesis) -> None:
 
 
 def test_proxy_pools_with_tls_and_iam(env: Env) -> None:
-    synthesis, stack, _ = env
+    synthesis, stack, config = env
     proxy = by_path(synthesis, stack, "aws_db_proxy", "postgres/proxy")
     assert proxy["engine_family"] == "POSTGRESQL"
     assert proxy["require_tls"] is True
-    (auth,) = proxy["auth"]
-    assert auth["iam_auth"] == "REQUIRED"
-    assert auth["secret_arn"] == synthesis.ref(
-        stack, "aws_db_instance", "postgres/primary", "master_user_secret[0].secret_arn"
-    )
+    # End-to-end IAM: clients and the proxy itself log in with IAM; no secret.
+    assert proxy["default_auth_scheme"] == "IAM_AUTH"
+    assert "auth" not in proxy
     target = by_path(synthesis, stack, "aws_db_proxy_target", "postgres/proxy-target")
     assert target["db_instance_identifier"] == synthesis.ref(
         stack, "aws_db_instance", "postgres/primary", "identifier"
     )
-    (policy,) = (
-        synthesis.resources(stack, "aws_iam_role_policy").values()
-        if False
-        else [
-            json.loads(p["policy"])
-            for path, p in synthesis.resources(stack, "aws_iam_role_policy").items()
-            if path.startswith("postgres/")
-        ]
+    (policy,) = [
+        json.loads(p["policy"])
+        for path, p in synthesis.resources(stack, "aws_iam_role_policy").items()
+        if path.startswith("postgres/")
+    ]
+    (connect,) = policy["Statement"]
+    assert connect["Action"] == ["rds-db:connect"]
+    resource_id = synthesis.ref(stack, "aws_db_instance", "postgres/primary", "resource_id")
+    users = sorted(r.rsplit("/", 1)[1] for r in connect["Resource"])
+    from kreo_infra.marketplace.database_users import database_reader, database_user
+
+    assert users == sorted(
+        u for s in config.services for u in (database_user(s), database_reader(s))
     )
-    read, decrypt = policy["Statement"]
-    assert read["Resource"] == auth["secret_arn"]
-    assert decrypt["Condition"]["StringEquals"]["kms:ViaService"].startswith("secretsmanager.")
+    assert config.database.master_username not in users
+    assert all(f":dbuser:{resource_id}/" in r for r in connect["Resource"])
 
 
 # --- Cache ----------------------------------------------------------------------------------
@@ -413,17 +459,48 @@ SEED_SECRETS = {
 def test_a_container_for_every_seed_secret(env: Env) -> None:
     synthesis, stack, config = env
     secrets = synthesis.resources(stack, "aws_secretsmanager_secret").values()
-    expected = {*SEED_SECRETS, "grafana/admin"}
+    expected = {*SEED_SECRETS, "grafana/admin", "database/master"}
     assert {s["name"] for s in secrets} == {f"kreo/{config.name}/{n}" for n in expected}
     key = synthesis.ref(stack, "aws_kms_key", "secrets/key/key", "arn")
-    for secret in secrets:
+    for secret in synthesis.resources(stack, "aws_secretsmanager_secret").values():
+        if secret["name"].endswith("/database/master"):
+            continue  # the database's own key (test_primary_encrypted_with_a_rotating_key)
         assert secret["kms_key_id"] == key
         assert secret["recovery_window_in_days"] == config.secrets.recovery_window_days
 
 
-def test_terraform_never_sets_a_secret_value(synthesis: Synthesis) -> None:
+def test_terraform_sets_only_generated_values_and_only_write_only(synthesis: Synthesis) -> None:
+    # Out-of-band values (API keys) are never Terraform's; the two it generates
+    # (the database master password and Grafana's admin password) go through
+    # write-only arguments, so neither JSON nor state holds them.
     for name in synthesis.stack_names:
-        assert synthesis.resources(name, "aws_secretsmanager_secret_version") == {}
+        versions = synthesis.resources(name, "aws_secretsmanager_secret_version")
+        if not name.endswith("-data"):
+            assert versions == {}, name
+            continue
+        assert sorted(versions) == [
+            "postgres/master-secret-value/version",
+            "secrets/grafana-admin-value/version",
+        ]
+        for version in versions.values():
+            assert "secret_string" not in version
+            assert "secret_binary" not in version
+            assert version["secret_string_wo"].startswith("${jsonencode({")
+            assert "ephemeral.aws_secretsmanager_random_password." in version["secret_string_wo"]
+            assert version["secret_string_wo_version"] >= 1
+
+
+def test_grafana_admin_password_is_generated(env: Env) -> None:
+    synthesis, stack, _ = env
+    version = by_path(
+        synthesis, stack, "aws_secretsmanager_secret_version", "secrets/grafana-admin-value/version"
+    )
+    assert version["secret_id"] == synthesis.ref(
+        stack, "aws_secretsmanager_secret", "secrets/grafana-admin", "id"
+    )
+    # The keys the platform chart's ExternalSecret and Grafana read.
+    assert '"admin-user" = "admin"' in version["secret_string_wo"]
+    assert '"admin-password" = ephemeral.' in version["secret_string_wo"]
 
 
 def test_production_secrets_replicate_to_the_dr_region(synthesis: Synthesis) -> None:

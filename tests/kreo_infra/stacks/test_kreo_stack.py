@@ -39,6 +39,7 @@ def test_s3_backend_with_own_key_encryption_and_locking(
             "key": f"{config.state.key_prefix}/{config.name}/{layer}.tfstate",
             "region": config.state.region,
             "encrypt": True,
+            "kms_key_id": f"alias/{config.state.bucket}",
             "use_lockfile": True,
         }
     }

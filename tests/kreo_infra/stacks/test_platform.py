@@ -178,6 +178,16 @@ def test_load_balancer_controller_values(env: Env) -> None:
     assert values["defaultSSLPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 
 
+def test_no_release_renders_a_private_key_into_its_record(env: Env) -> None:
+    # Helm's release records are ConfigMaps (the view policy reads them): the
+    # load balancer controller's chart would render its webhook's tls.key into
+    # its templates unless cert-manager issues it (chart templates/webhook.yaml).
+    synthesis, stack, _ = env
+    assert values_of(synthesis, stack, "aws-load-balancer-controller")["enableCertManager"] is True
+    depends = releases(synthesis, stack)["aws-load-balancer-controller"]["depends_on"]
+    assert release_ref(synthesis, stack, "cert-manager") in depends
+
+
 def test_prometheus_retention_storage_and_selectors(env: Env) -> None:
     synthesis, stack, config = env
     values = values_of(synthesis, stack, "kube-prometheus-stack")

@@ -120,6 +120,23 @@ def test_six_only_arguments_are_dropped_and_named() -> None:
     assert "6.x-only argument not checked: aws_eks_cluster.c.deletion_protection" in report.lines()
 
 
+def test_proxy_iam_auth_scheme_dropped_with_the_auth_block_5x_requires() -> None:
+    # 6.x: default_auth_scheme = "IAM_AUTH" (end-to-end IAM, no auth block);
+    # 5.100 has no such argument and requires one auth block.
+    proxy = {"name": "p", "default_auth_scheme": "IAM_AUTH", "require_tls": True}
+    out, report = to_provider_5(stack(resource={"aws_db_proxy": {"p": proxy}}), "s", "5.100.0")
+    body = out["resource"]["aws_db_proxy"]["p"]
+    assert "default_auth_scheme" not in body
+    (auth,) = body["auth"]
+    assert auth["auth_scheme"] == "SECRETS"
+    assert report.dropped == ["aws_db_proxy.p.default_auth_scheme"]
+    assert report.placeholders == ["aws_db_proxy.p.auth"]
+    assert "5.x-required placeholder, not ours: aws_db_proxy.p.auth" in report.lines()
+    kept = {"name": "p", "default_auth_scheme": "IAM_AUTH", "auth": [{"auth_scheme": "SECRETS"}]}
+    out, _ = to_provider_5(stack(resource={"aws_db_proxy": {"p": kept}}), "s", "5.100.0")
+    assert out["resource"]["aws_db_proxy"]["p"]["auth"] == [{"auth_scheme": "SECRETS"}]
+
+
 def test_other_providers_resources_untouched() -> None:
     body = {"region": "x", "deletion_protection": True}
     out, report = to_provider_5(stack(resource={"helm_release": {"r": body}}), "s", "5.100.0")

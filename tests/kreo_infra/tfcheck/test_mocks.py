@@ -7,6 +7,7 @@ from kreo_infra.tfcheck.mocks import (
     certificate_overrides,
     chain_test_file,
     computed_arn_attributes,
+    literal_ephemerals,
     mock_arn,
     mock_provider_blocks,
     remote_state_producers,
@@ -144,3 +145,26 @@ def test_every_other_provider_is_mocked_too() -> None:
     mocked = chain_test_file(document, SCHEMA, {})["mock_provider"]
     assert mocked["helm"] == [{}]
     assert mocked["kubernetes"] == [{}, {"alias": "dr"}]
+
+
+def test_ephemeral_resources_become_literals_under_mocks() -> None:
+    # "The provider mocking mechanism does not yet support ephemeral resource
+    # types" (Terraform 1.11): each reference becomes a string literal.
+    generated = "ephemeral.aws_secretsmanager_random_password.master.random_password"
+    stack = {
+        "ephemeral": {"aws_secretsmanager_random_password": {"master": {"password_length": 40}}},
+        "resource": {
+            "aws_db_instance": {"db": {"password_wo": "${" + generated + "}"}},
+            "aws_secretsmanager_secret_version": {
+                "v": {"secret_string_wo": '${jsonencode({"password" = ' + generated + "})}"}
+            },
+        },
+    }
+    out, replaced = literal_ephemerals(stack)
+    assert replaced == ["aws_secretsmanager_random_password.master"]
+    assert "ephemeral" not in out
+    assert out["resource"]["aws_db_instance"]["db"]["password_wo"] == '${"mock-ephemeral-master"}'
+    version = out["resource"]["aws_secretsmanager_secret_version"]["v"]
+    assert version["secret_string_wo"] == '${jsonencode({"password" = "mock-ephemeral-master"})}'
+    assert "ephemeral" in stack  # the input is not modified
+    assert literal_ephemerals({"resource": {}}) == ({"resource": {}}, [])

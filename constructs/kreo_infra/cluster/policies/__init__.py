@@ -157,7 +157,17 @@ def cert_manager(*, partition: str, zone_id: str, domain: str) -> list[Statement
 def external_secrets(
     *, partition: str, region: str, account_id: str, prefix: str
 ) -> list[Statement]:
-    """Read (never write or list) the secrets whose names start with ``prefix``."""
+    """Read (never write or list) the secrets whose names start with ``prefix``.
+
+    Every secret is encrypted with a customer-managed key, and GetSecretValue
+    needs ``kms:Decrypt`` on it too (Secrets Manager decrypts on the caller's
+    behalf: "Secret encryption and decryption in AWS Secrets Manager", AWS
+    documentation). Allowed only through Secrets Manager in this region and
+    only for these secrets (the ``SecretARN`` encryption context Secrets Manager
+    always sends); the keys live in the data layer, deployed after this one,
+    hence the context rather than key ARNs.
+    """
+    secrets = f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{prefix}*"
     return [
         {
             "Sid": "ReadTheEnvironmentsSecrets",
@@ -167,8 +177,18 @@ def external_secrets(
                 "secretsmanager:DescribeSecret",
                 "secretsmanager:ListSecretVersionIds",
             ],
-            "Resource": f"arn:{partition}:secretsmanager:{region}:{account_id}:secret:{prefix}*",
-        }
+            "Resource": secrets,
+        },
+        {
+            "Sid": "DecryptThemThroughSecretsManager",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt"],
+            "Resource": f"arn:{partition}:kms:{region}:{account_id}:key/*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"},
+                "StringLike": {"kms:EncryptionContext:SecretARN": secrets},
+            },
+        },
     ]
 
 

@@ -1,0 +1,362 @@
+"""The preflight checks: each takes boto3 clients and the config, returns a :class:`Result`.
+
+Checks only call Describe/List/Get APIs that return metadata. Clients are
+passed in (tests hand in moto or Stubber clients); nothing here reads the
+process environment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from kreo_infra.config import EnvironmentConfig
+
+Client = Any
+"""A boto3 client; its methods are generated at run time, so it is not typed further."""
+
+ClientFactory = Callable[[str], Client]
+"""Service name (``"eks"``) to client, e.g. ``boto3.session.Session(region_name=...).client``."""
+
+STAGES = ("account", "workloads", "all")
+ACCOUNT_CHECKS = (
+    "addon-versions",
+    "access-roles",
+    "zone-delegation",
+    "images",
+    "github-connection",
+)
+WORKLOAD_CHECKS = ("secret-values", "images")
+
+CONSOLE_HANDSHAKE = (
+    "complete the handshake in the console (Developer Tools → Connections), docs/operations.md"
+)
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one check: its name, whether it passed, and what to tell the operator."""
+
+    check: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'} {self.check}: {self.detail}"
+
+
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", version))
+
+
+def _offered_addon_versions(eks: Client, addon: str, kubernetes_version: str) -> list[str]:
+    paginator = eks.get_paginator("describe_addon_versions")
+    pages = paginator.paginate(addonName=addon, kubernetesVersion=kubernetes_version)
+    return [
+        version["addonVersion"]
+        for page in pages
+        for entry in page.get("addons", [])
+        for version in entry.get("addonVersions", [])
+        if any(
+            c.get("clusterVersion") == kubernetes_version
+            for c in version.get("compatibilities", [])
+        )
+    ]
+
+
+def check_addon_versions(eks: Client, config: EnvironmentConfig) -> Result:
+    """Guards against pinning an add-on version EKS does not offer for the cluster's
+    Kubernetes version (eks:DescribeAddonVersions)."""
+    kubernetes = config.cluster.kubernetes_version
+    missing = []
+    for addon, version in config.cluster.addons.items():
+        offered = _offered_addon_versions(eks, addon, kubernetes)
+        if version not in offered:
+            newest = max(offered, key=_version_key) if offered else None
+            hint = f"newest offered: {newest}" if newest else "no version offered"
+            missing.append(f"{addon} {version} ({hint})")
+    if missing:
+        return Result(
+            "addon-versions",
+            False,
+            f"not offered for Kubernetes {kubernetes}: {'; '.join(missing)}; "
+            "pin an offered version under cluster.addons in config",
+        )
+    return Result(
+        "addon-versions",
+        True,
+        f"{len(config.cluster.addons)} add-on versions offered for Kubernetes {kubernetes}",
+    )
+
+
+def _role_exists(iam: Client, name: str) -> bool:
+    try:
+        iam.get_role(RoleName=name)
+    except ClientError as error:
+        if _error_code(error) == "NoSuchEntity":
+            return False
+        raise
+    return True
+
+
+def check_access_roles(iam: Client, config: EnvironmentConfig) -> Result:
+    """Guards against EKS access entries and the deploy job naming IAM roles that do not
+    exist (iam:GetRole)."""
+    cluster = config.cluster
+    access_roles = list(dict.fromkeys([*cluster.admin_role_names, *cluster.readonly_role_names]))
+    missing_access = [name for name in access_roles if not _role_exists(iam, name)]
+    deploy_missing = not _role_exists(iam, config.deploy_role)
+    if not missing_access and not deploy_missing:
+        names = [*access_roles, config.deploy_role]
+        return Result("access-roles", True, f"IAM roles exist: {', '.join(names)}")
+    problems = []
+    if missing_access:
+        problems.append(
+            f"no IAM role {', '.join(missing_access)}: create it or fix "
+            "cluster.admin_role_names / cluster.readonly_role_names (plain IAM role names; "
+            "IAM Identity Center roles are named AWSReservedSSO_* and cannot be used here)"
+        )
+    if deploy_missing:
+        problems.append(
+            f"no deploy role {config.deploy_role}: deploy the bootstrap stack "
+            "(make deploy STACK=bootstrap)"
+        )
+    return Result("access-roles", False, "; ".join(problems))
+
+
+def _public_zone(route53: Client, domain: str) -> dict[str, Any] | None:
+    """The first public hosted zone named exactly ``domain``, or None."""
+    fqdn = f"{domain}."
+    kwargs: dict[str, str] = {"DNSName": fqdn}
+    while True:
+        page = route53.list_hosted_zones_by_name(**kwargs)
+        for zone in page["HostedZones"]:
+            if zone["Name"] != fqdn:
+                return None  # zones are listed in name order, starting at DNSName
+            if not zone.get("Config", {}).get("PrivateZone", False):
+                return zone
+        if not page.get("IsTruncated"):
+            return None
+        kwargs = {"DNSName": page["NextDNSName"], "HostedZoneId": page["NextHostedZoneId"]}
+
+
+def _name_servers(values: list[str]) -> list[str]:
+    return sorted({value.rstrip(".").lower() for value in values})
+
+
+def _delegation(route53: Client, parent_zone_id: str, domain: str) -> list[str] | None:
+    """The name servers of the NS record for ``domain`` in the parent zone, or None."""
+    page = route53.list_resource_record_sets(
+        HostedZoneId=parent_zone_id, StartRecordName=f"{domain}.", StartRecordType="NS"
+    )
+    for record in page["ResourceRecordSets"]:
+        if record["Name"] == f"{domain}." and record["Type"] == "NS":
+            return _name_servers([r["Value"] for r in record.get("ResourceRecords", [])])
+    return None
+
+
+def check_zone_delegation(
+    route53: Client, config: EnvironmentConfig, *, parent_environment: str | None = None
+) -> Result:
+    """Guards against deploying a delegated zone before its parent zone exists, or with a
+    stale NS delegation (route53:ListHostedZonesByName, GetHostedZone,
+    ListResourceRecordSets)."""
+    domain, parent = config.dns.domain, config.dns.delegate_from
+    if parent is None:
+        return Result("zone-delegation", True, f"{domain} is not delegated from a parent zone")
+    parent_zone = _public_zone(route53, parent)
+    if parent_zone is None:
+        owner = parent_environment or f"<environment of {parent}>"
+        return Result(
+            "zone-delegation",
+            False,
+            f"no public hosted zone {parent} in this account; deploy the parent environment's "
+            f"edge stack first (make deploy ENV={owner} STACK=edge, "
+            "or the workflow's first-deploy run)",
+        )
+    zone = _public_zone(route53, domain)
+    if zone is None:
+        return Result(
+            "zone-delegation",
+            True,
+            f"parent zone {parent} exists; this environment's edge stack creates and "
+            f"delegates {domain}",
+        )
+    expected = _name_servers(route53.get_hosted_zone(Id=zone["Id"])["DelegationSet"]["NameServers"])
+    actual = _delegation(route53, parent_zone["Id"], domain)
+    redeploy = f"make deploy ENV={config.name} STACK=edge"
+    if actual is None:
+        return Result(
+            "zone-delegation",
+            False,
+            f"{parent} has no NS record for {domain}; its zone's name servers "
+            f"({', '.join(expected)}) are unreachable: deploy this environment's edge stack "
+            f"({redeploy}), which writes the delegation",
+        )
+    if actual != expected:
+        return Result(
+            "zone-delegation",
+            False,
+            f"the NS record for {domain} in {parent} lists {', '.join(actual)}, but the zone "
+            f"{domain} has {', '.join(expected)}; redeploy this environment's edge stack "
+            f"({redeploy}) or remove a duplicate {domain} zone",
+        )
+    return Result("zone-delegation", True, f"{parent} delegates {domain} to its name servers")
+
+
+def _image_problem(ecr: Client, repository: str, tag: str) -> str | None:
+    try:
+        ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+    except ClientError as error:
+        code = _error_code(error)
+        if code == "RepositoryNotFoundException":
+            return "no repository"
+        if code == "ImageNotFoundException":
+            return "no such tag"
+        raise
+    return None
+
+
+def check_images(ecr: Client, config: EnvironmentConfig) -> Result:
+    """Guards against releasing an image tag that was never pushed to this account's
+    registry (ecr:DescribeImages)."""
+    problems: dict[str, str] = {}
+    tags = set()
+    for service_name, service in config.services.items():
+        tag = service.image_tag or config.application.image_tag
+        repository = f"{config.project}/{service_name}"
+        tags.add(tag)
+        problem = _image_problem(ecr, repository, tag)
+        if problem:
+            problems[f"{repository}:{tag}"] = problem
+    if not problems:
+        return Result(
+            "images",
+            True,
+            f"{len(config.services)} service images present (tag {', '.join(sorted(tags))})",
+        )
+    listed = ", ".join(f"{image} ({problem})" for image, problem in problems.items())
+    apps = ", ".join(config.delivery.app_repositories)
+    detail = f"missing {listed}; push them with the image-push workflow of {apps}"
+    if "no repository" in problems.values():
+        detail += " (the bootstrap stack creates the repositories: make deploy STACK=bootstrap)"
+    return Result("images", False, detail)
+
+
+def _connections(codeconnections: Client) -> Iterator[dict[str, Any]]:
+    kwargs = {"ProviderTypeFilter": "GitHub"}
+    while True:
+        page = codeconnections.list_connections(**kwargs)
+        yield from page.get("Connections", [])
+        if not page.get("NextToken"):
+            return
+        kwargs["NextToken"] = page["NextToken"]
+
+
+def check_github_connection(codeconnections: Client, config: EnvironmentConfig) -> Result:
+    """Guards against pipelines using a GitHub connection whose OAuth handshake was never
+    completed (codeconnections:ListConnections)."""
+    name = f"{config.project}-github"
+    found = next((c for c in _connections(codeconnections) if c["ConnectionName"] == name), None)
+    if found is None:
+        return Result(
+            "github-connection",
+            False,
+            f"no CodeConnections connection {name}; deploy the bootstrap stack "
+            f"(make deploy STACK=bootstrap), then {CONSOLE_HANDSHAKE}",
+        )
+    status = found.get("ConnectionStatus", "UNKNOWN")
+    if status != "AVAILABLE":
+        return Result("github-connection", False, f"{name} is {status}; {CONSOLE_HANDSHAKE}")
+    return Result("github-connection", True, f"{name} is AVAILABLE")
+
+
+def _secret_state(secretsmanager: Client, secret_id: str) -> str | None:
+    try:
+        description = secretsmanager.describe_secret(SecretId=secret_id)
+    except ClientError as error:
+        if _error_code(error) == "ResourceNotFoundException":
+            return "no container"
+        raise
+    stages = description.get("VersionIdsToStages") or {}
+    if not any("AWSCURRENT" in labels for labels in stages.values()):
+        return "no value"
+    return None
+
+
+def check_secret_values(
+    secretsmanager: Client,
+    config: EnvironmentConfig,
+    *,
+    generated: frozenset[str] | None = None,
+) -> Result:
+    """Guards against workloads starting with empty application secrets, without reading
+    any value (secretsmanager:DescribeSecret, never GetSecretValue)."""
+    prefix = config.secrets_prefix
+    if generated is None:
+        generated = config.generated_secrets  # Terraform writes these (write-only)
+    wanted = [f"{prefix}{name}" for name in config.secrets.names if name not in generated]
+    states = {secret: _secret_state(secretsmanager, secret) for secret in wanted}
+    no_container = [secret for secret, state in states.items() if state == "no container"]
+    no_value = [secret for secret, state in states.items() if state == "no value"]
+    if not no_container and not no_value:
+        return Result("secret-values", True, f"{len(wanted)} secrets have a current value")
+    problems = []
+    if no_container:
+        problems.append(
+            f"no secret {', '.join(no_container)}: deploy the data layer first "
+            f"(make deploy ENV={config.name} STACK=data)"
+        )
+    for secret in no_value:
+        file = secret.removeprefix(prefix).replace("/", "-")
+        problems.append(
+            f"no value in {secret}: aws secretsmanager put-secret-value --region {config.region} "
+            f"--secret-id {secret} --secret-string file://{file}.txt"
+        )
+    return Result("secret-values", False, "; ".join(problems))
+
+
+def planned_checks(config: EnvironmentConfig, stage: str) -> list[str]:
+    """The checks ``stage`` runs for ``config``, in order, each once."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; use one of {', '.join(STAGES)}")
+    names = {"account": ACCOUNT_CHECKS, "workloads": WORKLOAD_CHECKS}.get(
+        stage, ACCOUNT_CHECKS + WORKLOAD_CHECKS
+    )
+    skipped = set() if config.dns.delegate_from else {"zone-delegation"}
+    return [name for name in dict.fromkeys(names) if name not in skipped]
+
+
+def run_checks(
+    config: EnvironmentConfig,
+    stage: str,
+    client: ClientFactory,
+    *,
+    parent_environment: str | None = None,
+) -> list[Result]:
+    """Run ``stage``'s checks; an AWS error (access denied, no credentials) fails its check."""
+    runners: dict[str, Callable[[], Result]] = {
+        "addon-versions": lambda: check_addon_versions(client("eks"), config),
+        "access-roles": lambda: check_access_roles(client("iam"), config),
+        "zone-delegation": lambda: check_zone_delegation(
+            client("route53"), config, parent_environment=parent_environment
+        ),
+        "images": lambda: check_images(client("ecr"), config),
+        "github-connection": lambda: check_github_connection(client("codeconnections"), config),
+        "secret-values": lambda: check_secret_values(client("secretsmanager"), config),
+    }
+    results = []
+    for name in planned_checks(config, stage):
+        try:
+            results.append(runners[name]())
+        except (BotoCoreError, ClientError) as error:
+            results.append(Result(name, False, f"could not check: {error}"))
+    return results

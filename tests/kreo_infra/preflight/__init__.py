@@ -1,0 +1,178 @@
+"""A fake AWS account for the preflight tests: moto for IAM, Route 53, ECR and Secrets
+Manager; botocore Stubbers for EKS add-on versions and CodeConnections (moto has
+neither). :meth:`FakeAccount.prepare` makes every check pass; tests then break one thing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from kreo_infra.config import EnvironmentConfig
+
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": []})
+MANIFEST = json.dumps(
+    {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {},
+        "layers": [],
+    }
+)
+CONNECTION_ARN = "arn:aws:codeconnections:us-east-1:123456789012:connection/1a2b3c4d-0000"
+
+
+@contextmanager
+def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto with fake credentials, so no request can reach a real account."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(key, "testing")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    with mock_aws():
+        yield
+
+
+class FakeAccount:
+    """The clients the checks get, over one moto account and two Stubbers."""
+
+    def __init__(self, config: EnvironmentConfig) -> None:
+        self.config = config
+        region = config.region
+        self.moto = {
+            name: boto3.client(name, region_name=region)
+            for name in ("iam", "route53", "ecr", "secretsmanager")
+        }
+        self.eks = boto3.client("eks", region_name=region)
+        self.eks_stub = Stubber(self.eks)
+        self.codeconnections = boto3.client("codeconnections", region_name=region)
+        self.connections_stub = Stubber(self.codeconnections)
+        self.eks_stub.activate()
+        self.connections_stub.activate()
+
+    def client(self, service: str) -> Any:
+        """The client factory handed to the checks."""
+        stubbed = {"eks": self.eks, "codeconnections": self.codeconnections}
+        return stubbed.get(service) or self.moto[service]
+
+    def __getattr__(self, service: str) -> Any:
+        if service in ("iam", "route53", "ecr", "secretsmanager"):
+            return self.moto[service]
+        raise AttributeError(service)
+
+    def prepare(self) -> FakeAccount:
+        """Everything the checks look for, present and right."""
+        config = self.config
+        for role in [
+            *config.cluster.admin_role_names,
+            *config.cluster.readonly_role_names,
+            config.deploy_role,
+        ]:
+            self.iam.create_role(RoleName=role, AssumeRolePolicyDocument=TRUST)
+        for service_name, service in config.services.items():
+            repository = f"{config.project}/{service_name}"
+            self.ecr.create_repository(repositoryName=repository)
+            tag = service.image_tag or config.application.image_tag
+            self.push(repository, tag)
+        for name in config.secrets.names:
+            self.secretsmanager.create_secret(
+                Name=f"{config.secrets_prefix}{name}", SecretString="value"
+            )
+        parent = config.dns.delegate_from
+        if parent is not None:
+            parent_id = self.zone(parent)
+            child_id = self.zone(config.dns.domain)
+            servers = self.name_servers(child_id)
+            self.ns_record(parent_id, config.dns.domain, servers)
+        return self
+
+    def push(self, repository: str, tag: str) -> None:
+        self.ecr.put_image(repositoryName=repository, imageManifest=MANIFEST, imageTag=tag)
+
+    def zone(self, name: str, *, private: bool = False) -> str:
+        extra: dict[str, Any] = {}
+        if private:
+            extra = {
+                "HostedZoneConfig": {"PrivateZone": True, "Comment": "private"},
+                "VPC": {"VPCRegion": self.config.region, "VPCId": "vpc-12345678"},
+            }
+        created = self.route53.create_hosted_zone(
+            Name=name, CallerReference=f"{name}-{private}", **extra
+        )
+        return str(created["HostedZone"]["Id"])
+
+    def name_servers(self, zone_id: str) -> list[str]:
+        return list(self.route53.get_hosted_zone(Id=zone_id)["DelegationSet"]["NameServers"])
+
+    def ns_record(self, zone_id: str, name: str, values: list[str]) -> None:
+        change = {
+            "Action": "UPSERT",
+            "ResourceRecordSet": {
+                "Name": name,
+                "Type": "NS",
+                "TTL": 172800,
+                "ResourceRecords": [{"Value": value} for value in values],
+            },
+        }
+        self.route53.change_resource_record_sets(
+            HostedZoneId=zone_id, ChangeBatch={"Changes": [change]}
+        )
+
+    def offer_addons(self, offered: dict[str, list[tuple[str, str]]] | None = None) -> None:
+        """Queue one DescribeAddonVersions page per pinned add-on, in config order.
+
+        ``offered`` replaces an add-on's (version, cluster version) pairs; by
+        default each add-on offers its pinned version for the cluster's version.
+        """
+        kubernetes = self.config.cluster.kubernetes_version
+        for addon, pinned in self.config.cluster.addons.items():
+            pairs = (offered or {}).get(addon, [(pinned, kubernetes)])
+            self.eks_stub.add_response(
+                "describe_addon_versions",
+                {"addons": [{"addonName": addon, "addonVersions": versions(pairs)}]},
+                {"addonName": addon, "kubernetesVersion": kubernetes},
+            )
+
+    def connection(self, status: str | None = "AVAILABLE", name: str | None = None) -> None:
+        """Queue a ListConnections answer with the project's connection in ``status``
+        (``None``: only someone else's connection)."""
+        connections = [
+            {
+                "ConnectionName": "someone-else",
+                "ConnectionArn": CONNECTION_ARN,
+                "ProviderType": "GitHub",
+                "ConnectionStatus": "AVAILABLE",
+            }
+        ]
+        if status is not None:
+            connections.append(
+                {
+                    "ConnectionName": name or f"{self.config.project}-github",
+                    "ConnectionArn": CONNECTION_ARN,
+                    "ProviderType": "GitHub",
+                    "ConnectionStatus": status,
+                }
+            )
+        self.connections_stub.add_response(
+            "list_connections", {"Connections": connections}, {"ProviderTypeFilter": "GitHub"}
+        )
+
+    def all_stubs_used(self) -> None:
+        self.eks_stub.assert_no_pending_responses()
+        self.connections_stub.assert_no_pending_responses()
+
+
+def versions(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """``addonVersions`` entries: each version compatible with one cluster version."""
+    return [
+        {"addonVersion": version, "compatibilities": [{"clusterVersion": cluster}]}
+        for version, cluster in pairs
+    ]
