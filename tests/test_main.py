@@ -88,6 +88,46 @@ def test_stacks_lists_an_environments_stacks_in_deployment_order(tmp_path: Path)
     assert not (tmp_path / "cdktf.out").exists()
 
 
+def test_stacks_of_one_phase(tmp_path: Path) -> None:
+    def phase(name: str) -> list[str]:
+        result = run_main(
+            tmp_path, "--stacks", "--phase", name,
+            KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="staging",
+        )  # fmt: skip
+        assert result.returncode == 0
+        return result.stdout.split()
+
+    # AWS APIs only, then what needs the private cluster API (and what reads it).
+    assert phase("infrastructure") == [
+        f"kreo-staging-{layer}" for layer in ("base", "network", "edge", "cluster", "data")
+    ]
+    assert phase("workloads") == [
+        f"kreo-staging-{layer}" for layer in ("platform", "app", "backup", "observability")
+    ]
+    bad = run_main(tmp_path, "--stacks", "--phase", "all", KREO_CONFIG_DIR=str(CONFIG_DIR))
+    assert_one_line_exit_2(bad, "--phase: use one of infrastructure, workloads")
+
+
+def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
+    result = run_main(tmp_path, "--first-deploy", KREO_CONFIG_DIR=str(CONFIG_DIR))
+    assert result.returncode == 0
+    steps = result.stdout.splitlines()
+    stacks = [s for s in steps if not s.startswith("#")]
+    assert stacks[0] == "kreo-bootstrap"
+    # Staging's zone is delegated from production's: production's edge first.
+    assert stacks.index("kreo-production-edge") < stacks.index("kreo-staging-edge")
+    # Staging rehearses: every other production stack after staging's.
+    assert stacks.index("kreo-staging-observability") < stacks.index("kreo-production-base")
+    assert len(stacks) == len(set(stacks)) == 1 + 2 * 9
+    # Secret values are set between each environment's two phases.
+    for env in ("staging", "production"):
+        note = steps.index(f"# set the secret values of {env} (make preflight)")
+        assert steps.index(f"kreo-{env}-data") < note < steps.index(f"kreo-{env}-platform")
+    # Images are pushed (to the bootstrap's repositories) before any environment.
+    assert steps.index("kreo-bootstrap") < 1 < steps.index("kreo-production-edge")
+    assert "push the images" in steps[1]
+
+
 def test_make_plan_refuses_an_unknown_stack(tmp_path: Path) -> None:
     result = subprocess.run(
         ["make", "--no-print-directory", "-C", str(PROJECT_ROOT), "plan", "ENV=staging",

@@ -62,7 +62,7 @@ def first_deploy_order(configs: Sequence[EnvironmentConfig]) -> list[str]:
     configs = sorted(configs, key=lambda c: c.dns.domain in parents)
     project = configs[0].project
     steps = [f"{project}-{layer}" for layer in ACCOUNT_LAYERS]
-    steps.append("# complete the GitHub connection handshake (console), then push the images")
+    steps.append("# import the runners' GitHub source credential (CodeBuild), then push the images")
     done: set[str] = set()
     by_domain = {c.dns.domain: c for c in configs}
     for config in configs:

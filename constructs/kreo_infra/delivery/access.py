@@ -17,10 +17,10 @@ SESSION_SECONDS = 3600
 """People's sessions: one hour, like the console's default."""
 
 
-def access_statements(account: AwsAccount, project: str) -> list[Statement]:
-    """Find the project's clusters and call its search domains. What a person may
-    do inside them is the cluster's access entries' and OpenSearch's fine-grained
-    access control's decision, not this policy's."""
+def access_statements(account: AwsAccount, project: str, *, write: bool) -> list[Statement]:
+    """Find the project's clusters and call its search domains (reads only, unless
+    ``write``: the admin roles). What a person may do inside them is the cluster's
+    access entries' and OpenSearch's fine-grained access control's decision too."""
 
     def arn(service: str) -> str:
         return f"arn:{account.partition}:{service}:{account.region}:{account.account_id}"
@@ -43,7 +43,8 @@ def access_statements(account: AwsAccount, project: str) -> list[Statement]:
             "Sid": "CallTheSearchDomains",
             "Effect": "Allow",
             "Action": [
-                f"es:ESHttp{verb}" for verb in ("Get", "Head", "Post", "Put", "Delete", "Patch")
+                f"es:ESHttp{verb}"
+                for verb in ("Get", "Head", *(("Post", "Put", "Delete", "Patch") if write else ()))
             ],
             "Resource": f"{arn('es')}:domain/{project}-*/*",
         },
@@ -75,9 +76,11 @@ class AccessRole(Construct):
         if not permission_set or "*" in permission_set:
             raise PropsError("AccessRole", "permission_set", permission_set, "name one set")
         super().__init__(scope, id)
+        # Identity Center puts its roles under <path>/ or, when its home region is
+        # not us-east-1, <path>/<region>/: hence the * before the name.
         sso_roles = (
             f"arn:{account.partition}:iam::{account.account_id}:role/{SSO_ROLE_PATH}/"
-            f"AWSReservedSSO_{permission_set}_*"
+            f"*AWSReservedSSO_{permission_set}_*"
         )
         self.role = IamRole(
             self,

@@ -19,7 +19,6 @@ import json
 import re
 from collections.abc import Sequence
 
-from cdktf import Token
 from cdktf_cdktf_provider_aws.codebuild_project import (
     CodebuildProject,
     CodebuildProjectArtifacts,
@@ -28,7 +27,6 @@ from cdktf_cdktf_provider_aws.codebuild_project import (
     CodebuildProjectLogsConfigCloudwatchLogs,
     CodebuildProjectLogsConfigS3Logs,
     CodebuildProjectSource,
-    CodebuildProjectSourceAuth,
     CodebuildProjectVpcConfig,
 )
 from cdktf_cdktf_provider_aws.codebuild_webhook import (
@@ -74,9 +72,6 @@ HTTPS = 443
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{1,48}[a-z0-9]$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-CONNECTION_ARN = re.compile(
-    r"^arn:aws[\w-]*:(codeconnections|codestar-connections):[\w-]+:\d{12}:connection/.+$"
-)
 
 EC2_READS = (
     "ec2:DescribeDhcpOptions",
@@ -86,20 +81,6 @@ EC2_READS = (
     "ec2:DescribeVpcs",
 )
 """What CodeBuild reads to place a build in the VPC (no resource-level permissions)."""
-
-CONNECTION_ACTIONS = (
-    "codeconnections:GetConnection",
-    "codeconnections:GetConnectionToken",
-    "codeconnections:UseConnection",
-)
-"""CodeBuild registers the runner and manages the repository webhook through the
-GitHub App connection."""
-
-
-def github_connection_name(project: str) -> str:
-    """The CodeConnections GitHub connection of the account (``<project>-github``):
-    created by the bootstrap stack, looked up by name where runners are built."""
-    return f"{project}-github"
 
 
 class GithubActionsRunner(Construct):
@@ -121,19 +102,27 @@ class GithubActionsRunner(Construct):
       only) may write to its own KMS-encrypted log group, manage the build's
       network interfaces in ``subnet_ids`` (the EC2 calls AWS documents for
       VPC builds, ``ec2:CreateNetworkInterfacePermission`` conditioned on the
-      subnets and on ``ec2:AuthorizedService`` = CodeBuild), and use the GitHub
-      connection ``connection_arn``. It has **no** rights to deploy anything:
-      jobs assume their role with GitHub's OIDC token (configure-aws-credentials)
-      exactly as on GitHub's runners. The build's code can use the service
-      role's credentials, so the role is kept to this;
+      subnets and on ``ec2:AuthorizedService`` = CodeBuild). Nothing else: no
+      rights to deploy anything (jobs assume their role with GitHub's OIDC token,
+      configure-aws-credentials, exactly as on GitHub's runners) and no GitHub
+      credential. The build's code can use the service role's credentials
+      (pull requests' code runs here), so the role is kept to this;
     * the webhook starts a build only for ``WORKFLOW_JOB_QUEUED`` events of the
       repository, and, with ``workflow_name`` (a regular expression), only for
       jobs of those workflows;
     * no artifacts, no cache, no privileged mode (no Docker daemon), builds time
       out after ``build_timeout_minutes``.
 
-    The connection is an AWS CodeConnections GitHub connection whose handshake
-    has been completed (status AVAILABLE); the webhook cannot be created before.
+    GitHub access is the account's CodeBuild source credential for GitHub
+    (``aws codebuild import-source-credentials``, a one-time step of
+    docs/operations.md: the token never passes through Terraform, config or
+    state). CodeBuild uses it to create the webhook and register each runner;
+    no API returns it, so a build cannot. Not a CodeConnections connection: a
+    project using one needs ``codeconnections:GetConnectionToken`` on its
+    service role, and a build's code could then mint the connection's GitHub
+    App token, which registering repository runners makes repository-admin.
+    The webhook cannot be created before the credential exists (the preflight
+    checks it).
     """
 
     def __init__(
@@ -145,7 +134,6 @@ class GithubActionsRunner(Construct):
         vpc_id: str,
         subnet_ids: Sequence[str],
         cluster_security_group_id: str,
-        connection_arn: str,
         repository: str,
         account: AwsAccount,
         log_retention_days: int,
@@ -159,7 +147,6 @@ class GithubActionsRunner(Construct):
         _validate(
             name=name,
             subnet_ids=subnet_ids,
-            connection_arn=connection_arn,
             repository=repository,
             workflow_name=workflow_name,
             compute_type=compute_type,
@@ -282,12 +269,6 @@ class GithubActionsRunner(Construct):
                             }
                         },
                     },
-                    {
-                        "Sid": "UseTheGithubConnection",
-                        "Effect": "Allow",
-                        "Action": list(CONNECTION_ACTIONS),
-                        "Resource": connection_arn,
-                    },
                 ]
             ),
         )
@@ -309,8 +290,8 @@ class GithubActionsRunner(Construct):
             ),
             source=CodebuildProjectSource(
                 type="GITHUB",
+                # GitHub access: the account's source credential (class docstring).
                 location=f"https://github.com/{repository}.git",
-                auth=CodebuildProjectSourceAuth(type="CODECONNECTIONS", resource=connection_arn),
             ),
             vpc_config=CodebuildProjectVpcConfig(
                 vpc_id=vpc_id,
@@ -354,7 +335,6 @@ def _validate(
     *,
     name: str,
     subnet_ids: Sequence[str],
-    connection_arn: str,
     repository: str,
     workflow_name: str | None,
     compute_type: str,
@@ -367,8 +347,6 @@ def _validate(
         fail("name", name, "use 3-50 lowercase letters, digits and hyphens (it is also the role's)")
     if not subnet_ids:
         fail("subnet_ids", [], "name the private subnets the builds run in")
-    if not Token.is_unresolved(connection_arn) and not CONNECTION_ARN.match(connection_arn):
-        fail("connection_arn", connection_arn, "use the ARN of a CodeConnections connection")
     if not REPOSITORY.match(repository):
         fail("repository", repository, "use <owner>/<repo>")
     if workflow_name is not None:

@@ -193,7 +193,11 @@ def platform_resources(
             "namespace": CERT_MANAGER.namespace,
             "duration": "87600h",
         },
-        "secretStore": {"name": "aws-secrets-manager"},
+        # Only the marketplace and Grafana's namespace may use the store.
+        "secretStore": {
+            "name": "aws-secrets-manager",
+            "namespaces": sorted({APP_NAMESPACE, MONITORING_NAMESPACE}),
+        },
         "grafanaAdmin": {
             "namespace": MONITORING_NAMESPACE,
             "secretName": GRAFANA_ADMIN_SECRET,

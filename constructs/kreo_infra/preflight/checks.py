@@ -8,7 +8,7 @@ process environment.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,13 +28,9 @@ ACCOUNT_CHECKS = (
     "access-roles",
     "zone-delegation",
     "images",
-    "github-connection",
+    "github-credential",
 )
 WORKLOAD_CHECKS = ("secret-values", "images")
-
-CONSOLE_HANDSHAKE = (
-    "complete the handshake in the console (Developer Tools → Connections), docs/operations.md"
-)
 
 
 @dataclass(frozen=True)
@@ -251,32 +247,38 @@ def check_images(ecr: Client, config: EnvironmentConfig) -> Result:
     return Result("images", False, detail)
 
 
-def _connections(codeconnections: Client) -> Iterator[dict[str, Any]]:
-    kwargs = {"ProviderTypeFilter": "GitHub"}
-    while True:
-        page = codeconnections.list_connections(**kwargs)
-        yield from page.get("Connections", [])
-        if not page.get("NextToken"):
-            return
-        kwargs["NextToken"] = page["NextToken"]
-
-
-def check_github_connection(codeconnections: Client, config: EnvironmentConfig) -> Result:
-    """Guards against pipelines using a GitHub connection whose OAuth handshake was never
-    completed (codeconnections:ListConnections)."""
-    name = f"{config.project}-github"
-    found = next((c for c in _connections(codeconnections) if c["ConnectionName"] == name), None)
-    if found is None:
+def check_github_credential(codebuild: Client, config: EnvironmentConfig) -> Result:
+    """Guards against runners with no safe GitHub credential (codebuild:ListSourceCredentials)."""
+    github = [
+        info
+        for info in codebuild.list_source_credentials().get("sourceCredentialsInfos", [])
+        if info.get("serverType") == "GITHUB"
+    ]
+    usable = [info for info in github if info.get("authType") != "CODECONNECTIONS"]
+    if usable:
+        auth_type = usable[0].get("authType", "unknown auth type")
         return Result(
-            "github-connection",
-            False,
-            f"no CodeConnections connection {name}; deploy the bootstrap stack "
-            f"(make deploy STACK=bootstrap), then {CONSOLE_HANDSHAKE}",
+            "github-credential", True, f"CodeBuild has a GitHub source credential ({auth_type})"
         )
-    status = found.get("ConnectionStatus", "UNKNOWN")
-    if status != "AVAILABLE":
-        return Result("github-connection", False, f"{name} is {status}; {CONSOLE_HANDSHAKE}")
-    return Result("github-connection", True, f"{name} is AVAILABLE")
+    import_command = (
+        "aws codebuild import-source-credentials --server-type GITHUB "
+        "--auth-type PERSONAL_ACCESS_TOKEN --token <token>"
+    )
+    guide = '(docs/operations.md, "Connect GitHub")'
+    if github:
+        return Result(
+            "github-credential",
+            False,
+            f"CodeBuild's GitHub source credential in {config.region} is a CodeConnections "
+            "connection: builds could mint its token; import a personal access token instead "
+            f"(decision 56): {import_command} --should-overwrite {guide}",
+        )
+    return Result(
+        "github-credential",
+        False,
+        f"CodeBuild has no GitHub source credential in {config.region}; import one: "
+        f"{import_command} {guide}",
+    )
 
 
 def _secret_state(secretsmanager: Client, secret_id: str) -> str | None:
@@ -350,7 +352,7 @@ def run_checks(
             client("route53"), config, parent_environment=parent_environment
         ),
         "images": lambda: check_images(client("ecr"), config),
-        "github-connection": lambda: check_github_connection(client("codeconnections"), config),
+        "github-credential": lambda: check_github_credential(client("codebuild"), config),
         "secret-values": lambda: check_secret_values(client("secretsmanager"), config),
     }
     results = []

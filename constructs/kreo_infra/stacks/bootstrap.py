@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.codeconnections_connection import CodeconnectionsConnection
 from constructs import Construct
 
 from kreo_infra.cluster.registry import ServiceRepositories
@@ -24,7 +23,6 @@ from kreo_infra.delivery.github import (
     GithubRole,
     state_access,
 )
-from kreo_infra.delivery.runners import github_connection_name
 from kreo_infra.delivery.state import StateBucket
 from kreo_infra.errors import PropsError
 from kreo_infra.stacks.kreo_stack import KreoStack
@@ -135,7 +133,8 @@ class BootstrapStack(KreoStack):
                 {
                     "Sid": "NoSecretValues",
                     "Effect": "Deny",
-                    # The connection token is a GitHub App token for the repository.
+                    # A connection token is a GitHub App token (none is used here,
+                    # decision 56; denied should one ever be created).
                     "Action": [
                         "secretsmanager:GetSecretValue",
                         "ssm:GetParameter*",
@@ -230,7 +229,9 @@ class BootstrapStack(KreoStack):
                 name=role,
                 permission_set=permission_set,
                 account=aws,
-                statements=access_statements(aws, config.project),
+                statements=access_statements(
+                    aws, config.project, write=role in config.cluster.admin_role_names
+                ),
             )
             for role, permission_set in delivery.access_roles.items()
         }
@@ -284,14 +285,3 @@ class BootstrapStack(KreoStack):
         }
         for output_id, value in outputs.items():
             TerraformOutput(self, output_id, value=value)
-
-        # The GitHub connection of the CodeBuild-hosted runners (kreo_infra.delivery.runners).
-        # AWS creates it PENDING: an administrator completes the GitHub App handshake
-        # once, in the console (operations.md). The cluster stacks find it by name.
-        self.github_connection = CodeconnectionsConnection(
-            self,
-            "github-connection",
-            name=github_connection_name(config.project),
-            provider_type="GitHub",
-        )
-        TerraformOutput(self, "github-connection-arn", value=self.github_connection.arn)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from cdktf import TerraformOutput
-from cdktf_cdktf_provider_aws.data_aws_codestarconnections_connection import (
-    DataAwsCodestarconnectionsConnection,
-)
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
@@ -26,7 +23,7 @@ from kreo_infra.cluster.workload_identity import (
     PodIdentityRole,
 )
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.delivery.runners import GithubActionsRunner, github_connection_name
+from kreo_infra.delivery.runners import GithubActionsRunner
 from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
@@ -256,12 +253,8 @@ class ClusterStack(KreoStack):
         # GitHub Actions runners in the VPC (CodeBuild-hosted), the only place the
         # pipeline reaches the private Kubernetes API from: the deploy workflow's
         # workloads jobs and the pull requests' workloads plans, one project each,
-        # each admitted to the API by the cluster security group. The account's
-        # GitHub connection belongs to kreo-bootstrap (local state at first), so
-        # it is looked up by name rather than referenced across stacks.
-        connection = DataAwsCodestarconnectionsConnection(
-            self, "github-connection", name=github_connection_name(config.project)
-        )
+        # each admitted to the API by the cluster security group. GitHub access is
+        # the account's CodeBuild source credential (imported once, out of band).
         self.runners = {
             purpose: GithubActionsRunner(
                 self,
@@ -270,7 +263,6 @@ class ClusterStack(KreoStack):
                 vpc_id=network.vpc_id,
                 subnet_ids=network.private_subnet_ids,
                 cluster_security_group_id=self.control_plane.cluster_security_group_id,
-                connection_arn=connection.arn,
                 repository=config.delivery.github_repository,
                 account=aws,
                 log_retention_days=cluster_config.log_retention_days,

@@ -67,11 +67,15 @@ STATE_BUCKET_GAP = ":state-bucket"
 """Suffix of an :data:`EMULATOR_GAPS` key limiting it to the Terraform state bucket."""
 READ_REPLICA_GAP = ":read-replica"
 """Suffix of an :data:`EMULATOR_GAPS` key limiting it to read replicas (``replicate_source_db``)."""
+CLUSTER_GROUP_GAP = ":on-cluster-security-group"
+"""Suffix of an :data:`EMULATOR_GAPS` key limiting it to rules of the EKS-made cluster
+security group (``security_group_id`` = ``vpc_config[0].cluster_security_group_id``)."""
 
 EMULATOR_GAPS: dict[str, str] = {
     # Keys: a resource type, ``data.<type>`` for a data source, ``<type>:state-bucket``
     # for the resources of that type on the state bucket only, ``<type>:read-replica``
-    # for those with ``replicate_source_db``; ``<type>.<argument>``: see below.
+    # for those with ``replicate_source_db``, ``<type>:on-cluster-security-group`` for
+    # rules of the EKS cluster security group; ``<type>.<argument>``: see below.
     # Every reason is checked against moto 5.2.5's source (moto/<service>/urls.py,
     # responses.py).
     "aws_cloudfront_response_headers_policy": (
@@ -81,13 +85,6 @@ EMULATOR_GAPS: dict[str, str] = {
     "data.aws_cloudfront_cache_policy": (
         "moto has no CloudFront cache policy API (ListCachePolicies/GetCachePolicy: no "
         "route in moto/cloudfront/urls.py)"
-    ),
-    "aws_codeconnections_connection": (
-        "moto has no CodeConnections service (no moto/codeconnections package in moto 5.2.5)"
-    ),
-    "data.aws_codestarconnections_connection": (
-        "moto has no CodeStar Connections service (no moto/codestarconnections package in "
-        "moto 5.2.5); the runners' projects, webhooks and policies name the connection"
     ),
     "aws_codebuild_webhook": (
         "moto has no CodeBuild CreateWebhook (not in moto/codebuild/responses.py)"
@@ -132,6 +129,12 @@ EMULATOR_GAPS: dict[str, str] = {
         "DBInstance: dbi_resource_id = 'db-M5ENSHXFPU6XHZ4G4ZEI5QIO2U'); the provider finds "
         "an instance by its dbi-resource-id, so a second instance (the read replica) "
         "matches twice and is 'not found'"
+    ),
+    "aws_vpc_security_group_ingress_rule" + CLUSTER_GROUP_GAP: (
+        "moto's EKS never creates the cluster security group: DescribeCluster returns "
+        "resourcesVpcConfig as sent, without clusterSecurityGroupId (moto/eks/models.py "
+        "Cluster.resources_vpc_config), so a rule on that group (the runners' 443 to the "
+        "API) names group '' and AuthorizeSecurityGroupIngress fails InvalidGroup.NotFound"
     ),
     "aws_launch_template.vpc_security_group_ids": (
         "moto's EKS never creates the cluster security group: DescribeCluster returns "
@@ -209,8 +212,6 @@ SERVICES: tuple[str, ...] = (
     "cloudfront",
     "cloudwatch",
     "codebuild",
-    "codeconnections",
-    "codestarconnections",
     "ec2",
     "ecr",
     "eks",
@@ -238,8 +239,6 @@ _SERVICE_PREFIXES: tuple[tuple[str, str | None], ...] = (
     ("cloudwatch_log_", "logs"),
     ("cloudwatch_", "cloudwatch"),
     ("codebuild_", "codebuild"),
-    ("codeconnections_", "codeconnections"),
-    ("codestarconnections_", "codestarconnections"),
     ("db_", "rds"),
     ("ecr_", "ecr"),
     ("eks_", "eks"),
@@ -421,6 +420,12 @@ def gap_seeds(
     seeds: dict[str, str] = {}
     for key in gaps:
         if _is_argument_gap(key):
+            continue
+        if key.endswith(CLUSTER_GROUP_GAP):
+            rtype = key.removesuffix(CLUSTER_GROUP_GAP)
+            for name, body in stack.get("resource", {}).get(rtype, {}).items():
+                if ".cluster_security_group_id}" in str(body.get("security_group_id", "")):
+                    seeds[f"{rtype}.{name}"] = key
             continue
         if key.endswith(READ_REPLICA_GAP):
             rtype = key.removesuffix(READ_REPLICA_GAP)

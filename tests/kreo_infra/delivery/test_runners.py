@@ -12,7 +12,6 @@ from kreo_infra.errors import PropsError
 from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
-CONNECTION = "arn:aws:codeconnections:us-east-1:123456789012:connection/0f1e2d3c"
 SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
 SUBNET_ARNS = [f"arn:aws:ec2:us-east-1:123456789012:subnet/{s}" for s in SUBNETS]
 ENIS = "arn:aws:ec2:us-east-1:123456789012:network-interface/*"
@@ -27,7 +26,6 @@ def runner(stack: Any, **overrides: Any) -> Any:
         "vpc_id": "vpc-1",
         "subnet_ids": SUBNETS,
         "cluster_security_group_id": "sg-cluster",
-        "connection_arn": CONNECTION,
         "repository": "kreo/kreo-infra",
         "account": ACCOUNT,
         "log_retention_days": 365,
@@ -70,8 +68,10 @@ def test_defaults(stack: Any) -> None:
     assert project["source"] == {
         "type": "GITHUB",
         "location": "https://github.com/kreo/kreo-infra.git",
-        "auth": {"type": "CODECONNECTIONS", "resource": CONNECTION},
     }
+    # GitHub access is the account's source credential, held by CodeBuild; no
+    # CodeConnections connection, whose token a build could mint (decision 56).
+    assert "auth" not in project["source"]
     assert project["service_role"] == ref(synthesized, "aws_iam_role", "arn")
     assert built.runs_on == (
         "codebuild-kreo-staging-deploy-runner-${{ github.run_id }}-${{ github.run_attempt }}"
@@ -153,7 +153,7 @@ def test_role_trusts_codebuild_for_this_project_only(synthesized: dict[str, Any]
     assert "managed_policy_arns" not in role
 
 
-def test_role_policy_is_logs_network_interfaces_and_the_connection(
+def test_role_policy_is_logs_and_network_interfaces(
     synthesized: dict[str, Any],
 ) -> None:
     policy = json.loads(only(synthesized, "aws_iam_role_policy")["policy"])
@@ -190,23 +190,19 @@ def test_role_policy_is_logs_network_interfaces_and_the_connection(
             "ec2:AuthorizedService": "codebuild.amazonaws.com",
         }
     }
-    connection = statements["UseTheGithubConnection"]
-    assert connection["Resource"] == CONNECTION
-    assert all(a.startswith("codeconnections:") for a in connection["Action"])
-    assert "codeconnections:GetConnectionToken" in connection["Action"]
     assert set(statements) == {
         "WriteOwnBuildLogs",
         "DescribeTheVpc",
         "CreateBuildInterfacesInTheSubnets",
         "DeleteBuildInterfacesInTheSubnets",
         "LetCodeBuildAttachThem",
-        "UseTheGithubConnection",
     }
 
 
 def test_role_can_deploy_nothing(synthesized: dict[str, Any]) -> None:
-    """No AWS rights beyond logs, the build's network interfaces and the connection:
-    jobs assume their own role through GitHub OIDC."""
+    """No AWS rights beyond logs and the build's network interfaces, and no GitHub
+    credential (pull requests' code can use this role): jobs assume their own role
+    through GitHub OIDC."""
     policy = json.loads(only(synthesized, "aws_iam_role_policy")["policy"])
     actions = [
         a
@@ -214,7 +210,7 @@ def test_role_can_deploy_nothing(synthesized: dict[str, Any]) -> None:
         for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     ]
     services = {a.split(":", 1)[0] for a in actions}
-    assert services == {"logs", "ec2", "codeconnections"}
+    assert services == {"logs", "ec2"}
     assert not any(a.endswith("*") or a.startswith(("iam:", "sts:")) for a in actions)
 
 
@@ -224,19 +220,12 @@ def test_project_waits_for_its_role_policy(synthesized: dict[str, Any]) -> None:
     assert project["depends_on"] == [f"aws_iam_role_policy.{name}"]
 
 
-def test_github_connection_name() -> None:
-    from kreo_infra.delivery.runners import github_connection_name
-
-    assert github_connection_name("kreo") == "kreo-github"
-
-
 @pytest.mark.parametrize(
     ("overrides", "prop"),
     [
         ({"name": "Kreo_Runner"}, "name"),
         ({"name": "x" * 60}, "name"),
         ({"subnet_ids": []}, "subnet_ids"),
-        ({"connection_arn": "arn:aws:iam::123456789012:role/x"}, "connection_arn"),
         ({"repository": "kreo-infra"}, "repository"),
         ({"workflow_name": "(unclosed"}, "workflow_name"),
         ({"compute_type": "BUILD_LAMBDA_1GB"}, "compute_type"),
@@ -247,12 +236,3 @@ def test_github_connection_name() -> None:
 def test_refuses(stack: Any, overrides: dict[str, Any], prop: str) -> None:
     with pytest.raises(PropsError, match=prop):
         runner(stack, **overrides)
-
-
-def test_accepts_a_connection_arn_token(stack: Any) -> None:
-    from cdktf import TerraformVariable
-
-    arn = TerraformVariable(stack, "connection", type="string").string_value
-    runner(stack, connection_arn=arn)
-    project = only(synth_stack(stack), "aws_codebuild_project")
-    assert project["source"]["auth"]["resource"] == "${var.connection}"

@@ -122,6 +122,9 @@ def test_secret_store_and_grafana_admin(rendered: tuple[dict, list[dict]]) -> No
         "region": values["region"],
     }
     assert "auth" not in store["spec"]["provider"]["aws"]
+    # Only the marketplace and Grafana's namespace may read through the store: an
+    # ExternalSecret elsewhere cannot pull kreo/<env>/* (the master password too).
+    assert store["spec"]["conditions"] == [{"namespaces": ["kreo-marketplace", "monitoring"]}]
     (admin,) = by_kind(documents, "ExternalSecret").values()
     assert admin["metadata"]["namespace"] == "monitoring"
     assert admin["spec"]["target"]["name"] == "grafana-admin"

@@ -1,6 +1,6 @@
 """A fake AWS account for the preflight tests: moto for IAM, Route 53, ECR and Secrets
-Manager; botocore Stubbers for EKS add-on versions and CodeConnections (moto has
-neither). :meth:`FakeAccount.prepare` makes every check pass; tests then break one thing.
+Manager; botocore Stubbers for EKS add-on versions and CodeBuild source credentials
+(moto has neither). :meth:`FakeAccount.prepare` makes every check pass; tests then break one thing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ MANIFEST = json.dumps(
         "layers": [],
     }
 )
-CONNECTION_ARN = "arn:aws:codeconnections:us-east-1:123456789012:connection/1a2b3c4d-0000"
+CREDENTIAL_ARN = "arn:aws:codebuild:us-east-1:123456789012:token/{server}"
 
 
 @contextmanager
@@ -53,14 +53,14 @@ class FakeAccount:
         }
         self.eks = boto3.client("eks", region_name=region)
         self.eks_stub = Stubber(self.eks)
-        self.codeconnections = boto3.client("codeconnections", region_name=region)
-        self.connections_stub = Stubber(self.codeconnections)
+        self.codebuild = boto3.client("codebuild", region_name=region)
+        self.codebuild_stub = Stubber(self.codebuild)
         self.eks_stub.activate()
-        self.connections_stub.activate()
+        self.codebuild_stub.activate()
 
     def client(self, service: str) -> Any:
         """The client factory handed to the checks."""
-        stubbed = {"eks": self.eks, "codeconnections": self.codeconnections}
+        stubbed = {"eks": self.eks, "codebuild": self.codebuild}
         return stubbed.get(service) or self.moto[service]
 
     def __getattr__(self, service: str) -> Any:
@@ -141,33 +141,31 @@ class FakeAccount:
                 {"addonName": addon, "kubernetesVersion": kubernetes},
             )
 
-    def connection(self, status: str | None = "AVAILABLE", name: str | None = None) -> None:
-        """Queue a ListConnections answer with the project's connection in ``status``
-        (``None``: only someone else's connection)."""
-        connections = [
+    def source_credential(self, auth_type: str | None = "PERSONAL_ACCESS_TOKEN") -> None:
+        """Queue a ListSourceCredentials answer: a Bitbucket credential, then a GitHub one
+        of ``auth_type`` (``None``: no GitHub credential)."""
+        infos = [
             {
-                "ConnectionName": "someone-else",
-                "ConnectionArn": CONNECTION_ARN,
-                "ProviderType": "GitHub",
-                "ConnectionStatus": "AVAILABLE",
+                "arn": CREDENTIAL_ARN.format(server="bitbucket"),
+                "serverType": "BITBUCKET",
+                "authType": "BASIC_AUTH",
             }
         ]
-        if status is not None:
-            connections.append(
+        if auth_type is not None:
+            infos.append(
                 {
-                    "ConnectionName": name or f"{self.config.project}-github",
-                    "ConnectionArn": CONNECTION_ARN,
-                    "ProviderType": "GitHub",
-                    "ConnectionStatus": status,
+                    "arn": CREDENTIAL_ARN.format(server="github"),
+                    "serverType": "GITHUB",
+                    "authType": auth_type,
                 }
             )
-        self.connections_stub.add_response(
-            "list_connections", {"Connections": connections}, {"ProviderTypeFilter": "GitHub"}
+        self.codebuild_stub.add_response(
+            "list_source_credentials", {"sourceCredentialsInfos": infos}, {}
         )
 
     def all_stubs_used(self) -> None:
         self.eks_stub.assert_no_pending_responses()
-        self.connections_stub.assert_no_pending_responses()
+        self.codebuild_stub.assert_no_pending_responses()
 
 
 def versions(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from kreo_infra.config import EnvironmentConfig, load_environments
 from kreo_infra.preflight.checks import (
     check_access_roles,
     check_addon_versions,
-    check_github_connection,
+    check_github_credential,
     check_images,
     check_secret_values,
     check_zone_delegation,
@@ -23,9 +23,11 @@ from kreo_infra.preflight.checks import (
 from tests.conftest import CONFIG_DIR
 from tests.kreo_infra.preflight import FakeAccount, mocked_aws, versions
 
-HANDSHAKE = (
-    "complete the handshake in the console (Developer Tools → Connections), docs/operations.md"
+IMPORT = (
+    "aws codebuild import-source-credentials --server-type GITHUB "
+    "--auth-type PERSONAL_ACCESS_TOKEN --token <token>"
 )
+GUIDE = '(docs/operations.md, "Connect GitHub")'
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +59,7 @@ def test_a_prepared_account_passes_every_check(
     config = envs[env]
     account = FakeAccount(config).prepare()
     account.offer_addons()
-    account.connection()
+    account.source_credential()
 
     results = run_checks(config, "all", account.client, parent_environment="production")
 
@@ -69,7 +71,7 @@ def test_a_prepared_account_passes_every_check(
 def test_stages_choose_the_checks(
     production: EnvironmentConfig, staging: EnvironmentConfig
 ) -> None:
-    account = ["addon-versions", "access-roles", "images", "github-connection"]
+    account = ["addon-versions", "access-roles", "images", "github-credential"]
     assert planned_checks(production, "account") == account
     assert planned_checks(staging, "account") == [*account[:2], "zone-delegation", *account[2:]]
     assert planned_checks(production, "workloads") == ["secret-values", "images"]
@@ -268,47 +270,61 @@ def test_a_service_image_tag_overrides_the_release(production: EnvironmentConfig
 
 @pytest.mark.usefixtures("aws")
 @pytest.mark.parametrize(
-    ("status", "line"),
+    ("auth_type", "line"),
     [
         (
-            None,
-            "FAIL github-connection: no CodeConnections connection kreo-github; deploy the "
-            f"bootstrap stack (make deploy STACK=bootstrap), then {HANDSHAKE}",
+            "PERSONAL_ACCESS_TOKEN",
+            "ok   github-credential: CodeBuild has a GitHub source credential "
+            "(PERSONAL_ACCESS_TOKEN)",
         ),
-        ("PENDING", f"FAIL github-connection: kreo-github is PENDING; {HANDSHAKE}"),
-        ("AVAILABLE", "ok   github-connection: kreo-github is AVAILABLE"),
+        ("OAUTH", "ok   github-credential: CodeBuild has a GitHub source credential (OAUTH)"),
+        (
+            None,
+            "FAIL github-credential: CodeBuild has no GitHub source credential in us-east-1; "
+            f"import one: {IMPORT} {GUIDE}",
+        ),
+        (
+            "CODECONNECTIONS",
+            "FAIL github-credential: CodeBuild's GitHub source credential in us-east-1 is a "
+            "CodeConnections connection: builds could mint its token; import a personal "
+            f"access token instead (decision 56): {IMPORT} --should-overwrite {GUIDE}",
+        ),
     ],
 )
-def test_github_connection(status: str | None, line: str, production: EnvironmentConfig) -> None:
+def test_github_credential(auth_type: str | None, line: str, production: EnvironmentConfig) -> None:
     account = FakeAccount(production)
-    account.connection(status)
+    account.source_credential(auth_type)
 
-    assert check_github_connection(account.codeconnections, production).line() == line
+    assert check_github_credential(account.codebuild, production).line() == line
     account.all_stubs_used()
 
 
 @pytest.mark.usefixtures("aws")
-def test_github_connection_is_found_on_a_later_page(production: EnvironmentConfig) -> None:
-    client = boto3.client("codeconnections", region_name=production.region)
-    arn = "arn:aws:codeconnections:us-east-1:123456789012:connection/1"
-    with Stubber(client) as stub:
-        stub.add_response(
-            "list_connections",
-            {"Connections": [], "NextToken": "next"},
-            {"ProviderTypeFilter": "GitHub"},
-        )
-        stub.add_response(
-            "list_connections",
+@pytest.mark.parametrize(
+    "infos",
+    [
+        [],
+        [
             {
-                "Connections": [
-                    {"ConnectionName": "kreo-github", "ConnectionArn": arn},
-                ]
-            },
-            {"ProviderTypeFilter": "GitHub", "NextToken": "next"},
-        )
-        result = check_github_connection(client, production)
+                "arn": "arn:aws:codebuild:us-east-1:123456789012:token/ghe",
+                "serverType": "GITHUB_ENTERPRISE",
+                "authType": "PERSONAL_ACCESS_TOKEN",
+            }
+        ],
+    ],
+    ids=["none", "github-enterprise-only"],
+)
+def test_only_a_github_credential_counts(
+    infos: list[dict[str, str]], production: EnvironmentConfig
+) -> None:
+    client = boto3.client("codebuild", region_name=production.region)
+    with Stubber(client) as stub:
+        stub.add_response("list_source_credentials", {"sourceCredentialsInfos": infos}, {})
+        result = check_github_credential(client, production)
         stub.assert_no_pending_responses()
-    assert result.line() == f"FAIL github-connection: kreo-github is UNKNOWN; {HANDSHAKE}"
+    assert result.line().startswith(
+        "FAIL github-credential: CodeBuild has no GitHub source credential in us-east-1; "
+    )
 
 
 @pytest.mark.usefixtures("aws")
@@ -383,7 +399,7 @@ def test_generated_secrets_are_what_the_data_layer_generates(
 def test_an_aws_error_fails_its_check_only(production: EnvironmentConfig) -> None:
     clients = {
         name: boto3.client(name, region_name=production.region)
-        for name in ("eks", "iam", "ecr", "codeconnections")
+        for name in ("eks", "iam", "ecr", "codebuild")
     }
     stubs = {name: Stubber(client) for name, client in clients.items()}
     for stub in stubs.values():

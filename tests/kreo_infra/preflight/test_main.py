@@ -36,7 +36,7 @@ def preflight(*args: str, account: FakeAccount | None = None) -> int:
 def test_every_check_passes(capsys: pytest.CaptureFixture[str]) -> None:
     _, account = account_for("staging")
     account.offer_addons()
-    account.connection()
+    account.source_credential()
 
     assert preflight("--env", "staging", account=account) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -45,7 +45,7 @@ def test_every_check_passes(capsys: pytest.CaptureFixture[str]) -> None:
         "ok   access-roles",
         "ok   zone-delegation",
         "ok   images",
-        "ok   github-connection",
+        "ok   github-credential",
         "ok   secret-values",
     ]
 
@@ -56,12 +56,14 @@ def test_a_failing_check_exits_1_and_the_others_still_run(
 ) -> None:
     _, account = account_for("production")
     account.offer_addons()
-    account.connection("PENDING")
+    account.source_credential(None)
 
     assert preflight("--env", "production", "--stage", "account", account=account) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("ok   addon-versions: ")
-    assert lines[-1].startswith("FAIL github-connection: kreo-github is PENDING; ")
+    assert lines[-1].startswith(
+        "FAIL github-credential: CodeBuild has no GitHub source credential in us-east-1; "
+    )
     assert len(lines) == 4  # production's zone is not delegated: no zone-delegation check
 
 

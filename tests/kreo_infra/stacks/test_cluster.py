@@ -512,17 +512,18 @@ def test_deploy_and_plan_runners_in_the_private_subnets(env: Env) -> None:
         assert log_group["retention_in_days"] == config.cluster.log_retention_days
 
 
-def test_runners_use_the_accounts_github_connection_by_name(env: Env) -> None:
-    """kreo-bootstrap creates the connection (local state at first): looked up, not
-    referenced across stacks."""
-    synthesis, stack, config = env
-    (lookup,) = synthesis.stack(stack)["data"]["aws_codestarconnections_connection"].values()
-    assert lookup["name"] == f"{config.project}-github"
-    (uid,) = synthesis.stack(stack)["data"]["aws_codestarconnections_connection"]
-    arn = f"${{data.aws_codestarconnections_connection.{uid}.arn}}"
+def test_no_runner_holds_a_github_credential(env: Env) -> None:
+    """A pull request's code runs on the plan runner with its service role: no
+    CodeConnections connection (whose token a build could mint), no source auth
+    of its own; CodeBuild uses the account's source credential (decision 56)."""
+    synthesis, stack, _ = env
+    assert "aws_codestarconnections_connection" not in synthesis.stack(stack).get("data", {})
     for project in synthesis.resources(stack, "aws_codebuild_project").values():
-        assert project["source"]["auth"] == {"type": "CODECONNECTIONS", "resource": arn}
-    assert "kreo-bootstrap" not in json.dumps(synthesis.stack(stack).get("data", {}))
+        assert "auth" not in project["source"]
+    for path, policy in synthesis.resources(stack, "aws_iam_role_policy").items():
+        if "-runner/" in path:
+            assert "codeconnections" not in policy["policy"], path
+            assert "codestar-connections" not in policy["policy"], path
 
 
 def test_runner_project_names_output(env: Env) -> None:

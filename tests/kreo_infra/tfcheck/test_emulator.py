@@ -175,6 +175,23 @@ def test_read_replica_gap_keeps_the_primary():
     assert set(stack["resource"]["aws_db_instance"]) == {"primary"}
 
 
+def test_cluster_group_gap_removes_only_rules_on_the_eks_made_group():
+    cluster_group = "${aws_eks_cluster.c.vpc_config[0].cluster_security_group_id}"
+    stack = {
+        "resource": {
+            "aws_vpc_security_group_ingress_rule": {
+                "api-from-runner": {"security_group_id": cluster_group, "from_port": 443},
+                "db-from-clients": {"security_group_id": "${aws_security_group.db.id}"},
+            }
+        }
+    }
+    removal = remove_gaps(
+        stack, {"aws_vpc_security_group_ingress_rule:on-cluster-security-group": "no group"}
+    )
+    assert set(removal.removed) == {"aws_vpc_security_group_ingress_rule.api-from-runner"}
+    assert set(stack["resource"]["aws_vpc_security_group_ingress_rule"]) == {"db-from-clients"}
+
+
 def test_argument_gap_ignores_changes_and_removes_nothing():
     stack = small_stack()
     stack["resource"]["aws_eks_cluster"]["control"]["lifecycle"] = {"ignore_changes": ["tags"]}
@@ -236,7 +253,9 @@ def test_gaps_are_named_with_a_reason():
     assert EMULATOR_GAPS
     for key, reason in EMULATOR_GAPS.items():
         assert re.fullmatch(
-            r"(data\.)?aws_[a-z0-9_]+(:state-bucket|:read-replica|\.[a-z0-9_]+)?", key
+            r"(data\.)?aws_[a-z0-9_]+"
+            r"(:state-bucket|:read-replica|:on-cluster-security-group|\.[a-z0-9_]+)?",
+            key,
         ), key
         assert "moto" in reason, key
         assert len(reason) > 40, key
