@@ -65,18 +65,6 @@ def resource_defaults(region: str) -> dict[str, dict[str, Any]]:
                 {"oidc": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/MOCK"}]}
             ],
         },
-        # manage_master_user_password: RDS creates the secret and returns
-        # MasterUserSecret {SecretArn, SecretStatus, KmsKeyId}.
-        "aws_db_instance": {
-            "master_user_secret": [
-                {
-                    "secret_arn": f"arn:aws:secretsmanager:{region}:{MOCK_ACCOUNT}:"
-                    "secret:rds!db-mock-AbCdEf",
-                    "secret_status": "active",
-                    "kms_key_id": f"arn:aws:kms:{region}:{MOCK_ACCOUNT}:key/mock",
-                }
-            ]
-        },
         # EC2 launch template ids are lt- + 17 hex digits; the node group validates it.
         "aws_launch_template": {"id": "lt-0123456789abcdef0"},
     }
