@@ -11,9 +11,11 @@ A bad config file or construct input ends with one line on stderr and exit
 status 2, before cdktf, jsii or the providers are loaded and before anything is
 written to ``cdktf.out/``. ``python main.py --check`` validates the config only;
 ``python main.py --stacks [--phase infrastructure|workloads]`` prints the
-environments' stack ids in deployment order (what ``make deploy`` passes to
-``cdktf deploy``); ``python main.py --first-deploy`` prints every step of a
-first deploy into a fresh account (docs/operations.md).
+selected environments' stack ids in deployment order (what ``make deploy``
+passes to ``cdktf deploy``); without ``KREO_ENVIRONMENTS`` and ``--phase``, every
+stack of the account in an order that works in a fresh account (the bootstrap
+first, production's edge before staging's). ``python main.py --first-deploy``
+adds the steps that are not stacks (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def main(argv: list[str]) -> int:
             if "--phase" in argv and phase not in PHASES:
                 print(f"error: --phase: use one of {', '.join(PHASES)}", file=sys.stderr)
                 return EXIT_BAD_INPUT
+            if names is None and phase is None:
+                # Every environment: the account's order, which works in a fresh
+                # account (bootstrap first, a parent zone before its delegation).
+                print("\n".join(s for s in first_deploy_order(configs) if not s.startswith("#")))
+                return 0
             for config in configs:
                 print("\n".join(environment_stacks(config, phase)))
             return 0

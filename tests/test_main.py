@@ -108,6 +108,18 @@ def test_stacks_of_one_phase(tmp_path: Path) -> None:
     assert_one_line_exit_2(bad, "--phase: use one of infrastructure, workloads")
 
 
+def test_stacks_of_the_whole_account_in_an_order_a_fresh_account_accepts(
+    tmp_path: Path,
+) -> None:
+    result = run_main(tmp_path, "--stacks", KREO_CONFIG_DIR=str(CONFIG_DIR))
+    assert result.returncode == 0
+    stacks = result.stdout.split()
+    first = run_main(tmp_path, "--first-deploy", KREO_CONFIG_DIR=str(CONFIG_DIR))
+    assert stacks == [s for s in first.stdout.splitlines() if not s.startswith("#")]
+    assert stacks[0] == "kreo-bootstrap"
+    assert stacks.index("kreo-production-edge") < stacks.index("kreo-staging-edge")
+
+
 def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
     result = run_main(tmp_path, "--first-deploy", KREO_CONFIG_DIR=str(CONFIG_DIR))
     assert result.returncode == 0

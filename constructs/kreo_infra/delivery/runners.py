@@ -15,7 +15,6 @@ https://docs.aws.amazon.com/codebuild/latest/userguide/sample-github-action-runn
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 
@@ -45,7 +44,7 @@ from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
-from kreo_infra.security.iam import policy_document
+from kreo_infra.security.iam import policy_document, service_trust
 from kreo_infra.security.log_group import EncryptedLogGroup
 
 DEFAULT_COMPUTE_TYPE = "BUILD_GENERAL1_MEDIUM"
@@ -195,27 +194,19 @@ class GithubActionsRunner(Construct):
             referenced_security_group_id=self.security_group.id,
         )
 
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "codebuild.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    # Confused-deputy guard: only builds of this project.
-                    "Condition": {
-                        "StringEquals": {"aws:SourceAccount": account_id},
-                        "ArnEquals": {"aws:SourceArn": self.project_arn},
-                    },
-                }
-            ],
-        }
         self.role = IamRole(
             self,
             "role",
             name=name,
             description=f"CodeBuild role of the GitHub Actions runner {name}: no deploy rights",
-            assume_role_policy=json.dumps(trust),
+            # Confused-deputy guard: only builds of this project.
+            assume_role_policy=service_trust(
+                "codebuild.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": account_id},
+                    "ArnEquals": {"aws:SourceArn": self.project_arn},
+                },
+            ),
         )
         subnet_arns = [f"arn:{partition}:ec2:{region}:{account_id}:subnet/{s}" for s in subnet_ids]
         network_interfaces = f"arn:{partition}:ec2:{region}:{account_id}:network-interface/*"
