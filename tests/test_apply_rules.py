@@ -1598,6 +1598,135 @@ def log_group_keys_admit_cloudwatch_logs(d: Deployment) -> list[str]:
     return found
 
 
+# --- behaviours the first-deploy fixes rely on ---------------------------------------------
+
+
+def _role_policies(stack: dict[str, Any], role_name: str) -> list[dict[str, Any]]:
+    """The inline policy documents attached to ``aws_iam_role.<role_name>``."""
+    role_refs = {f"${{aws_iam_role.{role_name}.{a}}}" for a in ("id", "name")}
+    return [
+        document
+        for body in stack.get("resource", {}).get("aws_iam_role_policy", {}).values()
+        if body.get("role") in role_refs
+        for document in [parse_policy(body.get("policy"))]
+        if document is not None
+    ]
+
+
+@rule
+def proxy_iam_auth_reaches_the_database(d: Deployment) -> list[str]:
+    """RDS Proxy without an ``auth`` block must use end-to-end IAM authentication
+    (``default_auth_scheme = IAM_AUTH``); then the proxy logs in to each target with
+    IAM, so the target needs IAM database authentication and the proxy's role needs
+    ``rds-db:connect`` on that instance's resource id (``dbuser:<DbiResourceId>/<user>``).
+
+    Cite: Amazon RDS User Guide, "End-to-end IAM authentication for RDS Proxy"
+    (rds-proxy-iam-migration: the proxy role's ``rds-db:connect`` on
+    ``dbuser:<resource id>/<user>``, IAM authentication enabled on the database);
+    terraform-provider-aws website/docs/r/db_proxy.html.markdown (``auth`` optional
+    only with ``default_auth_scheme``, PR #44309).
+    """
+    found = []
+    for stack_name, name, proxy in each(d, "aws_db_proxy"):
+        stack = d.stacks[stack_name]
+        where = at(stack_name, "aws_db_proxy", name)
+        if proxy.get("default_auth_scheme") != "IAM_AUTH":
+            if not proxy.get("auth"):
+                found.append(f"{where}: no auth block and no default_auth_scheme IAM_AUTH")
+            continue
+        role = referenced(stack, proxy.get("role_arn"), "aws_iam_role")
+        resources = [
+            str(r)
+            for document in (_role_policies(stack, role[0]) if role else [])
+            for statement in allows(document, "rds-db:connect")
+            for r in as_list(statement.get("Resource"))
+        ]
+        for target in stack.get("resource", {}).get("aws_db_proxy_target", {}).values():
+            if target.get("db_proxy_name") != f"${{aws_db_proxy.{name}.name}}":
+                continue
+            instance = referenced(stack, target.get("db_instance_identifier"), "aws_db_instance")
+            if instance is None:
+                continue
+            if instance[1].get("iam_database_authentication_enabled") is not True:
+                found.append(
+                    f"{where}: logs in with IAM to aws_db_instance.{instance[0]}, "
+                    "which has no IAM database authentication"
+                )
+            resource_id = f"${{aws_db_instance.{instance[0]}.resource_id}}/"
+            if not any(f":dbuser:{resource_id}" in r for r in resources):
+                found.append(
+                    f"{where}: its role may not rds-db:connect to aws_db_instance.{instance[0]} "
+                    "(dbuser:<its resource id>/<user>)"
+                )
+    return found
+
+
+def _floor(constraint: str) -> tuple[int, int] | None:
+    match = re.search(r">=\s*(\d+)\.(\d+)", constraint or "")
+    return (int(match[1]), int(match[2])) if match else None
+
+
+@rule
+def write_only_arguments_need_terraform_1_11(d: Deployment) -> list[str]:
+    """Write-only arguments (``*_wo``) exist from Terraform 1.11 and ephemeral
+    resources from 1.10: an older CLI rejects the configuration. A stack that uses
+    them must require ``>= 1.11``, and every workflow's Terraform must be one.
+
+    Cite: Terraform documentation, "Use temporary write-only arguments" ("Terraform
+    v1.11 and later") and "Ephemeral resources" (v1.10); hashicorp/terraform
+    CHANGELOG v1.11.0 ("write-only attributes").
+    """
+    found = []
+    for stack_name, stack in sorted(d.stacks.items()):
+        uses = "ephemeral" in stack or any(
+            key.endswith("_wo")
+            for items in stack.get("resource", {}).values()
+            for body in items.values()
+            for key in body
+        )
+        floor = _floor(stack.get("terraform", {}).get("required_version", ""))
+        if uses and (floor is None or floor < (1, 11)):
+            found.append(
+                f"{stack_name}: uses write-only arguments or ephemeral resources but "
+                f"required_version allows Terraform {floor} (needs >= 1.11)"
+            )
+    if any("ephemeral" in s for s in d.stacks.values()):
+        for file, workflow in sorted(d.workflows.items()):
+            version = str((workflow.get("env") or {}).get("TERRAFORM_VERSION", ""))
+            parts = tuple(int(x) for x in version.split(".")[:2] if x.isdigit())
+            if parts and parts < (1, 11):
+                found.append(f"{file}: TERRAFORM_VERSION {version} predates write-only arguments")
+    return found
+
+
+@rule
+def release_records_hold_no_private_keys(d: Deployment) -> list[str]:
+    """With Helm's ``configmap`` driver the release record (values and rendered
+    manifests) is a ConfigMap, readable with the EKS view policy the plan role has.
+    The load balancer controller's chart renders its webhook's ``tls.key`` into a
+    Secret template unless ``enableCertManager`` is set.
+
+    Cite: aws/eks-charts stable/aws-load-balancer-controller/templates/webhook.yaml at
+    v0.0.242 (chart 3.5.0): ``{{- if not $.Values.enableCertManager }}`` ... ``kind:
+    Secret`` ... ``tls.key: {{ $tls.clientKey }}``; Helm documentation, "Storage
+    backends" (the configmap driver keeps the release in ConfigMaps).
+    """
+    found = []
+    for stack_name, stack in sorted(d.stacks.items()):
+        drivers = {p.get("helm_driver") for p in as_list(stack.get("provider", {}).get("helm"))}
+        if "configmap" not in drivers:
+            continue
+        for name, body in stack.get("resource", {}).get("helm_release", {}).items():
+            if body.get("chart") != "aws-load-balancer-controller":
+                continue
+            if release_values(body).get("enableCertManager") is not True:
+                found.append(
+                    f"{at(stack_name, 'helm_release', name)}: the webhook's private key is "
+                    "rendered into the release record (a ConfigMap): set enableCertManager"
+                )
+    return found
+
+
 # --- the tests --------------------------------------------------------------------------------
 
 
@@ -1949,6 +2078,48 @@ class Bite:
     derive: Callable[[Deployment], None] | None = None
 
 
+def _proxy_to_a_database_without_iam(d: Deployment) -> None:
+    stack_name, _, target = _first(d, "aws_db_proxy_target")
+    instance = referenced(d.stacks[stack_name], target["db_instance_identifier"], "aws_db_instance")
+    assert instance is not None
+    instance[1]["iam_database_authentication_enabled"] = False
+
+
+def _proxy_role_without_connect(d: Deployment) -> None:
+    stack_name, _, proxy = _first(d, "aws_db_proxy", lambda b: "role_arn" in b)
+    role = referenced(d.stacks[stack_name], proxy["role_arn"], "aws_iam_role")
+    assert role is not None
+    for body in d.stacks[stack_name]["resource"]["aws_iam_role_policy"].values():
+        if body.get("role") in {
+            f"${{aws_iam_role.{role[0]}.id}}",
+            f"${{aws_iam_role.{role[0]}.name}}",
+        }:
+            body["policy"] = body["policy"].replace("rds-db:connect", "rds:DescribeDBInstances")
+
+
+def _proxy_without_auth(d: Deployment) -> None:
+    _, _, proxy = _first(d, "aws_db_proxy")
+    proxy.pop("default_auth_scheme", None)
+    proxy.pop("auth", None)
+
+
+def _terraform_1_10(d: Deployment) -> None:
+    for stack in d.stacks.values():
+        stack.setdefault("terraform", {})["required_version"] = ">= 1.10, < 2.0"
+
+
+def _workflow_terraform_1_10(d: Deployment) -> None:
+    for workflow in d.workflows.values():
+        if "TERRAFORM_VERSION" in (workflow.get("env") or {}):
+            workflow["env"]["TERRAFORM_VERSION"] = "1.10.5"
+
+
+def _webhook_key_in_the_record(d: Deployment) -> None:
+    _edit_values(
+        d, "aws-load-balancer-controller", lambda values: values.pop("enableCertManager", None)
+    )
+
+
 BITES: dict[str, list[Bite]] = {
     "read_replica_of_managed_password_primary": [
         Bite("aws_db_instance.postgres_replica-0_26B79F0D: replicates kreo-production-postgres"),
@@ -2064,6 +2235,18 @@ BITES: dict[str, list[Bite]] = {
         Bite("disk_size with a launch template", _node_group_disk_size),
     ],
     "log_group_keys_admit_cloudwatch_logs": [Bite("does not let logs.", _key_without_logs)],
+    "proxy_iam_auth_reaches_the_database": [
+        Bite("which has no IAM database authentication", _proxy_to_a_database_without_iam),
+        Bite("its role may not rds-db:connect", _proxy_role_without_connect),
+        Bite("no auth block and no default_auth_scheme IAM_AUTH", _proxy_without_auth),
+    ],
+    "write_only_arguments_need_terraform_1_11": [
+        Bite("required_version allows Terraform (1, 10)", _terraform_1_10),
+        Bite("TERRAFORM_VERSION 1.10.5 predates write-only arguments", _workflow_terraform_1_10),
+    ],
+    "release_records_hold_no_private_keys": [
+        Bite("rendered into the release record", _webhook_key_in_the_record),
+    ],
 }
 
 

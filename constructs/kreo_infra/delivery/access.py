@@ -7,14 +7,12 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
+from kreo_infra.delivery.github import MAX_SESSION_SECONDS
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement, policy_document
 
 SSO_ROLE_PATH = "aws-reserved/sso.amazonaws.com"
 """Where IAM Identity Center puts the roles of its permission sets."""
-
-SESSION_SECONDS = 3600
-"""People's sessions: one hour, like the console's default."""
 
 
 def access_statements(account: AwsAccount, project: str, *, write: bool) -> list[Statement]:
@@ -87,7 +85,7 @@ class AccessRole(Construct):
             "role",
             name=name,
             description=f"People with the {permission_set} permission set",
-            max_session_duration=SESSION_SECONDS,
+            max_session_duration=MAX_SESSION_SECONDS,  # one hour, the console's default
             assume_role_policy=policy_document(
                 [
                     {

@@ -313,10 +313,6 @@ class GithubActionsRunner(Construct):
         )
 
     @property
-    def project_name(self) -> str:
-        return self.name
-
-    @property
     def runs_on(self) -> str:
         """The ``runs-on`` label a GitHub job uses to run here."""
         return f"codebuild-{self.name}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
