@@ -20,3 +20,7 @@ class AwsAccount:
     def iam_role_arn(self, role_name: str) -> str:
         """The ARN of IAM role ``role_name`` in this account."""
         return f"arn:{self.partition}:iam::{self.account_id}:role/{role_name}"
+
+    def sns_topic_arn(self, topic_name: str) -> str:
+        """The ARN of SNS topic ``topic_name`` in this account and region."""
+        return f"arn:{self.partition}:sns:{self.region}:{self.account_id}:{topic_name}"

@@ -63,6 +63,41 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- first $gateways -}}
 {{- end -}}
 
+{{/*
+The services one service calls in the cluster, as a JSON list: every other
+service for the gateway, its own `calls` for the rest; call with
+(dict "root" $ "name" $name).
+*/}}
+{{- define "kreo-marketplace.callees" -}}
+{{- $services := .root.Values.services -}}
+{{- $svc := get $services .name -}}
+{{- $callees := list -}}
+{{- if $svc.gateway -}}
+{{- $callees = without (keys $services | sortAlpha) .name -}}
+{{- else -}}
+{{- range $callee := $svc.calls | default list -}}
+{{- if or (eq $callee $.name) (not (hasKey $services $callee)) -}}
+{{- fail (printf "services.%s.calls: %s is not another service" $.name $callee) -}}
+{{- end -}}
+{{- $callees = append $callees $callee -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $callees -}}
+{{- end -}}
+
+{{/* The services that call service .name: the reverse of kreo-marketplace.callees. */}}
+{{- define "kreo-marketplace.callers" -}}
+{{- $root := .root -}}
+{{- $target := .name -}}
+{{- $callers := list -}}
+{{- range $caller := keys $root.Values.services | sortAlpha -}}
+{{- if has $target (include "kreo-marketplace.callees" (dict "root" $root "name" $caller) | fromJsonArray) -}}
+{{- $callers = append $callers $caller -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $callers -}}
+{{- end -}}
+
 {{- define "kreo-marketplace.configName" -}}
 {{- include "kreo-marketplace.fullname" (dict "root" . "suffix" "config") -}}
 {{- end -}}

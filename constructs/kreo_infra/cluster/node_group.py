@@ -39,7 +39,15 @@ DEFAULT_MAX_UNAVAILABLE_PERCENT = 33
 
 
 class ManagedNodeGroup(Construct):
-    """Nodes for ``cluster_name`` in ``subnet_ids``, sized ``min/desired/max``.
+    """Nodes for ``cluster_name`` in ``zone_subnets`` (zone id to subnet id).
+
+    With ``zonal`` (the default) there is one EKS managed node group per zone,
+    ``<name>-<zone id>``, each sized ``min/desired/max``: Cluster Autoscaler
+    can then add a node *in the zone* a Pending pod needs (a zonal EBS volume,
+    a zone-spread constraint), which one group over several zones cannot
+    promise (the ASG picks the zone). Without it, one group ``<name>`` spans
+    every subnet with those sizes in total. All of them share one node role
+    and one launch template.
 
     The launch template requires IMDSv2 with a hop limit of 1 (pods cannot
     reach the node's instance credentials), encrypts a gp3 root volume, has no
@@ -55,7 +63,7 @@ class ManagedNodeGroup(Construct):
         *,
         cluster_name: str,
         name: str,
-        subnet_ids: Sequence[str],
+        zone_subnets: Mapping[str, str],
         security_group_ids: Sequence[str],
         instance_types: Sequence[str],
         min_size: int,
@@ -66,6 +74,7 @@ class ManagedNodeGroup(Construct):
         tags: Mapping[str, str],
         labels: Mapping[str, str] | None = None,
         ami_type: str = DEFAULT_AMI_TYPE,
+        zonal: bool = True,
         depends_on: Sequence[IConstruct] = (),
     ) -> None:
         super().__init__(scope, id)
@@ -78,6 +87,8 @@ class ManagedNodeGroup(Construct):
             )
         if not instance_types:
             raise PropsError("ManagedNodeGroup", "instance_types", [], "name at least one")
+        if not zone_subnets:
+            raise PropsError("ManagedNodeGroup", "zone_subnets", {}, "name at least one zone")
         self.role = IamRole(
             self,
             "role",
@@ -125,27 +136,37 @@ class ManagedNodeGroup(Construct):
                 for kind in ("instance", "volume", "network-interface")
             ],
         )
-        self.node_group = EksNodeGroup(
-            self,
-            "node-group",
-            cluster_name=cluster_name,
-            node_group_name=name,
-            node_role_arn=self.role.arn,
-            subnet_ids=list(subnet_ids),
-            ami_type=ami_type,
-            capacity_type="ON_DEMAND",
-            instance_types=list(instance_types),
-            scaling_config=EksNodeGroupScalingConfig(
-                min_size=min_size, desired_size=desired_size, max_size=max_size
-            ),
-            update_config=EksNodeGroupUpdateConfig(
-                max_unavailable_percentage=DEFAULT_MAX_UNAVAILABLE_PERCENT
-            ),
-            launch_template=EksNodeGroupLaunchTemplate(
-                id=self.launch_template.id,
-                version=Token.as_string(self.launch_template.latest_version),
-            ),
-            labels=dict(labels or {"kreo.com/node-group": name}),
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["scaling_config[0].desired_size"]),
-            depends_on=[*attachments, *depends_on],
+        groups = (
+            {f"node-group-{zone}": (f"{name}-{zone}", [subnet]) for zone, subnet in zone_subnets.items()}
+            if zonal
+            else {"node-group": (name, list(zone_subnets.values()))}
         )
+        self.node_groups = [
+            EksNodeGroup(
+                self,
+                group_id,
+                cluster_name=cluster_name,
+                node_group_name=group_name,
+                node_role_arn=self.role.arn,
+                subnet_ids=subnets,
+                ami_type=ami_type,
+                capacity_type="ON_DEMAND",
+                instance_types=list(instance_types),
+                scaling_config=EksNodeGroupScalingConfig(
+                    min_size=min_size, desired_size=desired_size, max_size=max_size
+                ),
+                update_config=EksNodeGroupUpdateConfig(
+                    max_unavailable_percentage=DEFAULT_MAX_UNAVAILABLE_PERCENT
+                ),
+                launch_template=EksNodeGroupLaunchTemplate(
+                    id=self.launch_template.id,
+                    version=Token.as_string(self.launch_template.latest_version),
+                ),
+                labels=dict(labels or {"kreo.com/node-group": name}),
+                lifecycle=TerraformResourceLifecycle(
+                    ignore_changes=["scaling_config[0].desired_size"]
+                ),
+                depends_on=[*attachments, *depends_on],
+            )
+            for group_id, (group_name, subnets) in groups.items()
+        ]

@@ -42,6 +42,8 @@ CLUSTER_AUTOSCALER = Workload("cluster-autoscaler", "kube-system", "cluster-auto
 EXTERNAL_DNS = Workload("external-dns", "external-dns", "external-dns")
 CERT_MANAGER = Workload("cert-manager", "cert-manager", "cert-manager")
 EXTERNAL_SECRETS = Workload("external-secrets", "external-secrets", "external-secrets")
+ALERTMANAGER = Workload("alertmanager", "monitoring", "alertmanager")
+"""Alertmanager (kube-prometheus-stack): publishes alerts to the environment's SNS topic."""
 EBS_CSI_DRIVER = Workload("ebs-csi-driver", "kube-system", "ebs-csi-controller-sa")
 VPC_CNI = Workload("vpc-cni", "kube-system", "aws-node")
 CLOUDWATCH_AGENT = Workload("cloudwatch-agent", "amazon-cloudwatch", "cloudwatch-agent")

@@ -186,13 +186,20 @@ class Network(Model):
 
 
 class NodeGroup(Model):
-    """An EKS managed node group (seed: t3.medium, 3/3/10)."""
+    """EKS managed nodes: one group per availability zone (``zonal``) or one over all."""
 
     instance_types: Annotated[list[str], Field(min_length=1)]
+    zonal: bool
+    """One node group per zone, each with the sizes below (docs/decisions.md)."""
     min_size: Annotated[int, Field(ge=0)]
     desired_size: Annotated[int, Field(ge=0)]
     max_size: Annotated[int, Field(ge=1)]
     disk_size_gb: Annotated[int, Field(ge=20, le=16384)]
+
+    def node_bounds(self, zones: int) -> tuple[int, int]:
+        """The cluster-wide minimum and maximum node count over ``zones`` zones."""
+        factor = zones if self.zonal else 1
+        return self.min_size * factor, self.max_size * factor
 
     @model_validator(mode="after")
     def _sizes_ordered(self) -> NodeGroup:
@@ -419,7 +426,6 @@ class Platform(Model):
     prometheus_retention: Annotated[str, Field(pattern=r"^\d+[dhw]$")]
     prometheus_storage_gb: Annotated[int, Field(ge=10, le=16384)]
     external_dns_policy: Literal["upsert-only", "sync"]
-    acme_email: Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]
     grafana_admin_secret: Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
 
     @model_validator(mode="after")
@@ -561,6 +567,9 @@ class Service(Model):
     ``secrets`` name the application secrets (``secrets.names``) this service
     gets as environment variables, besides ``application.shared_secrets``.
     ``image_tag`` overrides ``application.image_tag`` for this service.
+    ``calls`` names the other services it calls in the cluster (default none;
+    the gateway calls all of them): each gets ``SERVICE_URL_<NAME>`` and a
+    network policy that lets exactly those calls through.
     """
 
     port: Port
@@ -571,6 +580,7 @@ class Service(Model):
     limits: Resources
     secrets: list[SecretName] = []
     image_tag: ImageTag | None = None
+    calls: list[str] = []
 
 
 class RateLimit(Model):
@@ -815,6 +825,14 @@ class EnvironmentConfig(Model):
                 "services",
                 f"exactly one service has no path (the gateway); found {gateways or 'none'}",
             )
+        for service_name, service in self.services.items():
+            for callee in service.calls:
+                if callee == service_name or callee not in self.services:
+                    others = sorted(set(self.services) - {service_name})
+                    raise FieldPathError(
+                        f"services.{service_name}.calls",
+                        f"{callee!r} is not another service (one of {', '.join(others)})",
+                    )
         self._check_secret_references()
         return self
 
@@ -862,6 +880,11 @@ class EnvironmentConfig(Model):
     def stack_prefix(self) -> str:
         """``kreo-<env>``: the prefix of every stack id of this environment."""
         return f"{self.project}-{self.name}"
+
+    @property
+    def alarm_topic_name(self) -> str:
+        """``kreo-<env>-alarms``: the SNS topic CloudWatch alarms and Alertmanager notify."""
+        return f"{self.stack_prefix}-alarms"
 
     @property
     def secrets_prefix(self) -> str:

@@ -89,13 +89,36 @@ def _visibility(metric: str) -> dict[str, object]:
     }
 
 
+PATH_NORMALISATION = ("URL_DECODE", "NORMALIZE_PATH", "LOWERCASE")
+"""How a path is read before it is matched: ``/%4Detrics``, ``//metrics`` and
+``/METRICS`` are all ``/metrics`` to an Express router (case-insensitive by
+default), so they must be to the rule too."""
+
+
+def _path_starts_with(prefix: str) -> dict[str, object]:
+    return {
+        "byte_match_statement": {
+            "field_to_match": {"uri_path": {}},
+            "positional_constraint": "STARTS_WITH",
+            "search_string": prefix,
+            "text_transformation": [
+                {"priority": priority, "type": kind}
+                for priority, kind in enumerate(PATH_NORMALISATION)
+            ],
+        }
+    }
+
+
 class WebAcl(Construct):
     """A WAFv2 web ACL allowing by default, after AWS managed rules and a rate limit.
 
     ``scope`` is ``REGIONAL`` (load balancers; created in the account's region)
     or ``CLOUDFRONT`` (created in us-east-1, as CloudFront requires). Rules, in
-    order: the :data:`MANAGED_RULE_GROUPS` (their own actions, mostly block),
-    then ``rate_limit`` per client IP (block). Every request WAF sees is logged
+    order: ``private_path_prefixes`` (block: paths the origin serves but the
+    internet must not reach, matched after URL-decoding, path normalisation and
+    lower-casing, as the Node.js services route them), the
+    :data:`MANAGED_RULE_GROUPS` (their own actions, mostly block), then
+    ``rate_limit`` per client IP (block). Every request WAF sees is logged
     to ``aws-waf-logs-<name>`` (the prefix WAF requires), kept
     ``log_retention_days``, encrypted, with :data:`REDACTED_HEADERS` redacted.
     """
@@ -111,6 +134,7 @@ class WebAcl(Construct):
         log_retention_days: int,
         account: AwsAccount,
         managed_rule_groups: Sequence[str] = MANAGED_RULE_GROUPS,
+        private_path_prefixes: Sequence[str] = (),
     ) -> None:
         if scope_kind not in ("REGIONAL", "CLOUDFRONT"):
             raise PropsError("WebAcl", "scope_kind", scope_kind, "use REGIONAL or CLOUDFRONT")
@@ -125,14 +149,36 @@ class WebAcl(Construct):
             )
         if not managed_rule_groups:
             raise PropsError("WebAcl", "managed_rule_groups", managed_rule_groups, "name one")
+        for prefix in private_path_prefixes:
+            if not prefix.startswith("/") or prefix != prefix.lower():
+                raise PropsError(
+                    "WebAcl", "private_path_prefixes", list(private_path_prefixes),
+                    "use lower-case paths starting with /",
+                )  # fmt: skip
         super().__init__(scope, id)
         # None: the stack's own region. CloudFront-scope resources must be in us-east-1.
         region = CLOUDFRONT_REGION if scope_kind == "CLOUDFRONT" else None
         metric = name.replace("-", "")
-        rules = [
+        rules = []
+        if private_path_prefixes:
+            matches = [_path_starts_with(prefix) for prefix in private_path_prefixes]
+            rules.append(
+                Wafv2WebAclRule(
+                    name="private-paths",
+                    priority=0,
+                    action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
+                    statement=(
+                        matches[0] if len(matches) == 1 else {"or_statement": {"statement": matches}}
+                    ),
+                    visibility_config=Wafv2WebAclRuleVisibilityConfig(
+                        **_visibility(f"{metric}PrivatePaths")  # type: ignore[arg-type]
+                    ),
+                )
+            )
+        rules += [
             Wafv2WebAclRule(
                 name=group,
-                priority=priority,
+                priority=len(rules) + priority,
                 override_action=Wafv2WebAclRuleOverrideAction(
                     none=Wafv2WebAclRuleOverrideActionNone()
                 ),

@@ -34,6 +34,11 @@ DATABASE_PORT = 5432
 DATA_PORTS = (DATABASE_PORT, 6379, 443)
 """RDS Proxy (PostgreSQL), Valkey, OpenSearch (HTTPS)."""
 
+METRICS_PATH = "/metrics"
+"""Where every service serves Prometheus metrics, on its API port (the image
+contract, charts/kreo-marketplace/README.md). Prometheus scrapes it in the
+cluster; the API's web ACL blocks it from the internet (edge layer)."""
+
 
 @dataclass(frozen=True)
 class DataEndpoints:
@@ -200,6 +205,8 @@ def marketplace_values(
             entry["gateway"] = True
         else:
             entry["path"] = service.path
+        if service.calls:
+            entry["calls"] = list(service.calls)
         if service.secrets:
             entry["secrets"] = _secret_map(config, service.secrets)
         services[name] = entry
@@ -230,5 +237,5 @@ def marketplace_values(
             "monitoringNamespace": MONITORING_NAMESPACE,
             "dnsNamespace": "kube-system",
         },
-        "monitoring": {"enabled": monitoring},
+        "monitoring": {"enabled": monitoring, "metricsPath": METRICS_PATH},
     }

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from kreo_infra.cluster.workload_identity import (
+    ALERTMANAGER,
     APP_NAMESPACE,
-    CERT_MANAGER,
     CLUSTER_AUTOSCALER,
     EXTERNAL_DNS,
     EXTERNAL_SECRETS,
@@ -28,6 +28,44 @@ GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Kubernetes secret name
 ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 """TLS 1.3 and 1.2 only, restricted ciphers: the seed's `ssl_protocols TLSv1.2 TLSv1.3`."""
 
+GRAFANA_STORAGE = "10Gi"
+"""Grafana's SQLite database (users, folders, dashboards made in the UI)."""
+
+ALERTMANAGER_STORAGE = "10Gi"
+"""Alertmanager's silences and notification log."""
+
+# What every platform pod asks the scheduler for: (cpu request, memory request,
+# memory limit). No CPU limits: a throttled controller is slower, not safer.
+# The capacity model (tests/test_capacity.py) adds these up per node; sizes
+# follow each project's guidance for a cluster of this size (tens of nodes,
+# hundreds of pods), docs/decisions.md "Platform pod sizes".
+RESOURCES: dict[str, tuple[str, str, str]] = {
+    "aws-load-balancer-controller": ("100m", "128Mi", "512Mi"),
+    "cert-manager": ("50m", "128Mi", "512Mi"),
+    "cert-manager-webhook": ("20m", "64Mi", "128Mi"),
+    "cert-manager-cainjector": ("20m", "128Mi", "512Mi"),
+    "prometheus": ("500m", "2Gi", "4Gi"),
+    "alertmanager": ("50m", "128Mi", "256Mi"),
+    "config-reloader": ("10m", "32Mi", "64Mi"),  # sidecar of Prometheus and Alertmanager
+    "prometheus-operator": ("100m", "128Mi", "512Mi"),
+    "kube-state-metrics": ("50m", "128Mi", "512Mi"),
+    "node-exporter": ("20m", "32Mi", "64Mi"),  # a DaemonSet: on every node
+    "grafana": ("100m", "256Mi", "512Mi"),
+    "grafana-sidecar": ("20m", "64Mi", "128Mi"),  # dashboards and datasources, each
+    "metrics-server": ("100m", "200Mi", "400Mi"),
+    "cluster-autoscaler": ("100m", "300Mi", "600Mi"),
+    "external-secrets": ("50m", "128Mi", "512Mi"),
+    "external-secrets-webhook": ("20m", "64Mi", "128Mi"),
+    "external-secrets-cert-controller": ("20m", "64Mi", "256Mi"),
+    "external-dns": ("20m", "64Mi", "128Mi"),
+}
+
+
+def resources(workload: str) -> Values:
+    """The ``resources`` block of ``workload`` (a key of :data:`RESOURCES`)."""
+    cpu, memory, memory_limit = RESOURCES[workload]
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
 
 def load_balancer_controller(*, cluster_name: str, region: str, vpc_id: str) -> Values:
     return {
@@ -36,6 +74,7 @@ def load_balancer_controller(*, cluster_name: str, region: str, vpc_id: str) -> 
         "vpcId": vpc_id,
         "replicaCount": CONTROLLER_REPLICAS,
         "podDisruptionBudget": {"maxUnavailable": 1},
+        "resources": resources("aws-load-balancer-controller"),
         "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER.service_account},
         "defaultSSLPolicy": ALB_SSL_POLICY,
         "defaultTargetType": "ip",
@@ -50,17 +89,86 @@ def load_balancer_controller(*, cluster_name: str, region: str, vpc_id: str) -> 
 
 
 def cert_manager() -> Values:
-    component = {"replicaCount": CONTROLLER_REPLICAS, "podDisruptionBudget": PDB}
+    """cert-manager issues the load balancer controller's webhook certificate
+    (``enableCertManager``); nothing else asks it for one, so it has no issuer
+    of ours and no AWS role (docs/decisions.md)."""
+
+    def component(workload: str) -> Values:
+        return {
+            "replicaCount": CONTROLLER_REPLICAS,
+            "podDisruptionBudget": PDB,
+            "resources": resources(workload),
+        }
+
     return {
         "crds": {"enabled": True, "keep": True},
-        **component,
-        "serviceAccount": {"create": True, "name": CERT_MANAGER.service_account},
-        "webhook": component,
-        "cainjector": component,
+        **component("cert-manager"),
+        "webhook": component("cert-manager-webhook"),
+        "cainjector": component("cert-manager-cainjector"),
     }
 
 
-def kube_prometheus_stack(*, retention: str, storage_gb: int) -> Values:
+EKS_HIDDEN_CONTROL_PLANE = ("kubeControllerManager", "kubeScheduler", "kubeEtcd")
+"""Control-plane components kube-prometheus-stack scrapes by default on the nodes,
+where EKS never runs them: their targets would be absent and their ``*Down``
+alerts fire forever."""
+
+SILENT_ALERTS = ("Watchdog", "InfoInhibitor")
+"""Alerts that fire by design (the dead man's switch, the info inhibitor)."""
+
+
+def _volume(storage: str) -> Values:
+    return {
+        "volumeClaimTemplate": {
+            "spec": {
+                "storageClassName": STORAGE_CLASS,
+                "accessModes": ["ReadWriteOnce"],
+                "resources": {"requests": {"storage": storage}},
+            }
+        }
+    }
+
+
+def alertmanager_config(*, topic_arn: str, region: str) -> Values:
+    """Every warning and critical alert to the environment's SNS topic (the
+    CloudWatch alarms' topic: the same people, the same subscriptions).
+
+    ``Watchdog`` and ``InfoInhibitor`` fire by design and ``info`` alerts are
+    context for the others: those go to the ``null`` receiver. Alertmanager
+    signs the SNS calls with the pod's Pod Identity credentials (``sigv4``).
+    The chart's default inhibit rules and templates are kept (Helm merges
+    maps; the ``route`` and ``receivers`` given here replace the defaults').
+    """
+    return {
+        "route": {
+            "receiver": "sns",
+            "group_by": ["namespace", "alertname"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            "routes": [
+                *(
+                    {"receiver": "null", "matchers": [f'alertname = "{name}"']}
+                    for name in SILENT_ALERTS
+                ),
+                {"receiver": "null", "matchers": ['severity = "info"']},
+            ],
+        },
+        "receivers": [
+            {"name": "null"},
+            {
+                "name": "sns",
+                "sns_configs": [
+                    {"topic_arn": topic_arn, "sigv4": {"region": region}, "send_resolved": True}
+                ],
+            },
+        ],
+    }
+
+
+def kube_prometheus_stack(
+    *, retention: str, storage_gb: int, alert_topic_arn: str, region: str
+) -> Values:
     watched = {
         "matchExpressions": [
             {
@@ -70,20 +178,14 @@ def kube_prometheus_stack(*, retention: str, storage_gb: int) -> Values:
             }
         ]
     }
+    reloader = resources("config-reloader")
     return {
         "prometheus": {
             "prometheusSpec": {
                 "replicas": CONTROLLER_REPLICAS,
                 "retention": retention,
-                "storageSpec": {
-                    "volumeClaimTemplate": {
-                        "spec": {
-                            "storageClassName": STORAGE_CLASS,
-                            "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": f"{storage_gb}Gi"}},
-                        }
-                    }
-                },
+                "resources": resources("prometheus"),
+                "storageSpec": _volume(f"{storage_gb}Gi"),
                 # Pick up ServiceMonitors and rules from the marketplace, not
                 # only those labelled for this release.
                 "serviceMonitorSelectorNilUsesHelmValues": False,
@@ -96,20 +198,25 @@ def kube_prometheus_stack(*, retention: str, storage_gb: int) -> Values:
             "podDisruptionBudget": PDB,
         },
         "alertmanager": {
+            "config": alertmanager_config(topic_arn=alert_topic_arn, region=region),
+            # Bound to its Pod Identity role (cluster layer): sns:Publish on the topic.
+            "serviceAccount": {"create": True, "name": ALERTMANAGER.service_account},
             "alertmanagerSpec": {
                 "replicas": CONTROLLER_REPLICAS,
-                "storage": {
-                    "volumeClaimTemplate": {
-                        "spec": {
-                            "storageClassName": STORAGE_CLASS,
-                            "accessModes": ["ReadWriteOnce"],
-                            "resources": {"requests": {"storage": "10Gi"}},
-                        }
-                    }
-                },
+                "resources": resources("alertmanager"),
+                "storage": _volume(ALERTMANAGER_STORAGE),
             },
             "podDisruptionBudget": PDB,
         },
+        "prometheusOperator": {
+            "resources": resources("prometheus-operator"),
+            # The config-reloader sidecar of every Prometheus and Alertmanager pod.
+            "prometheusConfigReloader": {"resources": reloader},
+        },
+        "kube-state-metrics": {"resources": resources("kube-state-metrics")},
+        "prometheus-node-exporter": {"resources": resources("node-exporter")},
+        # EKS runs these on its own control plane, never on the nodes.
+        **{component: {"enabled": False} for component in EKS_HIDDEN_CONTROL_PLANE},
         "grafana": {
             # Admin credentials come from Secrets Manager through external-secrets.
             "admin": {
@@ -117,12 +224,29 @@ def kube_prometheus_stack(*, retention: str, storage_gb: int) -> Values:
                 "userKey": "admin-user",
                 "passwordKey": "admin-password",
             },
+            "resources": resources("grafana"),
+            "sidecar": {"resources": resources("grafana-sidecar")},
+            # What people make in the UI survives a restart; the volume carries
+            # the backup tags (gp3 StorageClass). One ReadWriteOnce volume: the
+            # old pod must let go of it before the new one starts.
+            "persistence": {
+                "enabled": True,
+                "type": "pvc",
+                "storageClassName": STORAGE_CLASS,
+                "accessModes": ["ReadWriteOnce"],
+                "size": GRAFANA_STORAGE,
+            },
+            "deploymentStrategy": {"type": "Recreate"},
         },
     }
 
 
 def metrics_server() -> Values:
-    return {"replicas": CONTROLLER_REPLICAS, "podDisruptionBudget": PDB}
+    return {
+        "replicas": CONTROLLER_REPLICAS,
+        "podDisruptionBudget": PDB,
+        "resources": resources("metrics-server"),
+    }
 
 
 def cluster_autoscaler(*, cluster_name: str, region: str) -> Values:
@@ -131,23 +255,35 @@ def cluster_autoscaler(*, cluster_name: str, region: str) -> Values:
         "awsRegion": region,
         "replicaCount": CONTROLLER_REPLICAS,
         "podDisruptionBudget": {"maxUnavailable": 1},
+        "resources": resources("cluster-autoscaler"),
         "rbac": {"serviceAccount": {"create": True, "name": CLUSTER_AUTOSCALER.service_account}},
         "extraArgs": {
+            # One node group per zone (cluster layer): keep them the same size.
             "balance-similar-node-groups": True,
             "expander": "least-waste",
             "skip-nodes-with-system-pods": False,
+            # Every marketplace pod, metrics-server and Grafana's sidecars have an
+            # emptyDir (/tmp on a read-only root): scratch space, not data. The
+            # default (true) would keep every node they land on forever.
+            "skip-nodes-with-local-storage": False,
         },
     }
 
 
 def external_secrets() -> Values:
-    component = {"replicaCount": CONTROLLER_REPLICAS, "podDisruptionBudget": PDB}
+    def component(workload: str) -> Values:
+        return {
+            "replicaCount": CONTROLLER_REPLICAS,
+            "podDisruptionBudget": PDB,
+            "resources": resources(workload),
+        }
+
     return {
         "installCRDs": True,
-        **component,
+        **component("external-secrets"),
         "serviceAccount": {"create": True, "name": EXTERNAL_SECRETS.service_account},
-        "webhook": component,
-        "certController": component,
+        "webhook": component("external-secrets-webhook"),
+        "certController": component("external-secrets-cert-controller"),
     }
 
 
@@ -167,15 +303,13 @@ def external_dns(*, domain: str, zone_id: str, policy: str, owner_id: str, regio
         "sources": ["service", "ingress"],
         "serviceAccount": {"create": True, "name": EXTERNAL_DNS.service_account},
         "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
+        "resources": resources("external-dns"),
     }
 
 
 def platform_resources(
     *,
     region: str,
-    domain: str,
-    zone_id: str,
-    acme_email: str,
     grafana_admin_key: str,
     volume_tags: dict[str, str],
 ) -> Values:
@@ -187,12 +321,6 @@ def platform_resources(
     return {
         "region": region,
         "storageClass": {"name": STORAGE_CLASS, "default": True, "volumeTags": volume_tags},
-        "acme": {"email": acme_email, "dnsZones": [domain], "hostedZoneId": zone_id},
-        "internalCa": {
-            "name": "kreo-internal-ca",
-            "namespace": CERT_MANAGER.namespace,
-            "duration": "87600h",
-        },
         # Only the marketplace and Grafana's namespace may use the store.
         "secretStore": {
             "name": "aws-secrets-manager",

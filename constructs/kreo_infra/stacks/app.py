@@ -25,6 +25,11 @@ MARKETPLACE_CHART = "kreo-marketplace"
 POD_SECURITY_STANDARD = "restricted"
 """Pod Security Standard enforced (and audited, and warned about) in the namespace."""
 
+READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
+"""With it, the load balancer controller gives every pod behind an IP target group
+a readiness gate: a rollout waits until the ALB sees the new pod healthy before
+it takes an old one away (docs/decisions.md)."""
+
 
 class AppStack(KreoStack):
     """The namespace, the services' IAM identities and the marketplace release.
@@ -68,6 +73,7 @@ class AppStack(KreoStack):
                 name=APP_NAMESPACE,
                 labels={
                     "app.kubernetes.io/managed-by": "kreo-infra",
+                    READINESS_GATE_LABEL: "enabled",
                     **{
                         f"pod-security.kubernetes.io/{mode}": POD_SECURITY_STANDARD
                         for mode in ("enforce", "audit", "warn")

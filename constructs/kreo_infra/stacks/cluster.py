@@ -11,7 +11,7 @@ from kreo_infra.cluster.addons import BEFORE_NODES, ManagedAddons
 from kreo_infra.cluster.control_plane import EksControlPlane
 from kreo_infra.cluster.node_group import ManagedNodeGroup
 from kreo_infra.cluster.workload_identity import (
-    CERT_MANAGER,
+    ALERTMANAGER,
     CLOUDWATCH_AGENT,
     CLUSTER_AUTOSCALER,
     EBS_CSI_DRIVER,
@@ -90,7 +90,6 @@ class ClusterStack(KreoStack):
 
         identity = {"cluster_name": cluster.name, "cluster_arn": cluster.arn}
         common = {"account": aws, **identity}
-        domain = config.dns.domain
         self.roles = {
             role.workload.name: role
             for role in (
@@ -121,10 +120,13 @@ class ClusterStack(KreoStack):
                 ),
                 PodIdentityRole(
                     self,
-                    "cert-manager",
-                    workload=CERT_MANAGER,
-                    statements=policies.cert_manager(
-                        partition=partition, zone_id=edge.zone_id, domain=domain
+                    "alertmanager",
+                    workload=ALERTMANAGER,
+                    statements=policies.alert_publisher(
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        topic=config.alarm_topic_name,
                     ),
                     **common,
                 ),
@@ -198,7 +200,8 @@ class ClusterStack(KreoStack):
                 f"node-group-{group_name}",
                 cluster_name=cluster.name,
                 name=group_name,
-                subnet_ids=network.private_subnet_ids,
+                zone_subnets=network.private_subnet_ids_by_zone,
+                zonal=group.zonal,
                 security_group_ids=[
                     self.control_plane.cluster_security_group_id,
                     self.data_clients.id,
@@ -220,7 +223,7 @@ class ClusterStack(KreoStack):
             cluster_name=cluster.name,
             versions={k: v for k, v in versions.items() if k not in BEFORE_NODES},
             roles=addon_roles,
-            depends_on=[g.node_group for g in self.node_groups],
+            depends_on=[n for g in self.node_groups for n in g.node_groups],
         )
 
         # The repositories are the account's (kreo-bootstrap): every environment

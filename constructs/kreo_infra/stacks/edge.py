@@ -10,6 +10,7 @@ from kreo_infra.data.storage import PrivateBucket, replica_bucket_name, s3_origi
 from kreo_infra.edge.cdn import EdgeSettings, S3Distribution, SecurityHeadersPolicy, StaticSite
 from kreo_infra.edge.dns import DnsValidatedCertificate, PublicZone
 from kreo_infra.edge.waf import CLOUDFRONT_REGION, RateLimit, WebAcl, rate_limit_per_window
+from kreo_infra.marketplace.values import METRICS_PATH
 from kreo_infra.stacks.kreo_stack import KreoStack
 
 
@@ -64,9 +65,12 @@ class EdgeStack(KreoStack):
             window_seconds=edge_limit.evaluation_window_seconds,
         )
         waf = {"rate_limit": rate_limit, "log_retention_days": edge.waf_log_retention_days}
+        # The services serve their Prometheus metrics on the API port: the
+        # cluster scrapes them, the internet may not.
         self.regional_waf = WebAcl(
-            self, "regional-waf", name=f"{name}-api", scope_kind="REGIONAL", account=aws, **waf
-        )
+            self, "regional-waf", name=f"{name}-api", scope_kind="REGIONAL", account=aws,
+            private_path_prefixes=[METRICS_PATH], **waf,
+        )  # fmt: skip
         self.cdn_waf = WebAcl(
             self, "cdn-waf", name=f"{name}-cdn", scope_kind="CLOUDFRONT", account=aws, **waf
         )

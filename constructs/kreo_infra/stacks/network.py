@@ -62,6 +62,10 @@ class NetworkStack(KreoStack):
         self.vpc_cidr = network.vpc_cidr
         self.public_subnet_ids = [s.id for s in self.network.public_subnets]
         self.private_subnet_ids = [s.id for s in self.network.private_subnets]
+        self.private_subnet_ids_by_zone = dict(
+            zip(network.availability_zone_ids, self.private_subnet_ids, strict=True)
+        )
+        """Zone id to private subnet id (the subnets follow the configured zone order)."""
         self.database_subnet_ids = [s.id for s in self.network.database_subnets]
         self.subnet_cidrs = plan
         self.endpoint_security_group_id = self.endpoints.security_group.id

@@ -59,7 +59,7 @@ class ObservabilityStack(KreoStack):
         self.topic = AlarmTopic(
             self,
             "alarm-topic",
-            name=f"{name}-alarms",
+            name=config.alarm_topic_name,
             emails=settings.alarm_emails,
             pager_url=settings.pager_url,
             account=aws,
@@ -249,7 +249,8 @@ class ObservabilityStack(KreoStack):
 
         # --- EKS (Container Insights) ---------------------------------------------------------
         insights, eks = "ContainerInsights", thresholds.cluster
-        minimum_nodes = sum(g.min_size for g in config.cluster.node_groups.values())
+        zones = len(config.network.availability_zone_ids)
+        minimum_nodes = sum(g.node_bounds(zones)[0] for g in config.cluster.node_groups.values())
         alarms.metric(
             "cluster-node-count",
             description=f"EKS: fewer nodes than the node groups' minimum ({minimum_nodes})",

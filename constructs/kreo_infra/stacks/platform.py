@@ -125,22 +125,24 @@ class PlatformStack(KreoStack):
             local_chart_path=chart_asset.path,
             values=values.platform_resources(
                 region=region,
-                domain=config.dns.domain,
-                zone_id=edge.zone_id,
-                acme_email=platform.acme_email,
                 volume_tags=backup_tags(config),
                 grafana_admin_key=f"{config.secrets_prefix}{platform.grafana_admin_secret}",
             ),
             provider=self.helm,
-            # The CRDs (cert-manager, external-secrets) and the monitoring
-            # namespace must exist before these resources.
+            # The CRDs (external-secrets) and the monitoring namespace must
+            # exist before these resources.
             depends_on=[certs.release, eso.release, self.namespaces[values.MONITORING_NAMESPACE]],
         )
         monitoring = release(
             "kube-prometheus-stack",
             values.MONITORING_NAMESPACE,
             values.kube_prometheus_stack(
-                retention=platform.prometheus_retention, storage_gb=platform.prometheus_storage_gb
+                retention=platform.prometheus_retention,
+                storage_gb=platform.prometheus_storage_gb,
+                # The observability layer creates the topic (after this one):
+                # Alertmanager retries until it exists.
+                alert_topic_arn=self.account.sns_topic_arn(config.alarm_topic_name),
+                region=region,
             ),
             # The gp3 StorageClass and Grafana's admin secret come first.
             after=[self.platform_resources],

@@ -227,7 +227,10 @@ def test_cluster_alarms(env: Env) -> None:
     nodes = alarms["cluster-node-count"]
     assert (nodes["namespace"], nodes["metric_name"]) == ("ContainerInsights", "cluster_node_count")
     assert nodes["comparison_operator"] == "LessThanThreshold"
-    assert nodes["threshold"] == sum(g.min_size for g in config.cluster.node_groups.values())
+    zones = len(config.network.availability_zone_ids)
+    assert nodes["threshold"] == sum(
+        g.node_bounds(zones)[0] for g in config.cluster.node_groups.values()
+    )
     assert nodes["treat_missing_data"] == "breaching"  # no nodes report nothing
     for service in config.services:
         restarts = alarms[f"pod-restarts-{service}"]

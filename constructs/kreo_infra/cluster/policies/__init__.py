@@ -114,42 +114,33 @@ def external_dns(*, partition: str, zone_id: str, hosts: Sequence[str]) -> list[
     ]
 
 
-def cert_manager(*, partition: str, zone_id: str, domain: str) -> list[Statement]:
-    """ACME DNS-01: TXT records ``_acme-challenge.`` under ``domain``, in one zone only."""
-    zone = f"arn:{partition}:route53:::hostedzone/{zone_id}"
+def alert_publisher(*, partition: str, region: str, account_id: str, topic: str) -> list[Statement]:
+    """Publish to the SNS topic named ``topic`` (Alertmanager's ``sns_configs``), nothing else.
+
+    The topic is encrypted with a customer-managed key whose alias is
+    ``alias/<topic>`` (:class:`kreo_infra.observability.topic.AlarmTopic`);
+    publishing needs ``kms:GenerateDataKey`` and ``kms:Decrypt`` on it ("Enable
+    compatibility between event sources from AWS services and encrypted topics",
+    Amazon SNS documentation). The topic and its key belong to the observability
+    layer, deployed after this one: the key is named by its alias
+    (``kms:ResourceAliases``) and used only through SNS in this region.
+    """
     return [
         {
-            "Sid": "AnswerDns01Challenges",
+            "Sid": "PublishAlerts",
             "Effect": "Allow",
-            "Action": ["route53:ChangeResourceRecordSets"],
-            "Resource": zone,
+            "Action": ["sns:Publish"],
+            "Resource": f"arn:{partition}:sns:{region}:{account_id}:{topic}",
+        },
+        {
+            "Sid": "EncryptThemWithTheTopicsKey",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+            "Resource": f"arn:{partition}:kms:{region}:{account_id}:key/*",
             "Condition": {
-                "ForAllValues:StringLike": {
-                    "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
-                        f"_acme-challenge.{domain}",
-                        f"_acme-challenge.*.{domain}",
-                    ],
-                    "route53:ChangeResourceRecordSetsRecordTypes": ["TXT"],
-                }
+                "StringEquals": {"kms:ViaService": f"sns.{region}.amazonaws.com"},
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{topic}"},
             },
-        },
-        {
-            "Sid": "ReadZoneRecords",
-            "Effect": "Allow",
-            "Action": ["route53:ListResourceRecordSets"],
-            "Resource": zone,
-        },
-        {
-            "Sid": "WatchChanges",
-            "Effect": "Allow",
-            "Action": ["route53:GetChange"],
-            "Resource": f"arn:{partition}:route53:::change/*",
-        },
-        {
-            "Sid": "FindZones",
-            "Effect": "Allow",
-            "Action": ["route53:ListHostedZonesByName"],
-            "Resource": "*",
         },
     ]
 
