@@ -137,7 +137,10 @@ class ManagedNodeGroup(Construct):
             ],
         )
         groups = (
-            {f"node-group-{zone}": (f"{name}-{zone}", [subnet]) for zone, subnet in zone_subnets.items()}
+            {
+                f"node-group-{zone}": (f"{name}-{zone}", [subnet])
+                for zone, subnet in zone_subnets.items()
+            }
             if zonal
             else {"node-group": (name, list(zone_subnets.values()))}
         )

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from kreo_infra.cluster.instance_types import INSTANCE_TYPES
 from kreo_infra.errors import PropsError
 from kreo_infra.network.subnets import SubnetPlan, plan_subnets
 
@@ -203,6 +204,22 @@ class NodeGroup(Model):
 
     @model_validator(mode="after")
     def _sizes_ordered(self) -> NodeGroup:
+        unknown = [t for t in self.instance_types if t not in INSTANCE_TYPES]
+        if unknown:
+            raise FieldPathError(
+                "instance_types",
+                f"{', '.join(unknown)} not in the sized types "
+                f"({', '.join(INSTANCE_TYPES)}; kreo_infra/cluster/instance_types.py)",
+            )
+        shapes = {
+            (INSTANCE_TYPES[t].vcpus, INSTANCE_TYPES[t].memory_mib) for t in self.instance_types
+        }
+        if len(shapes) > 1:
+            raise FieldPathError(
+                "instance_types",
+                f"{', '.join(self.instance_types)} differ in vCPUs or memory; Cluster Autoscaler "
+                "sizes a group by one of them, so give a group types of one size",
+            )
         if not self.min_size <= self.desired_size <= self.max_size:
             raise ValueError(
                 f"need min_size <= desired_size <= max_size, got "

@@ -168,7 +168,9 @@ class WebAcl(Construct):
                     priority=0,
                     action=Wafv2WebAclRuleAction(block=Wafv2WebAclRuleActionBlock()),
                     statement=(
-                        matches[0] if len(matches) == 1 else {"or_statement": {"statement": matches}}
+                        matches[0]
+                        if len(matches) == 1
+                        else {"or_statement": {"statement": matches}}
                     ),
                     visibility_config=Wafv2WebAclRuleVisibilityConfig(
                         **_visibility(f"{metric}PrivatePaths")  # type: ignore[arg-type]

@@ -108,10 +108,11 @@ def cert_manager() -> Values:
     }
 
 
-EKS_HIDDEN_CONTROL_PLANE = ("kubeControllerManager", "kubeScheduler", "kubeEtcd")
-"""Control-plane components kube-prometheus-stack scrapes by default on the nodes,
-where EKS never runs them: their targets would be absent and their ``*Down``
-alerts fire forever."""
+UNREACHABLE_ON_EKS = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+"""Components kube-prometheus-stack scrapes by default that EKS never lets it reach:
+the control plane runs outside the nodes, and EKS's kube-proxy serves metrics on
+127.0.0.1:10249 only. Their targets would be down and their ``*Down`` alerts fire
+forever; disabling them drops their rules too."""
 
 SILENT_ALERTS = ("Watchdog", "InfoInhibitor")
 """Alerts that fire by design (the dead man's switch, the info inhibitor)."""
@@ -215,8 +216,7 @@ def kube_prometheus_stack(
         },
         "kube-state-metrics": {"resources": resources("kube-state-metrics")},
         "prometheus-node-exporter": {"resources": resources("node-exporter")},
-        # EKS runs these on its own control plane, never on the nodes.
-        **{component: {"enabled": False} for component in EKS_HIDDEN_CONTROL_PLANE},
+        **{component: {"enabled": False} for component in UNREACHABLE_ON_EKS},
         "grafana": {
             # Admin credentials come from Secrets Manager through external-secrets.
             "admin": {

@@ -1,4 +1,4 @@
-"""Cluster constructs: input validation (the stack tests cover their output)."""
+"""Cluster constructs: input validation and what they make (the stack tests cover the rest)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from tests.conftest import synth_stack
 
 ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="us-east-1")
 
@@ -45,9 +46,9 @@ def test_control_plane_needs_an_admin(stack: Any) -> None:
 NODE_GROUP = {
     "cluster_name": "c",
     "name": "general",
-    "subnet_ids": ["s"],
+    "zone_subnets": {"use1-az1": "s"},
     "security_group_ids": ["g"],
-    "instance_types": ["t3.medium"],
+    "instance_types": ["m7i.xlarge"],
     "min_size": 3,
     "desired_size": 3,
     "max_size": 10,
@@ -69,6 +70,36 @@ def test_node_group_needs_an_instance_type(stack: Any) -> None:
 
     with pytest.raises(PropsError, match=r"instance_types=\[\]"):
         ManagedNodeGroup(stack, "ng", **{**NODE_GROUP, "instance_types": []})
+
+
+def test_node_group_needs_a_zone(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    with pytest.raises(PropsError, match=r"zone_subnets=\{\}"):
+        ManagedNodeGroup(stack, "ng", **{**NODE_GROUP, "zone_subnets": {}})
+
+
+def test_node_group_zonal_by_default_one_role_and_template(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    zones = {"use1-az1": "s1", "use1-az2": "s2"}
+    ManagedNodeGroup(stack, "zonal", **{**NODE_GROUP, "zone_subnets": zones})
+    resources = synth_stack(stack)["resource"]
+    groups = sorted(resources["aws_eks_node_group"].values(), key=lambda g: g["node_group_name"])
+    assert [(g["node_group_name"], g["subnet_ids"]) for g in groups] == [
+        ("general-use1-az1", ["s1"]),
+        ("general-use1-az2", ["s2"]),
+    ]
+    assert len(resources["aws_iam_role"]) == len(resources["aws_launch_template"]) == 1
+
+
+def test_node_group_not_zonal_spans_every_subnet(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    zones = {"use1-az1": "s1", "use1-az2": "s2"}
+    ManagedNodeGroup(stack, "spread", **{**NODE_GROUP, "zone_subnets": zones, "zonal": False})
+    (group,) = synth_stack(stack)["resource"]["aws_eks_node_group"].values()
+    assert (group["node_group_name"], group["subnet_ids"]) == ("general", ["s1", "s2"])
 
 
 def test_pod_identity_role_needs_permissions(stack: Any) -> None:

@@ -60,12 +60,49 @@ def test_wrong_type(config_dir: Path) -> None:
     assert "'3'" in error.problem
 
 
+def test_a_service_calls_only_other_services(config_dir: Path) -> None:
+    override(config_dir, "production", {"services": {"order-service": {"calls": ["stock"]}}})
+    error = error_of(config_dir)
+    assert error.path == "services.order-service.calls"
+    assert "'stock' is not another service" in error.problem
+
+
+def test_a_service_does_not_call_itself(config_dir: Path) -> None:
+    override(
+        config_dir, "production", {"services": {"order-service": {"calls": ["order-service"]}}}
+    )
+    assert error_of(config_dir).path == "services.order-service.calls"
+
+
+def test_node_group_instance_type_must_be_sized(config_dir: Path) -> None:
+    override(
+        config_dir,
+        "production",
+        {"cluster": {"node_groups": {"general": {"instance_types": ["x9.huge"]}}}},
+    )
+    error = error_of(config_dir)
+    assert error.path == "cluster.node_groups.general.instance_types"
+    assert "x9.huge not in the sized types" in error.problem
+
+
+def test_node_group_instance_types_of_one_size(config_dir: Path) -> None:
+    types = ["m7i.xlarge", "m7i.2xlarge"]
+    override(
+        config_dir,
+        "production",
+        {"cluster": {"node_groups": {"general": {"instance_types": types}}}},
+    )
+    error = error_of(config_dir)
+    assert error.path == "cluster.node_groups.general.instance_types"
+    assert "differ in vCPUs or memory" in error.problem
+
+
 def test_node_group_min_greater_than_max(config_dir: Path) -> None:
     override(config_dir, "production", {"cluster": {"node_groups": {"general": {"min_size": 11}}}})
     error = error_of(config_dir)
     assert error.path == "cluster.node_groups.general"
     assert "min_size <= desired_size <= max_size" in error.problem
-    assert "11 / 3 / 10" in error.problem
+    assert "11 / 2 / 5" in error.problem
 
 
 def test_autoscaling_min_greater_than_max(config_dir: Path) -> None:

@@ -31,10 +31,19 @@ def test_vpc_from_the_seed(production: EnvironmentConfig) -> None:
     assert production.network.single_nat_gateway is False
 
 
-def test_node_group_from_the_seed(production: EnvironmentConfig) -> None:
+def test_node_group_sized_for_the_seeds_pods(production: EnvironmentConfig) -> None:
+    """Not the seed's t3.medium x 3-10 (it cannot hold the seed's pods:
+    tests/test_capacity.py), but 4-vCPU nodes, 2-5 per zone."""
     group = production.cluster.node_groups["general"]
-    assert group.instance_types == ["t3.medium"]
-    assert (group.min_size, group.desired_size, group.max_size) == (3, 3, 10)
+    assert group.instance_types == ["m7i.xlarge", "m6i.xlarge"]
+    assert group.zonal is True
+    assert (group.min_size, group.desired_size, group.max_size) == (2, 2, 5)
+    assert group.node_bounds(3) == (6, 15)
+
+
+def test_node_bounds_of_a_group_over_all_zones(production: EnvironmentConfig) -> None:
+    group = production.cluster.node_groups["general"].model_copy(update={"zonal": False})
+    assert group.node_bounds(3) == (2, 5)
 
 
 def test_cluster_endpoint_private_by_default(production: EnvironmentConfig) -> None:

@@ -101,6 +101,40 @@ def test_acl_needs_managed_rules(stack: Any) -> None:
         web_acl(stack, managed_rule_groups=())
 
 
+def test_acl_has_no_private_paths_by_default(stack: Any) -> None:
+    web_acl(stack)
+    (acl,) = synth_stack(stack)["resource"]["aws_wafv2_web_acl"].values()
+    assert "private-paths" not in [r["name"] for r in acl["rule"]]
+
+
+def test_acl_blocks_private_paths_first_however_spelled(stack: Any) -> None:
+    web_acl(stack, private_path_prefixes=["/metrics", "/debug"])
+    (acl,) = synth_stack(stack)["resource"]["aws_wafv2_web_acl"].values()
+    first = min(acl["rule"], key=lambda r: r["priority"])
+    assert first["name"] == "private-paths"
+    assert first["action"] == {"block": {}}
+    matches = first["statement"]["or_statement"]["statement"]
+    assert [m["byte_match_statement"]["search_string"] for m in matches] == ["/metrics", "/debug"]
+    for match in matches:
+        statement = match["byte_match_statement"]
+        assert statement["field_to_match"] == {"uri_path": {}}
+        assert statement["positional_constraint"] == "STARTS_WITH"
+        # /%4Detrics, //metrics and /METRICS all reach an Express router's /metrics.
+        assert [t["type"] for t in statement["text_transformation"]] == [
+            "URL_DECODE",
+            "NORMALIZE_PATH",
+            "LOWERCASE",
+        ]
+    assert len({r["priority"] for r in acl["rule"]}) == len(acl["rule"])
+
+
+def test_acl_private_paths_validated(stack: Any) -> None:
+    with pytest.raises(PropsError, match=r"private_path_prefixes=\['/Metrics'\]"):
+        web_acl(stack, private_path_prefixes=["/Metrics"])
+    with pytest.raises(PropsError, match="lower-case paths starting with /"):
+        web_acl(stack, private_path_prefixes=["metrics"])
+
+
 # --- DNS and certificates ---------------------------------------------------------------------
 
 

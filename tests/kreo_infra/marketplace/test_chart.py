@@ -337,6 +337,58 @@ def test_disruption_budgets_keep_all_but_one(rendered: Rendered) -> None:
         )
 
 
+def test_unhealthy_pods_never_block_a_drain(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for name, pdb in by_kind(documents, "PodDisruptionBudget").items():
+        assert pdb["spec"]["unhealthyPodEvictionPolicy"] == "AlwaysAllow", name
+
+
+def test_pods_leave_the_load_balancer_before_they_stop(rendered: Rendered) -> None:
+    """preStop pause 20 s, then SIGTERM; the grace period (60 s) outlasts the pause
+    and the target group's 30 s deregistration delay."""
+    _, _, documents = rendered
+    (ingress,) = by_kind(documents, "Ingress").values()
+    attributes = ingress["metadata"]["annotations"][
+        "alb.ingress.kubernetes.io/target-group-attributes"
+    ].split(",")
+    assert "deregistration_delay.timeout_seconds=30" in attributes
+    for name, deployment in by_kind(documents, "Deployment").items():
+        spec = deployment["spec"]["template"]["spec"]
+        assert spec["terminationGracePeriodSeconds"] == 60, name
+        assert container_of(deployment)["lifecycle"] == {"preStop": {"sleep": {"seconds": 20}}}
+
+
+@pytest.mark.parametrize(
+    ("defaults", "ingress", "message"),
+    [
+        ({"terminationGracePeriodSeconds": 30}, {}, r"DelaySeconds \(30\) must be less"),
+        ({"preStopSleepSeconds": 60}, {}, r"preStopSleepSeconds \(60\) must be less"),
+        ({}, {"deregistrationDelaySeconds": 300}, r"deregistrationDelaySeconds \(300\)"),
+    ],
+)
+def test_grace_period_must_outlast_draining(
+    synthesis: Synthesis, defaults: dict, ingress: dict, message: str
+) -> None:
+    from helm_python.errors import HelmRenderError
+
+    values = copy.deepcopy(stack_values(synthesis, "production"))
+    values.setdefault("defaults", {}).update(defaults)
+    values["ingress"].update(ingress)
+    with pytest.raises(HelmRenderError, match=message):
+        render(values)
+
+
+def test_home_is_writable(rendered: Rendered) -> None:
+    """UID 10001 has no passwd entry and / is read-only: HOME points at /tmp."""
+    _, _, documents = rendered
+    for name, deployment in by_kind(documents, "Deployment").items():
+        container = container_of(deployment)
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        scratch = "/tmp"  # noqa: S108 - the pod's own emptyDir, not the host's
+        assert env["HOME"] == scratch, name
+        assert {"name": "tmp", "mountPath": scratch} in container["volumeMounts"]
+
+
 # --- ingress --------------------------------------------------------------------------------------
 
 
@@ -384,6 +436,10 @@ def test_ingress_tls_redirect_waf_and_balancing(rendered: Rendered, synthesis: S
     assert "routing.http.drop_invalid_header_fields.enabled=true" in attributes
     protected = config.database.deletion_protection
     assert f"deletion_protection.enabled={str(protected).lower()}" in attributes
+    # A protected ALB outlives the release: Helm never deletes its Ingress.
+    assert ("helm.sh/resource-policy" in annotations) is protected
+    if protected:
+        assert annotations["helm.sh/resource-policy"] == "keep"
 
 
 def test_ingress_values_are_the_edge_outputs(synthesis: Synthesis) -> None:
@@ -437,9 +493,8 @@ def test_configmap_carries_the_seed_settings(rendered: Rendered) -> None:
     ):
         assert data_stack in data[key], key
     # Service discovery for the gateway: every service's in-cluster URL.
-    assert data["SERVICE_URL_AUTH_SERVICE"] == "http://auth-service:3001"
-    assert data["SERVICE_URL_PAYMENT_SERVICE"] == "http://payment-service:3006"
-    assert data["SERVICE_URL_API_GATEWAY"] == "http://api-gateway:3000"
+    # Service URLs go to the callers only (test_only_callers_get_service_urls).
+    assert not [key for key in data if key.startswith("SERVICE_URL_")]
 
 
 def test_configmap_holds_no_secret(rendered: Rendered) -> None:
@@ -529,7 +584,7 @@ def test_gateway_calls_the_other_services(rendered: Rendered) -> None:
         "app.kubernetes.io/name": "api-gateway",
         "app.kubernetes.io/instance": "kreo-marketplace",
     }
-    egress = specs["allow-egress-gateway-to-services"]
+    egress = specs["allow-calls-from-api-gateway"]
     assert egress["podSelector"]["matchLabels"] == gateway
     reached = {
         rule["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"]: rule["ports"][0][
@@ -541,6 +596,52 @@ def test_gateway_calls_the_other_services(rendered: Rendered) -> None:
     for name in reached:
         (rule,) = specs[f"allow-ingress-{name}"]["ingress"]
         assert {"podSelector": {"matchLabels": gateway}} in rule["from"]
+
+
+def test_only_callers_get_service_urls(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    for name, deployment in by_kind(documents, "Deployment").items():
+        env = {e["name"]: e.get("value") for e in container_of(deployment)["env"]}
+        urls = {key: value for key, value in env.items() if key.startswith("SERVICE_URL_")}
+        callees = (
+            [n for n in config.services if n != name]
+            if config.services[name].path is None
+            else config.services[name].calls
+        )
+        assert urls == {
+            f"SERVICE_URL_{c.upper().replace('-', '_')}": f"http://{c}:{config.services[c].port}"
+            for c in callees
+        }, name
+
+
+def test_a_declared_call_gets_its_url_and_both_policies(synthesis: Synthesis) -> None:
+    values = copy.deepcopy(stack_values(synthesis, "production"))
+    values["services"]["order-service"]["calls"] = ["payment-service"]
+    documents = render(values)
+    order = by_kind(documents, "Deployment")["order-service"]
+    env = {e["name"]: e.get("value") for e in container_of(order)["env"]}
+    assert env["SERVICE_URL_PAYMENT_SERVICE"] == "http://payment-service:3006"
+    specs = policies(documents)
+    (call,) = specs["allow-calls-from-order-service"]["egress"]
+    assert call["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == (
+        "payment-service"
+    )
+    (rule,) = specs["allow-ingress-payment-service"]["ingress"]
+    callers = [
+        peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
+        for peer in rule["from"]
+        if "podSelector" in peer
+    ]
+    assert callers == ["api-gateway", "order-service"]
+
+
+def test_a_call_to_an_unknown_service_fails_the_render(synthesis: Synthesis) -> None:
+    from helm_python.errors import HelmRenderError
+
+    values = copy.deepcopy(stack_values(synthesis, "production"))
+    values["services"]["order-service"]["calls"] = ["stock-service"]
+    with pytest.raises(HelmRenderError, match=r"services\.order-service\.calls: stock-service"):
+        render(values)
 
 
 def test_prometheus_scrapes_every_service(rendered: Rendered) -> None:

@@ -49,8 +49,8 @@ def test_lint_clean_with_the_stack_values(synthesis: Synthesis, env: str) -> Non
 def test_schema_rejects_wrong_values() -> None:
     from helm_python.chart import lint
 
-    report = lint(CHART, {"acme": {"dnsZones": "kreo.com"}}, strict=True)
-    assert any("dnsZones" in error for error in report["errors"])
+    report = lint(CHART, {"secretStore": {"namespaces": "kreo-marketplace"}}, strict=True)
+    assert any("namespaces" in error for error in report["errors"])
 
 
 def env_of(values: dict) -> str:
@@ -75,43 +75,18 @@ def test_default_encrypted_gp3_storage_class(rendered: tuple[dict, list[dict]]) 
     assert storage["reclaimPolicy"] == "Retain"
 
 
-def test_lets_encrypt_issuers_solve_dns01_on_route53(rendered: tuple[dict, list[dict]]) -> None:
-    values, documents = rendered
-    issuers = by_kind(documents, "ClusterIssuer")
-    servers = {
-        "letsencrypt-prod": "https://acme-v02.api.letsencrypt.org/directory",
-        "letsencrypt-staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
-    }
-    for name, server in servers.items():
-        acme = issuers[name]["spec"]["acme"]
-        assert acme["server"] == server
-        assert acme["email"] == values["acme"]["email"]
-        (solver,) = acme["solvers"]
-        assert solver["selector"]["dnsZones"] == values["acme"]["dnsZones"]
-        assert solver["dns01"] == {
-            "route53": {"region": values["region"], "hostedZoneID": values["acme"]["hostedZoneId"]}
-        }
-
-
-def test_issuers_write_into_the_edge_zone(synthesis: Synthesis) -> None:
-    for env in ("production", "staging"):
-        zone = synthesis.ref(f"kreo-{env}-edge", "aws_route53_zone", "zone/zone", "zone_id")
-        hosted_zone = stack_values(synthesis, env)["acme"]["hostedZoneId"]
-        # A cross-stack reference to exactly that zone's id (an output of the edge stack).
-        assert hosted_zone.startswith("${data.terraform_remote_state.cross-stack-reference-input-")
-        edge_outputs = synthesis.stack(f"kreo-{env}-edge")["output"]
-        output = hosted_zone.split(".outputs.")[1].rstrip("}")
-        assert edge_outputs[output]["value"] == zone
-
-
-def test_internal_ca_issuer(rendered: tuple[dict, list[dict]]) -> None:
+def test_no_issuers_nobody_asks_for(rendered: tuple[dict, list[dict]]) -> None:
+    """TLS ends at the ALB (ACM); cert-manager serves only the load balancer
+    controller's webhook, through the controller chart's own Issuer."""
     _, documents = rendered
-    issuers = by_kind(documents, "ClusterIssuer")
-    assert issuers["kreo-internal-ca"]["spec"] == {"ca": {"secretName": "kreo-internal-ca"}}
-    (root,) = by_kind(documents, "Certificate").values()
-    assert root["spec"]["isCA"] is True
-    assert root["metadata"]["namespace"] == "cert-manager"
-    assert root["spec"]["issuerRef"]["name"] == "kreo-internal-ca-bootstrap"
+    kinds = {d["kind"] for d in documents}
+    assert kinds == {"StorageClass", "ClusterSecretStore", "ExternalSecret"}
+
+
+def test_storage_binds_where_the_pod_lands(rendered: tuple[dict, list[dict]]) -> None:
+    _, documents = rendered
+    (storage,) = by_kind(documents, "StorageClass").values()
+    assert storage["volumeBindingMode"] == "WaitForFirstConsumer"
 
 
 def test_secret_store_and_grafana_admin(rendered: tuple[dict, list[dict]]) -> None:

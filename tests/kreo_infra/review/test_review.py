@@ -149,9 +149,10 @@ def test_key_settings_come_from_the_synthesized_stacks(synthesis: Synthesis) -> 
         rows = dict(key_settings(output, config.name, stacks))
         assert rows["Kubernetes version"] == config.cluster.kubernetes_version
         group = config.cluster.node_groups["general"]
-        assert rows["node group `general`"].startswith(
-            f"{', '.join(group.instance_types)}, {group.min_size} to {group.max_size} nodes"
-        )
+        for zone in config.network.availability_zone_ids:  # one group per zone
+            assert rows[f"node group `general-{zone}`"].startswith(
+                f"{', '.join(group.instance_types)}, {group.min_size} to {group.max_size} nodes"
+            )
         database = config.database
         assert rows["PostgreSQL"] == (
             f"postgres {database.engine_version}, {database.instance_class}, "

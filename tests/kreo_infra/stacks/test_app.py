@@ -42,6 +42,15 @@ def test_namespace_enforces_the_restricted_pod_security_standard(env: Env) -> No
         assert labels[f"pod-security.kubernetes.io/{mode}-version"] == version
 
 
+def test_namespace_gets_load_balancer_readiness_gates(env: Env) -> None:
+    """The controller injects target-health readiness gates into pods created in
+    namespaces with this label only (its docs/deploy/pod_readiness_gate.md)."""
+    synthesis, stack, _ = env
+    namespace = synthesis.resources(stack, "kubernetes_namespace_v1")["namespace"]
+    labels = namespace["metadata"]["labels"]
+    assert labels["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+
+
 def test_release_is_atomic_and_waits(env: Env) -> None:
     synthesis, stack, _ = env
     release = release_of(synthesis, stack)

@@ -128,27 +128,43 @@ def test_cluster_role_has_only_the_eks_cluster_policy(env: Env) -> None:
     assert inline_policies_of(synthesis, stack, "control-plane/role") == []
 
 
-def test_node_group_from_config_over_the_private_subnets(env: Env) -> None:
+def node_groups(synthesis: Synthesis, stack: str) -> dict[str, dict[str, Any]]:
+    return synthesis.resources(stack, "aws_eks_node_group")
+
+
+def test_one_node_group_per_zone_from_config(env: Env) -> None:
+    """Cluster Autoscaler can add a node in the zone a Pending pod needs only with
+    one group per zone (its cloudprovider/aws/README.md, EBS volumes section)."""
     synthesis, stack, config = env
     group = config.cluster.node_groups["general"]
-    node_group = synthesis.resources(stack, "aws_eks_node_group")["node-group-general/node-group"]
-    assert node_group["instance_types"] == group.instance_types
-    assert node_group["scaling_config"] == {
-        "min_size": group.min_size,
-        "desired_size": group.desired_size,
-        "max_size": group.max_size,
-    }
-    assert node_group["lifecycle"]["ignore_changes"] == ["scaling_config[0].desired_size"]
+    zones = config.network.availability_zone_ids
+    groups = node_groups(synthesis, stack)
+    assert sorted(groups) == [f"node-group-general/node-group-{zone}" for zone in zones]
     cluster = one(synthesis, stack, "aws_eks_cluster")
-    assert node_group["subnet_ids"] == cluster["vpc_config"]["subnet_ids"]
-    assert "remote_access" not in node_group
+    private = cluster["vpc_config"]["subnet_ids"]
+    for index, zone in enumerate(zones):
+        node_group = groups[f"node-group-general/node-group-{zone}"]
+        assert node_group["node_group_name"] == f"general-{zone}"
+        assert node_group["subnet_ids"] == [private[index]]
+        assert node_group["instance_types"] == group.instance_types
+        assert node_group["scaling_config"] == {
+            "min_size": group.min_size,
+            "desired_size": group.desired_size,
+            "max_size": group.max_size,
+        }
+        assert node_group["lifecycle"]["ignore_changes"] == ["scaling_config[0].desired_size"]
+        assert "remote_access" not in node_group
+    # One node role and one launch template for all of them.
+    roles = {g["node_role_arn"] for g in groups.values()}
+    assert roles == {synthesis.ref(stack, "aws_iam_role", "node-group-general/role", "arn")}
 
 
-def test_production_node_group_is_the_seeds(synthesis: Synthesis) -> None:
-    stack = "kreo-production-cluster"
-    node_group = synthesis.resources(stack, "aws_eks_node_group")["node-group-general/node-group"]
-    assert node_group["instance_types"] == ["t3.medium"]
-    assert node_group["scaling_config"] == {"min_size": 3, "desired_size": 3, "max_size": 10}
+def test_production_nodes_hold_the_seeds_pods(synthesis: Synthesis) -> None:
+    """6 to 15 four-vCPU nodes, not the seed's 3 to 10 t3.medium (docs/decisions.md)."""
+    groups = node_groups(synthesis, "kreo-production-cluster").values()
+    assert {tuple(g["instance_types"]) for g in groups} == {("m7i.xlarge", "m6i.xlarge")}
+    assert sum(g["scaling_config"]["min_size"] for g in groups) == 6
+    assert sum(g["scaling_config"]["max_size"] for g in groups) == 15
 
 
 def test_launch_template_is_hardened(env: Env) -> None:
@@ -197,15 +213,16 @@ def test_vpc_cni_enforces_network_policies(env: Env) -> None:
 
 def test_addon_order_around_the_nodes(env: Env) -> None:
     synthesis, stack, _ = env
-    node_group = synthesis.resources(stack, "aws_eks_node_group")["node-group-general/node-group"]
+    groups = node_groups(synthesis, stack)
     addons = synthesis.resources(stack, "aws_eks_addon")
-    node_ref = "aws_eks_node_group." + node_group["//"]["metadata"]["uniqueId"]
-    for path, addon in addons.items():
-        ref = "aws_eks_addon." + addon["//"]["metadata"]["uniqueId"]
-        if addon["addon_name"] in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
-            assert ref in node_group["depends_on"], path
-        else:
-            assert node_ref in addon["depends_on"], path
+    for node_group in groups.values():
+        node_ref = "aws_eks_node_group." + node_group["//"]["metadata"]["uniqueId"]
+        for path, addon in addons.items():
+            ref = "aws_eks_addon." + addon["//"]["metadata"]["uniqueId"]
+            if addon["addon_name"] in ("vpc-cni", "kube-proxy", "eks-pod-identity-agent"):
+                assert ref in node_group["depends_on"], path
+            else:
+                assert node_ref in addon["depends_on"], path
 
 
 def role_of_workload(synthesis: Synthesis, stack: str, workload: str) -> str:
@@ -218,7 +235,7 @@ def role_of_workload(synthesis: Synthesis, stack: str, workload: str) -> str:
         ("load-balancer-controller", "kube-system", "aws-load-balancer-controller"),
         ("cluster-autoscaler", "kube-system", "cluster-autoscaler"),
         ("external-dns", "external-dns", "external-dns"),
-        ("cert-manager", "cert-manager", "cert-manager"),
+        ("alertmanager", "monitoring", "alertmanager"),
         ("external-secrets", "external-secrets", "external-secrets"),
         ("product-service", "kreo-marketplace", "product-service"),
     ],
@@ -348,20 +365,34 @@ def test_external_dns_can_never_touch_the_edge_records(env: Env) -> None:
     assert fnmatch.fnmatchcase(f"cname-{config.dns.api_fqdn}", patterns[1])
 
 
-def test_cert_manager_answers_only_acme_txt_challenges(env: Env) -> None:
+def test_alertmanager_publishes_only_to_the_alarm_topic(env: Env) -> None:
     synthesis, stack, config = env
-    (change,) = [
-        s
-        for s in statements_of(synthesis, stack, "cert-manager")
-        if "route53:ChangeResourceRecordSets" in s["Action"]
-    ]
-    condition = change["Condition"]["ForAllValues:StringLike"]
-    assert change["Resource"] == edge_zone_arn(synthesis, stack, config)
-    assert condition["route53:ChangeResourceRecordSetsRecordTypes"] == ["TXT"]
-    assert all(
-        n.startswith("_acme-challenge.") and n.endswith(config.dns.domain)
-        for n in condition["route53:ChangeResourceRecordSetsNormalizedRecordNames"]
-    )
+    publish, encrypt = statements_of(synthesis, stack, "alertmanager")
+    assert publish["Action"] == ["sns:Publish"]
+    assert f":sns:{config.region}:" in publish["Resource"]
+    assert publish["Resource"].endswith(f":kreo-{config.name}-alarms")
+    assert encrypt["Action"] == ["kms:GenerateDataKey*", "kms:Decrypt"]
+    assert encrypt["Condition"] == {
+        "StringEquals": {"kms:ViaService": f"sns.{config.region}.amazonaws.com"},
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/kreo-{config.name}-alarms"},
+    }
+
+
+def test_the_alarm_topic_and_key_are_where_alertmanager_publishes(env: Env) -> None:
+    synthesis, _, config = env
+    observability = f"{config.stack_prefix}-observability"
+    topic = synthesis.resources(observability, "aws_sns_topic")["alarm-topic/topic"]
+    assert topic["name"] == config.alarm_topic_name
+    alias = synthesis.resources(observability, "aws_kms_alias")["alarm-topic/key/alias"]
+    assert alias["name"] == f"alias/{config.alarm_topic_name}"
+
+
+def test_nobody_may_change_dns_for_certificates(env: Env) -> None:
+    """cert-manager issues only the load balancer controller's webhook certificate
+    (a self-signed Issuer): no ACME, no Route53 role."""
+    synthesis, stack, _ = env
+    roles = synthesis.resources(stack, "aws_iam_role")
+    assert not [path for path in roles if path.startswith("cert-manager")]
 
 
 def test_external_secrets_reads_only_the_environment_prefix(env: Env) -> None:

@@ -348,6 +348,19 @@ def test_web_acls_managed_rules_and_rate_limit(env: Env, acl_id: str, scope: str
     assert rate["priority"] == max(r["priority"] for r in acl["rule"])
 
 
+def test_only_the_api_acl_blocks_the_metrics_path(env: Env) -> None:
+    """The services serve /metrics on the API port, which the ALB routes from the
+    internet; CloudFront fronts only the web apps and media."""
+    synthesis, stack, _ = env
+    api = one(synthesis, stack, "aws_wafv2_web_acl", "regional-waf/acl")
+    (private,) = [r for r in api["rule"] if r["name"] == "private-paths"]
+    match = private["statement"]["byte_match_statement"]
+    assert (match["search_string"], match["positional_constraint"]) == ("/metrics", "STARTS_WITH")
+    assert private["priority"] == 0
+    cdn = one(synthesis, stack, "aws_wafv2_web_acl", "cdn-waf/acl")
+    assert "private-paths" not in [r["name"] for r in cdn["rule"]]
+
+
 def test_seed_rate_limit_is_6200_requests_per_minute(synthesis: Synthesis) -> None:
     acl = one(synthesis, "kreo-production-edge", "aws_wafv2_web_acl", "regional-waf/acl")
     (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]

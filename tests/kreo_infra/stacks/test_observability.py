@@ -227,10 +227,8 @@ def test_cluster_alarms(env: Env) -> None:
     nodes = alarms["cluster-node-count"]
     assert (nodes["namespace"], nodes["metric_name"]) == ("ContainerInsights", "cluster_node_count")
     assert nodes["comparison_operator"] == "LessThanThreshold"
-    zones = len(config.network.availability_zone_ids)
-    assert nodes["threshold"] == sum(
-        g.node_bounds(zones)[0] for g in config.cluster.node_groups.values()
-    )
+    # Every zone's group at its minimum: 3 zones x 2 (production), x 1 (staging).
+    assert nodes["threshold"] == {"production": 6, "staging": 3}[config.name]
     assert nodes["treat_missing_data"] == "breaching"  # no nodes report nothing
     for service in config.services:
         restarts = alarms[f"pod-restarts-{service}"]

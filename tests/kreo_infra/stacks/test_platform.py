@@ -147,7 +147,7 @@ def test_controllers_survive_a_node_drain(
             ("serviceAccount", "name"),
             "aws-load-balancer-controller",
         ),
-        ("cert-manager", ("serviceAccount", "name"), "cert-manager"),
+        ("kube-prometheus-stack", ("alertmanager", "serviceAccount", "name"), "alertmanager"),
         ("external-secrets", ("serviceAccount", "name"), "external-secrets"),
         ("external-dns", ("serviceAccount", "name"), "external-dns"),
         ("cluster-autoscaler", ("rbac", "serviceAccount", "name"), "cluster-autoscaler"),
@@ -242,3 +242,97 @@ def test_no_ingress_nginx(synthesis: Synthesis) -> None:
     for name in synthesis.stack_names:
         for release in synthesis.resources(name, "helm_release").values():
             assert "nginx" not in release["chart"]
+
+
+# --- issue 17: the running platform ---------------------------------------------------------
+
+
+def test_every_platform_pod_requests_resources(env: Env) -> None:
+    """The scheduler and the capacity model (tests/test_capacity.py) count requests:
+    a pod without them lands anywhere and starves its neighbours."""
+    from kreo_infra.platform.values import RESOURCES
+
+    synthesis, stack, _ = env
+    kps = values_of(synthesis, stack, "kube-prometheus-stack")
+    eso = values_of(synthesis, stack, "external-secrets")
+    certs = values_of(synthesis, stack, "cert-manager")
+    found = {
+        "aws-load-balancer-controller": values_of(synthesis, stack, "aws-load-balancer-controller")[
+            "resources"
+        ],
+        "cert-manager": certs["resources"],
+        "cert-manager-webhook": certs["webhook"]["resources"],
+        "cert-manager-cainjector": certs["cainjector"]["resources"],
+        "prometheus": kps["prometheus"]["prometheusSpec"]["resources"],
+        "alertmanager": kps["alertmanager"]["alertmanagerSpec"]["resources"],
+        "config-reloader": kps["prometheusOperator"]["prometheusConfigReloader"]["resources"],
+        "prometheus-operator": kps["prometheusOperator"]["resources"],
+        "kube-state-metrics": kps["kube-state-metrics"]["resources"],
+        "node-exporter": kps["prometheus-node-exporter"]["resources"],
+        "grafana": kps["grafana"]["resources"],
+        "grafana-sidecar": kps["grafana"]["sidecar"]["resources"],
+        "metrics-server": values_of(synthesis, stack, "metrics-server")["resources"],
+        "cluster-autoscaler": values_of(synthesis, stack, "cluster-autoscaler")["resources"],
+        "external-secrets": eso["resources"],
+        "external-secrets-webhook": eso["webhook"]["resources"],
+        "external-secrets-cert-controller": eso["certController"]["resources"],
+        "external-dns": values_of(synthesis, stack, "external-dns")["resources"],
+    }
+    assert set(found) == set(RESOURCES)
+    for workload, resources in found.items():
+        cpu, memory, limit = RESOURCES[workload]
+        assert resources == {
+            "requests": {"cpu": cpu, "memory": memory},
+            "limits": {"memory": limit},
+        }, workload
+
+
+def test_autoscaler_removes_nodes_with_scratch_space(env: Env) -> None:
+    """Every marketplace pod has a /tmp emptyDir; with the default
+    (--skip-nodes-with-local-storage=true) no node would ever be removed."""
+    synthesis, stack, _ = env
+    args = values_of(synthesis, stack, "cluster-autoscaler")["extraArgs"]
+    assert args["skip-nodes-with-local-storage"] is False
+    assert args["balance-similar-node-groups"] is True
+
+
+def test_alerts_go_to_the_alarm_topic(env: Env) -> None:
+    synthesis, stack, config = env
+    alertmanager = values_of(synthesis, stack, "kube-prometheus-stack")["alertmanager"]
+    route, receivers = alertmanager["config"]["route"], alertmanager["config"]["receivers"]
+    by_name = {r["name"]: r for r in receivers}
+    assert route["receiver"] == "sns"
+    (sns,) = by_name["sns"]["sns_configs"]
+    assert f":sns:{config.region}:" in sns["topic_arn"]
+    assert sns["topic_arn"].endswith(f":{config.alarm_topic_name}")
+    assert sns["sigv4"] == {"region": config.region}
+    assert sns["send_resolved"] is True
+    # Only what fires by design, and info-level context, is dropped.
+    silenced = [(r["receiver"], r["matchers"]) for r in route["routes"]]
+    assert silenced == [
+        ("null", ['alertname = "Watchdog"']),
+        ("null", ['alertname = "InfoInhibitor"']),
+        ("null", ['severity = "info"']),
+    ]
+    assert by_name["null"] == {"name": "null"}
+
+
+def test_no_scrapes_of_what_eks_keeps_to_itself(env: Env) -> None:
+    synthesis, stack, _ = env
+    kps = values_of(synthesis, stack, "kube-prometheus-stack")
+    for component in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert kps[component] == {"enabled": False}, component
+
+
+def test_grafana_keeps_its_database(env: Env) -> None:
+    synthesis, stack, _ = env
+    grafana = values_of(synthesis, stack, "kube-prometheus-stack")["grafana"]
+    assert grafana["persistence"] == {
+        "enabled": True,
+        "type": "pvc",
+        "storageClassName": "gp3",
+        "accessModes": ["ReadWriteOnce"],
+        "size": "10Gi",
+    }
+    # A ReadWriteOnce volume: a rolling update would wait forever on Multi-Attach.
+    assert grafana["deploymentStrategy"] == {"type": "Recreate"}
