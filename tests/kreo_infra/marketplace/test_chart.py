@@ -63,6 +63,36 @@ def container_of(deployment: dict[str, Any]) -> dict[str, Any]:
 
 # --- lint and policy -----------------------------------------------------------------------------
 
+CUSTOM_KINDS = {"ExternalSecret", "ServiceMonitor", "PrometheusRule"}
+"""Kinds from the platform layer's CRDs (external-secrets, the Prometheus Operator):
+not in the Kubernetes API schemas; the pinned charts' CRDs define them."""
+
+
+def test_manifests_match_the_kubernetes_api(rendered: Rendered) -> None:
+    """Every object, hooks included, against the OpenAPI schema of the cluster's
+    Kubernetes minor (kubernetes-validate, strict: unknown fields are errors), so a
+    field the API server would reject or silently drop fails here."""
+    import kubernetes_validate
+
+    config, _, documents = rendered
+    unchecked = set()
+    for document in documents:
+        try:
+            kubernetes_validate.validate(document, config.cluster.kubernetes_version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            unchecked.add(document["kind"])
+    assert unchecked == CUSTOM_KINDS
+
+
+def test_kubernetes_api_check_bites(rendered: Rendered) -> None:
+    import kubernetes_validate
+
+    config, _, documents = rendered
+    deployment = copy.deepcopy(next(iter(by_kind(documents, "Deployment").values())))
+    container_of(deployment)["lifecycle"]["preStop"]["slep"] = {"seconds": 20}
+    with pytest.raises(kubernetes_validate.ValidationError, match="'slep' was unexpected"):
+        kubernetes_validate.validate(deployment, config.cluster.kubernetes_version, strict=True)
+
 
 @pytest.mark.parametrize("env", ["production", "staging"])
 def test_lint_clean_with_the_stack_values(synthesis: Synthesis, env: str) -> None:

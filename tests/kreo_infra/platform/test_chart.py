@@ -106,6 +106,23 @@ def test_secret_store_and_grafana_admin(rendered: tuple[dict, list[dict]]) -> No
     assert admin["spec"]["dataFrom"] == [{"extract": {"key": values["grafanaAdmin"]["remoteKey"]}}]
 
 
+def test_manifests_match_the_kubernetes_api(
+    rendered: tuple[dict, list[dict]], synthesis: Synthesis
+) -> None:
+    """The StorageClass against the cluster's Kubernetes API schema (strict); the
+    secret store and ExternalSecret are custom kinds (external-secrets' CRDs)."""
+    import kubernetes_validate
+
+    (config,) = [c for c in synthesis.configs if c.name == env_of(rendered[0])]
+    unchecked = set()
+    for document in rendered[1]:
+        try:
+            kubernetes_validate.validate(document, config.cluster.kubernetes_version, strict=True)
+        except kubernetes_validate.SchemaNotFoundError:
+            unchecked.add(document["kind"])
+    assert unchecked == {"ClusterSecretStore", "ExternalSecret"}
+
+
 def test_rendered_manifests_pass_checkov(synthesis: Synthesis, tmp_path: Path) -> None:
     from helm_python import Chart
 
