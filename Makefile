@@ -43,7 +43,7 @@ VENV_STAMP := .venv/.kreo-synced
 NODE_STAMP := node_modules/.kreo-installed
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test lint fmt tf-check emulate bench lock plan deploy first-deploy preflight review review-example diagram clean distclean
+.PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan deploy first-deploy preflight review review-example diagram clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, PHASE one of its two
 # phases (infrastructure: base..data; workloads: platform..observability, which
@@ -99,6 +99,9 @@ emulate: install ## Terraform tier 3: apply production against a local AWS emula
 	@# The suite's `emulator` marker (its own synthesis); for an existing cdktf.out/:
 	@# .venv/bin/python -m kreo_infra.tfcheck emulate
 	$(VENV_BIN)/pytest -m emulator -s -p no:cacheprovider tests/kreo_infra/tfcheck/test_emulator.py
+
+capacity: install ## The capacity model of cdktf.out/ (make synth first): what each node group holds.
+	$(VENV_BIN)/python -m tests.runtime.capacity
 
 bench: install ## Synthesis time and peak memory against the bare provider import.
 	$(VENV_BIN)/python bench/bench.py

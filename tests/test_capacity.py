@@ -14,7 +14,7 @@ from typing import Any, Literal
 import pytest
 
 from kreo_infra.config import EnvironmentConfig, load_environments
-from tests.conftest import CONFIG_DIR, Synthesis
+from tests.conftest import CONFIG_DIR, PROJECT_ROOT, Synthesis
 from tests.runtime.capacity import (
     CASES,
     Case,
@@ -24,6 +24,7 @@ from tests.runtime.capacity import (
     Workload,
     check,
     cpu_millicores,
+    docs_row,
     environment,
     fit_table,
     load_upstream,
@@ -48,6 +49,18 @@ def environments(synthesis: Synthesis, upstream: dict[str, Any]) -> dict[str, En
 
 
 # --- the fit -------------------------------------------------------------------------------------
+
+ARCHITECTURE = PROJECT_ROOT / "docs" / "architecture.md"
+
+
+def test_architecture_documents_the_fit(environments: dict[str, Environment]) -> None:
+    """docs/architecture.md shows what the model computes (regenerate the rows with
+    ``make capacity``: it prints them after the tables)."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    for env in ENVIRONMENTS:
+        for case in CASES:
+            row = docs_row(check(environments[env], case))
+            assert row in text, f"docs/architecture.md, Capacity: expected\n{row}"
 
 
 @pytest.mark.parametrize("case", CASES)

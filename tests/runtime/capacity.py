@@ -915,6 +915,22 @@ def _synthesize(outdir: Path) -> None:
     ).synth()
 
 
+def docs_row(fit: Fit) -> str:
+    """The line of docs/architecture.md's "Capacity" table for one environment and case."""
+    per_zone = "/".join(map(str, sorted(set(fit.zones.values()))))
+    cpu, memory = fit.requested_cpu, fit.requested_memory
+    cells = (
+        fit.env,
+        {"min": "minimum", "max": "maximum, every service rolling"}[fit.case],
+        f"{per_zone} per zone ({fit.nodes})",
+        f"{cpu}m of {fit.allocatable_cpu}m ({_percent(cpu, fit.allocatable_cpu)})",
+        f"{memory}Mi of {fit.allocatable_memory}Mi ({_percent(memory, fit.allocatable_memory)})",
+        f"{fit.requested_pods} of {fit.allocatable_pods}",
+        "yes" if fit.fits else "no",
+    )
+    return "| " + " | ".join(cells) + " |"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tests.runtime.capacity",
@@ -952,7 +968,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )  # fmt: skip
         envs.append(environment(env_load, name))
     print(report(envs))
-    return 0 if all(f.fits for f in check_all(envs)) else 1
+    fits = check_all(envs)
+    print("\ndocs/architecture.md, Capacity:")
+    print("\n".join(docs_row(fit) for fit in fits))
+    return 0 if all(f.fits for f in fits) else 1
 
 
 if __name__ == "__main__":
