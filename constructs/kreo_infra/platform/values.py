@@ -22,6 +22,9 @@ Values = dict[str, Any]
 
 CONTROLLER_REPLICAS = 2
 PDB = {"enabled": True, "minAvailable": 1}
+EVICT_UNHEALTHY = {"unhealthyPodEvictionPolicy": "AlwaysAllow"}
+"""A pod that is not Ready may always be evicted: a crash-looping replica never blocks
+a node drain (charts that pass the field through; kube-prometheus-stack sets it itself)."""
 STORAGE_CLASS = "gp3"
 MONITORING_NAMESPACE = "monitoring"
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Kubernetes secret name
@@ -73,7 +76,7 @@ def load_balancer_controller(*, cluster_name: str, region: str, vpc_id: str) -> 
         "region": region,
         "vpcId": vpc_id,
         "replicaCount": CONTROLLER_REPLICAS,
-        "podDisruptionBudget": {"maxUnavailable": 1},
+        "podDisruptionBudget": {"maxUnavailable": 1, **EVICT_UNHEALTHY},
         "resources": resources("aws-load-balancer-controller"),
         "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER.service_account},
         "defaultSSLPolicy": ALB_SSL_POLICY,
@@ -96,7 +99,7 @@ def cert_manager() -> Values:
     def component(workload: str) -> Values:
         return {
             "replicaCount": CONTROLLER_REPLICAS,
-            "podDisruptionBudget": PDB,
+            "podDisruptionBudget": {**PDB, **EVICT_UNHEALTHY},
             "resources": resources(workload),
         }
 
@@ -244,7 +247,7 @@ def kube_prometheus_stack(
 def metrics_server() -> Values:
     return {
         "replicas": CONTROLLER_REPLICAS,
-        "podDisruptionBudget": PDB,
+        "podDisruptionBudget": {**PDB, **EVICT_UNHEALTHY},
         "resources": resources("metrics-server"),
     }
 

@@ -336,3 +336,24 @@ def test_grafana_keeps_its_database(env: Env) -> None:
     }
     # A ReadWriteOnce volume: a rolling update would wait forever on Multi-Attach.
     assert grafana["deploymentStrategy"] == {"type": "Recreate"}
+
+
+@pytest.mark.parametrize(
+    ("release", "path"),
+    [
+        ("aws-load-balancer-controller", ("podDisruptionBudget",)),
+        ("metrics-server", ("podDisruptionBudget",)),
+        ("cert-manager", ("podDisruptionBudget",)),
+        ("cert-manager", ("webhook", "podDisruptionBudget")),
+        ("cert-manager", ("cainjector", "podDisruptionBudget")),
+    ],
+)
+def test_controller_budgets_evict_unhealthy_pods(
+    env: Env, release: str, path: tuple[str, ...]
+) -> None:
+    """Where the chart passes it through (the others: tests/test_runtime_rules.py)."""
+    synthesis, stack, _ = env
+    value: Any = values_of(synthesis, stack, release)
+    for key in path:
+        value = value[key]
+    assert value["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
