@@ -802,8 +802,29 @@ def alarm_topics(d: Runtime, env: str) -> dict[str, tuple[str, str, dict[str, An
     }
 
 
+BOUNDED_SUBJECT = re.compile(r'^\{\{ reReplaceAll "\^\(\.\{0,(?P<limit>\d+)\}\)\.\*\$" "\$1" ')
+"""A subject template that keeps at most ``limit`` characters of what it renders."""
+
+SNS_SUBJECT_MAX = 99
+"""SNS Publish: "Subject ... must be less than 100 characters long"."""
+
+
+def subject_problem(sns: dict[str, Any]) -> str | None:
+    """Alertmanager sends ``subject`` as is (default: ``sns.default.subject``, every common
+    label's value); SNS rejects a longer one with 400, which Alertmanager does not retry."""
+    subject = sns.get("subject")
+    if subject is None:
+        return "no subject: the default lists every common label and exceeds SNS's 100"
+    bounded = BOUNDED_SUBJECT.match(str(subject))
+    if bounded is None or int(bounded["limit"]) > SNS_SUBJECT_MAX:
+        return f"subject {subject!r} is not cut to {SNS_SUBJECT_MAX} characters"
+    return None
+
+
 def sns_problems(d: Runtime, env: str, kps: Release, sns: dict[str, Any]) -> Iterator[str]:
     """What keeps one ``sns_configs`` entry from publishing to the environment's topic."""
+    if problem := subject_problem(sns):
+        yield problem
     arn = str(sns.get("topic_arn", ""))
     parts = arn.split(":")
     topic = alarm_topics(d, env).get(parts[-1])
@@ -844,7 +865,12 @@ def alertmanager_notifies_someone(d: Runtime) -> list[str]:
     kube-prometheus-stack/values.yaml lines 553-592; prometheus/alertmanager @ v0.34.0
     notify/sns/sns.go lines 160-165; https://docs.aws.amazon.com/eks/latest/userguide/
     pod-identities.html; https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html
-    (publishers to an encrypted topic need kms:GenerateDataKey* and kms:Decrypt).
+    (publishers to an encrypted topic need kms:GenerateDataKey* and kms:Decrypt);
+    https://docs.aws.amazon.com/sns/latest/api/API_Publish.html (Subject: fewer than 100
+    characters) with prometheus/alertmanager @ v0.34.0 notify/sns/sns.go (the subject is
+    sent unshortened), config/notifiers.go line 125 and template/default.tmpl (the default
+    subject: every common label), notify/util.go lines 245-264 (a 4xx is not retried);
+    prometheus/alertmanager#2781.
     """
     found = []
     for env in d.envs:
@@ -1748,6 +1774,24 @@ def _sns_without_region(d: Runtime) -> None:
     _edit_values(d, KPS, edit)
 
 
+def _sns_default_subject(d: Runtime) -> None:
+    def edit(values: dict[str, Any]) -> None:
+        for receiver in values["alertmanager"]["config"]["receivers"]:
+            for sns in receiver.get("sns_configs") or []:
+                sns.pop("subject")
+
+    _edit_values(d, KPS, edit)
+
+
+def _sns_long_subject(d: Runtime) -> None:
+    def edit(values: dict[str, Any]) -> None:
+        for receiver in values["alertmanager"]["config"]["receivers"]:
+            for sns in receiver.get("sns_configs") or []:
+                sns["subject"] = sns["subject"].replace("{0,99}", "{0,150}")
+
+    _edit_values(d, KPS, edit)
+
+
 def _publish_elsewhere(d: Runtime) -> None:
     _, _, body = _first(d, "aws_iam_role_policy", lambda b: "sns:Publish" in str(b.get("policy")))
     body["policy"] = body["policy"].replace("sns:Publish", "sns:GetTopicAttributes")
@@ -1952,6 +1996,8 @@ BITES: dict[str, list[Bite]] = {
             _alertmanager_without_identity,
         ),
         Bite("sns_configs without sigv4.region", _sns_without_region),
+        Bite("no subject: the default lists every common label", _sns_default_subject),
+        Bite("is not cut to 99 characters", _sns_long_subject),
         Bite("may not sns:Publish to kreo-production-alarms", _publish_elsewhere),
         Bite("the route names undefined receiver pager", _undefined_receiver),
     ],

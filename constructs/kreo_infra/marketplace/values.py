@@ -12,7 +12,7 @@ from typing import Any
 
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.marketplace.database_users import database_reader, database_user
-from kreo_infra.platform.values import ALB_SSL_POLICY, MONITORING_NAMESPACE
+from kreo_infra.platform.values import ALB_SSL_POLICY, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
 
 Values = dict[str, Any]
 
@@ -235,6 +235,7 @@ def marketplace_values(
             "dataCidrs": list(plan.database),
             "dataPorts": list(DATA_PORTS),
             "monitoringNamespace": MONITORING_NAMESPACE,
+            "scraperPodLabels": dict(PROMETHEUS_POD_LABELS),
             "dnsNamespace": "kube-system",
         },
         "monitoring": {"enabled": monitoring, "metricsPath": METRICS_PATH},

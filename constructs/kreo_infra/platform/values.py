@@ -27,6 +27,9 @@ EVICT_UNHEALTHY = {"unhealthyPodEvictionPolicy": "AlwaysAllow"}
 a node drain (charts that pass the field through; kube-prometheus-stack sets it itself)."""
 STORAGE_CLASS = "gp3"
 MONITORING_NAMESPACE = "monitoring"
+PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
+"""Labels the Prometheus Operator puts on every Prometheus pod: what the services'
+network policies admit from the monitoring namespace (nothing else there)."""
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Kubernetes secret name
 ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 """TLS 1.3 and 1.2 only, restricted ciphers: the seed's `ssl_protocols TLSv1.2 TLSv1.3`."""
@@ -133,6 +136,20 @@ def _volume(storage: str) -> Values:
     }
 
 
+SNS_SUBJECT_LIMIT = 99
+"""SNS Publish accepts a subject of fewer than 100 characters and rejects the call
+otherwise (400, not retried); Alertmanager does not shorten it."""
+
+SNS_SUBJECT = (
+    f'{{{{ reReplaceAll "^(.{{0,{SNS_SUBJECT_LIMIT}}}).*$" "$1" '
+    '(printf "[%s] %s %s" (.Status | toUpper) .GroupLabels.alertname '
+    ".GroupLabels.namespace) }}"
+)
+"""``[FIRING] KubePodCrashLooping kreo-marketplace``, cut to the limit. Alertmanager's
+default subject lists every common label (Prometheus's own label alone is 43
+characters) and so exceeds it for almost every alert."""
+
+
 def alertmanager_config(*, topic_arn: str, region: str) -> Values:
     """Every warning and critical alert to the environment's SNS topic (the
     CloudWatch alarms' topic: the same people, the same subscriptions).
@@ -163,7 +180,12 @@ def alertmanager_config(*, topic_arn: str, region: str) -> Values:
             {
                 "name": "sns",
                 "sns_configs": [
-                    {"topic_arn": topic_arn, "sigv4": {"region": region}, "send_resolved": True}
+                    {
+                        "topic_arn": topic_arn,
+                        "sigv4": {"region": region},
+                        "subject": SNS_SUBJECT,
+                        "send_resolved": True,
+                    }
                 ],
             },
         ],
@@ -252,6 +274,16 @@ def metrics_server() -> Values:
     }
 
 
+BALANCING_IGNORED_LABELS = (
+    "node.kubernetes.io/instance-type",
+    "beta.kubernetes.io/instance-type",
+    "eks.amazonaws.com/nodegroup-image",
+)
+"""Node labels Cluster Autoscaler 1.35 compares when balancing groups and that may
+differ between our per-zone groups (processors/nodegroupset: the AWS list ignores
+the group name and zone, not these); the types of one group are one size."""
+
+
 def cluster_autoscaler(*, cluster_name: str, region: str) -> Values:
     return {
         "autoDiscovery": {"clusterName": cluster_name},
@@ -265,6 +297,12 @@ def cluster_autoscaler(*, cluster_name: str, region: str) -> Values:
             "balance-similar-node-groups": True,
             "expander": "least-waste",
             "skip-nodes-with-system-pods": False,
+            # Per-zone groups are alike but for labels that may differ: the
+            # instance type (a zone on its second type) and the AMI release.
+            **{
+                f"balancing-ignore-label_{index}": label
+                for index, label in enumerate(BALANCING_IGNORED_LABELS, 1)
+            },
             # Every marketplace pod, metrics-server and Grafana's sidecars have an
             # emptyDir (/tmp on a read-only root): scratch space, not data. The
             # default (true) would keep every node they land on forever.

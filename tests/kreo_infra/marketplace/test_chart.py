@@ -382,6 +382,14 @@ def test_pods_leave_the_load_balancer_before_they_stop(rendered: Rendered) -> No
         "alb.ingress.kubernetes.io/target-group-attributes"
     ].split(",")
     assert "deregistration_delay.timeout_seconds=30" in attributes
+    annotations = ingress["metadata"]["annotations"]
+    prefix = "alb.ingress.kubernetes.io/"
+    # A new pod is Ready (its readiness gate) after two 5 s checks.
+    assert (
+        annotations[f"{prefix}healthcheck-interval-seconds"],
+        annotations[f"{prefix}healthcheck-timeout-seconds"],
+        annotations[f"{prefix}healthy-threshold-count"],
+    ) == ("5", "3", "2")
     for name, deployment in by_kind(documents, "Deployment").items():
         spec = deployment["spec"]["template"]["spec"]
         assert spec["terminationGracePeriodSeconds"] == 60, name
@@ -660,7 +668,7 @@ def test_a_declared_call_gets_its_url_and_both_policies(synthesis: Synthesis) ->
     callers = [
         peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
         for peer in rule["from"]
-        if "podSelector" in peer
+        if "podSelector" in peer and "namespaceSelector" not in peer
     ]
     assert callers == ["api-gateway", "order-service"]
 
@@ -676,8 +684,10 @@ def test_a_call_to_an_unknown_service_fails_the_render(synthesis: Synthesis) -> 
 
 def test_prometheus_scrapes_every_service(rendered: Rendered) -> None:
     config, _, documents = rendered
+    # Prometheus's pods, not the whole namespace (Grafana lives there too).
     monitoring = {
-        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
     }
     for name in config.services:
         (rule,) = policies(documents)[f"allow-ingress-{name}"]["ingress"]

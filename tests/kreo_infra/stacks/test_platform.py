@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -294,6 +295,13 @@ def test_autoscaler_removes_nodes_with_scratch_space(env: Env) -> None:
     args = values_of(synthesis, stack, "cluster-autoscaler")["extraArgs"]
     assert args["skip-nodes-with-local-storage"] is False
     assert args["balance-similar-node-groups"] is True
+    # The chart strips "_<n>" from keys: the flag repeats, one label each.
+    ignored = {v for k, v in args.items() if k.startswith("balancing-ignore-label_")}
+    assert ignored == {
+        "node.kubernetes.io/instance-type",
+        "beta.kubernetes.io/instance-type",
+        "eks.amazonaws.com/nodegroup-image",
+    }
 
 
 def test_alerts_go_to_the_alarm_topic(env: Env) -> None:
@@ -307,6 +315,11 @@ def test_alerts_go_to_the_alarm_topic(env: Env) -> None:
     assert sns["topic_arn"].endswith(f":{config.alarm_topic_name}")
     assert sns["sigv4"] == {"region": config.region}
     assert sns["send_resolved"] is True
+    # SNS rejects a subject of 100 characters or more (400, not retried): the
+    # subject keeps at most 99 of "[FIRING] <alertname> <namespace>".
+    assert sns["subject"].startswith('{{ reReplaceAll "^(.{0,99}).*$" "$1" (printf "[%s] %s %s"')
+    long = "[FIRING] " + "KubePodCrashLooping" * 10 + " kreo-marketplace"
+    assert len(re.sub(r"^(.{0,99}).*$", r"\1", long)) == 99
     # Only what fires by design, and info-level context, is dropped.
     silenced = [(r["receiver"], r["matchers"]) for r in route["routes"]]
     assert silenced == [
