@@ -40,6 +40,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT, Synthesis
+from tests.runtime.capacity import release_values
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 PRE_FIX_DIR = RUNTIME_DIR / "pre_fix"
@@ -176,20 +177,6 @@ def referenced(d: Runtime, stack_name: str, value: Any, kind: str) -> tuple[str,
         return None
     body = d.stacks[stack_name].get("resource", {}).get(kind, {}).get(match["name"])
     return (match["name"], body) if body is not None else None
-
-
-def release_values(body: dict[str, Any]) -> dict[str, Any]:
-    """A ``helm_release``'s values: its YAML documents merged, then its ``set`` entries."""
-    merged: dict[str, Any] = {}
-    for text in body.get("values") or []:
-        merged.update(yaml.safe_load(text) or {})
-    for entry in body.get("set") or []:
-        *parents, leaf = entry["name"].split(".")
-        node = merged
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[leaf] = entry.get("value")
-    return merged
 
 
 class Release(NamedTuple):

@@ -44,7 +44,7 @@ ALERTMANAGER_STORAGE = "10Gi"
 # memory limit). No CPU limits: a throttled controller is slower, not safer.
 # The capacity model (tests/test_capacity.py) adds these up per node; sizes
 # follow each project's guidance for a cluster of this size (tens of nodes,
-# hundreds of pods), docs/decisions.md "Platform pod sizes".
+# hundreds of pods), docs/decisions.md 68.
 RESOURCES: dict[str, tuple[str, str, str]] = {
     "aws-load-balancer-controller": ("100m", "128Mi", "512Mi"),
     "cert-manager": ("50m", "128Mi", "512Mi"),
