@@ -36,6 +36,7 @@ import yaml
 
 from tests.apply_rules.extract import CHART_VALUES_DIR, chart_paths, read_chart, schema_open_maps
 from tests.conftest import PROJECT_ROOT, Synthesis
+from tests.rule_catalogue import Bite, Catalogue, bite_cases
 
 APPLY_RULES_DIR = Path(__file__).resolve().parent / "apply_rules"
 PRE_FIX_DIR = APPLY_RULES_DIR / "pre_fix"
@@ -61,12 +62,9 @@ class Deployment:
 
 
 Rule = Callable[[Deployment], list[str]]
-RULES: dict[str, Rule] = {}
-
-
-def rule(function: Rule) -> Rule:
-    RULES[function.__name__] = function
-    return function
+CATALOGUE: Catalogue[Deployment] = Catalogue()
+RULES = CATALOGUE.rules
+rule = CATALOGUE.rule
 
 
 # --- reading the synthesized JSON -------------------------------------------------------
@@ -2070,14 +2068,6 @@ def _unknown_access_role(d: Deployment) -> None:
     body["principal_arn"] = "arn:aws:iam::111122223333:role/kreo-nobody"
 
 
-@dataclass(frozen=True)
-class Bite:
-    """A violation the rule must report: on the pre-fix output, or on ``derive(copy)``."""
-
-    expect: str
-    derive: Callable[[Deployment], None] | None = None
-
-
 def _proxy_to_a_database_without_iam(d: Deployment) -> None:
     stack_name, _, target = _first(d, "aws_db_proxy_target")
     instance = referenced(d.stacks[stack_name], target["db_instance_identifier"], "aws_db_instance")
@@ -2256,22 +2246,14 @@ def test_rule_holds(live: Deployment, name: str) -> None:
     assert RULES[name](live) == []
 
 
-PRE_FIX_BITES = [(n, b) for n, bites in sorted(BITES.items()) for b in bites if b.derive is None]
-DERIVED_BITES = [(n, b) for n, bites in sorted(BITES.items()) for b in bites if b.derive]
-
-
-@pytest.mark.parametrize(
-    ("name", "bite"), PRE_FIX_BITES, ids=[f"{n}:{b.expect[:40]}" for n, b in PRE_FIX_BITES]
-)
+@pytest.mark.parametrize(**bite_cases(BITES, derived=False))
 def test_rule_bites_pre_fix(name: str, bite: Bite) -> None:
     """The rule reports the defect the pre-fix output (commit 3871521) had."""
     violations = RULES[name](pre_fix())
     assert any(bite.expect in v for v in violations), violations
 
 
-@pytest.mark.parametrize(
-    ("name", "bite"), DERIVED_BITES, ids=[f"{n}:{b.expect[:40]}" for n, b in DERIVED_BITES]
-)
+@pytest.mark.parametrize(**bite_cases(BITES, derived=True))
 def test_rule_bites_derived(live: Deployment, name: str, bite: Bite) -> None:
     """The rule reports the defect put back into a copy of the current output."""
     assert bite.derive is not None
@@ -2283,9 +2265,7 @@ def test_rule_bites_derived(live: Deployment, name: str, bite: Bite) -> None:
 
 def test_every_rule_bites_and_cites() -> None:
     """Every rule has a bite and a citation; every bite belongs to a rule."""
-    assert sorted(BITES) == sorted(RULES)
-    uncited = [n for n, f in RULES.items() if "Cite:" not in (f.__doc__ or "")]
-    assert uncited == []
+    assert CATALOGUE.uncovered(BITES, derived=False) == []
 
 
 def test_pre_fix_fragments_come_from_the_recorded_commit() -> None:

@@ -40,6 +40,7 @@ import pytest
 import yaml
 
 from tests.conftest import PROJECT_ROOT, Synthesis
+from tests.rule_catalogue import Bite, Catalogue, bite_cases
 from tests.runtime.capacity import release_values
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
@@ -128,12 +129,9 @@ class Runtime:
 
 
 Rule = Callable[[Runtime], list[str]]
-RULES: dict[str, Rule] = {}
-
-
-def rule(function: Rule) -> Rule:
-    RULES[function.__name__] = function
-    return function
+CATALOGUE: Catalogue[Runtime] = Catalogue()
+RULES = CATALOGUE.rules
+rule = CATALOGUE.rule
 
 
 # --- reading the synthesized JSON -------------------------------------------------------------
@@ -1942,14 +1940,6 @@ def _monitors_elsewhere(d: Runtime) -> None:
     )
 
 
-@dataclass(frozen=True)
-class Bite:
-    """A violation the rule must report: on the pre-fix output, or on ``derive(copy)``."""
-
-    expect: str
-    derive: Callable[[Runtime], None] | None = None
-
-
 BITES: dict[str, list[Bite]] = {
     "autoscaler_can_remove_nodes_with_local_storage": [
         Bite("Deployment metrics-server of metrics-server: local volumes tmp"),
@@ -2096,22 +2086,14 @@ def test_rule_holds(runtime: Runtime, name: str) -> None:
     assert RULES[name](runtime) == []
 
 
-PRE_FIX_BITES = [(n, b) for n, bites in sorted(BITES.items()) for b in bites if b.derive is None]
-DERIVED_BITES = [(n, b) for n, bites in sorted(BITES.items()) for b in bites if b.derive]
-
-
-@pytest.mark.parametrize(
-    ("name", "bite"), PRE_FIX_BITES, ids=[f"{n}:{b.expect[:40]}" for n, b in PRE_FIX_BITES]
-)
+@pytest.mark.parametrize(**bite_cases(BITES, derived=False))
 def test_rule_bites_pre_fix(name: str, bite: Bite) -> None:
     """The rule reports the defect the output at commit a946337 had."""
     violations = RULES[name](pre_fix())
     assert any(bite.expect in v for v in violations), violations
 
 
-@pytest.mark.parametrize(
-    ("name", "bite"), DERIVED_BITES, ids=[f"{n}:{b.expect[:40]}" for n, b in DERIVED_BITES]
-)
+@pytest.mark.parametrize(**bite_cases(BITES, derived=True))
 def test_rule_bites_derived(runtime: Runtime, name: str, bite: Bite) -> None:
     """The rule reports the defect put back into a copy of the current view."""
     assert bite.derive is not None
@@ -2123,9 +2105,7 @@ def test_rule_bites_derived(runtime: Runtime, name: str, bite: Bite) -> None:
 
 def test_every_rule_bites_and_cites() -> None:
     """Every rule has a derived bite and a citation; every bite belongs to a rule."""
-    assert sorted(BITES) == sorted(RULES)
-    assert [n for n, bites in BITES.items() if not any(b.derive for b in bites)] == []
-    assert [n for n, f in RULES.items() if "Cite:" not in (f.__doc__ or "")] == []
+    assert CATALOGUE.uncovered(BITES, derived=True) == []
 
 
 def test_the_view_has_what_the_rules_read(runtime: Runtime) -> None:

@@ -13,6 +13,7 @@ import yaml
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.marketplace.database_users import database_reader, database_user
 from tests.conftest import PROJECT_ROOT, Synthesis
+from tests.runtime.capacity import render_chart
 
 CHART = PROJECT_ROOT / "charts" / "kreo-marketplace"
 NAMESPACE = "kreo-marketplace"
@@ -27,16 +28,7 @@ def stack_values(synthesis: Synthesis, env: str) -> dict[str, Any]:
 
 
 def render(values: dict[str, Any]) -> list[dict[str, Any]]:
-    from helm_python import Chart
-
-    manifests = Chart.load(CHART).render(values, name="kreo-marketplace", namespace=NAMESPACE)
-    return [
-        doc
-        for path, text in manifests.items()
-        if path.endswith(".yaml")
-        for doc in yaml.safe_load_all(text)
-        if doc
-    ]
+    return render_chart(CHART, values, name="kreo-marketplace", namespace=NAMESPACE)
 
 
 @pytest.fixture(scope="module", params=["production", "staging"])
