@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
+ENVIRONMENT_NAMES = [config.name for config in load_environments(CONFIG_DIR)]
+"""Every environment of the committed config/: what a test asking for ``env_name``
+runs over. Tests never list environments themselves (tests/test_seed.py excepted)."""
 _TIMINGS: dict[str, float] = {}
 
 
@@ -63,6 +66,10 @@ class Synthesis:
         """The Terraform expression for an attribute of the resource at ``path``."""
         body = self.resources(stack_name, resource_type)[path]
         return f"${{{resource_type}.{body['//']['metadata']['uniqueId']}.{attribute}}}"
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        """The config of environment ``name``."""
+        return next(c for c in self.configs if c.name == name)
 
     def config(self, stack_name: str) -> EnvironmentConfig:
         """The config a stack was built from (account-wide stacks: the first one)."""
@@ -267,7 +274,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``stack_name`` over every stack of every environment."""
+    """Parametrize ``env_name`` over every environment of config/, and ``stack_name``
+    over every stack of every environment."""
+    if "env_name" in metafunc.fixturenames:
+        metafunc.parametrize("env_name", ENVIRONMENT_NAMES, scope="session")
     if "stack_name" in metafunc.fixturenames:
         import_providers()
         from kreo_infra.app import stack_names
