@@ -16,9 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from kreo_infra.config.models import ENVIRONMENT_NAME, EnvironmentConfig, FieldPathError
+from kreo_infra.config.models import (
+    ENVIRONMENT_NAME,
+    UNIQUE_NAMES,
+    EnvironmentConfig,
+    FieldPathError,
+)
 
 DEFAULTS_FILE = "defaults.yaml"
 
@@ -202,11 +207,103 @@ def load_environment(config_dir: Path, name: str) -> EnvironmentConfig:
 def load_environments(
     config_dir: Path, names: Sequence[str] | None = None
 ) -> list[EnvironmentConfig]:
-    """Load ``names`` (default: every environment in ``config_dir``), in the order given."""
-    wanted = list(names) if names else available_environments(config_dir)
+    """Load ``names`` (default: every environment in ``config_dir``), in the order given,
+    after checking every environment of the account together (:func:`check_account`)."""
+    known = available_environments(config_dir)
+    wanted = list(names) if names else known
     if not wanted:
         raise ConfigError(display_path(config_dir), "", "no environment files found")
-    return [load_environment(config_dir, name) for name in wanted]
+    loaded = {name: load_environment(config_dir, name) for name in [*known, *wanted]}
+    check_account(config_dir, [loaded[name] for name in known])
+    return [loaded[name] for name in wanted]
+
+
+ACCOUNT_SETTINGS = ("project", "region", "state", "delivery", "registry", "dns.apex")
+"""What kreo-bootstrap (once per account) creates or every environment shares: the
+environments of one account must agree on all of it."""
+
+
+def _get(config: EnvironmentConfig, path: str) -> Any:
+    value: Any = config
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _first_difference(path: str, mine: Any, theirs: Any) -> tuple[str, Any, Any]:
+    """The deepest field under ``path`` where two values differ."""
+    if isinstance(mine, BaseModel) and type(mine) is type(theirs):
+        for field in type(mine).model_fields:
+            a, b = getattr(mine, field), getattr(theirs, field)
+            if a != b:
+                return _first_difference(f"{path}.{field}", a, b)
+    return path, mine, theirs
+
+
+def _unique_names(config: EnvironmentConfig) -> list[tuple[str, str, str]]:
+    """``(namespace, field path, value)`` of every name no two environments may share."""
+    names = [("S3 bucket names are global", path, _get(config, path)) for path in UNIQUE_NAMES]
+    names.append(("Route53 would create a second public zone", "dns.domain", config.dns.domain))
+    names.append(("EKS cluster names are unique per account", "cluster.name", config.cluster_name))
+    return names
+
+
+def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:
+    """Rules across the environments of one account; raise :class:`ConfigError`.
+
+    * they agree on :data:`ACCOUNT_SETTINGS` (one bootstrap, one state bucket);
+    * no two share a globally or account-unique name (buckets, zones, clusters);
+    * exactly one owns the apex zone (``dns.domain`` equal to ``dns.apex``);
+    * a zone delegated from a parent has that parent among them, created here.
+    """
+
+    def file_of(config: EnvironmentConfig) -> str:
+        return display_path(config_dir / f"{config.name}.yaml")
+
+    if not configs:
+        return
+    first = configs[0]
+    for config in configs[1:]:
+        for setting in ACCOUNT_SETTINGS:
+            mine, theirs = _get(config, setting), _get(first, setting)
+            if mine != theirs:
+                path, value, other = _first_difference(setting, mine, theirs)
+                raise ConfigError(
+                    file_of(config),
+                    path,
+                    f"{value!r} differs from {first.name}'s {other!r}: the environments of "
+                    "one account share it (kreo-bootstrap)",
+                )
+    seen: dict[tuple[str, str], tuple[EnvironmentConfig, str]] = {}
+    for config in configs:
+        for namespace, path, value in _unique_names(config):
+            other = seen.get((namespace, value))
+            if other is not None:
+                owner, owner_path = other
+                raise ConfigError(
+                    file_of(config),
+                    path,
+                    f"{value!r} is also {owner.name}'s {owner_path} ({namespace})",
+                )
+            seen[(namespace, value)] = (config, path)
+    owners = [c for c in configs if c.dns.domain == c.dns.apex]
+    if len(owners) != 1:
+        blamed = owners[1] if owners else first
+        problem = (
+            f"{blamed.dns.apex!r} is also {owners[0].name}'s domain"
+            if owners
+            else f"no environment has the apex {first.dns.apex!r} as its domain; one must own it"
+        )
+        raise ConfigError(file_of(blamed), "dns.domain", problem)
+    created = {c.dns.domain for c in configs if c.dns.zone == "create"}
+    for config in configs:
+        parent = config.dns.delegate_from
+        if parent is not None and parent not in created:
+            raise ConfigError(
+                file_of(config),
+                "dns.delegate_from",
+                f"no environment of this account creates the zone {parent!r}",
+            )
 
 
 def parse_environment_list(value: str | None) -> list[str] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
@@ -456,11 +456,15 @@ class Platform(Model):
 class Dns(Model):
     """The environment's domain, its public zone and the hosts the seed names on it.
 
+    ``apex`` is the account's registered domain (``kreo.com``); ``domain`` is
+    ``<env>.<apex>`` unless the environment sets it (production owns the apex).
     ``zone`` says whether the edge layer creates the public hosted zone or looks
     up one that already exists; ``delegate_from`` names a parent zone (in this
-    account) that gets the NS records delegating ``domain`` to the new zone.
+    account) that gets the NS records delegating ``domain`` to the new zone: the
+    apex, for an environment whose domain is below it, unless set.
     """
 
+    apex: Domain
     domain: Domain
     zone: Literal["create", "existing"]
     delegate_from: Domain | None = None
@@ -471,6 +475,8 @@ class Dns(Model):
 
     @model_validator(mode="after")
     def _delegation_is_a_parent(self) -> Dns:
+        if self.domain != self.apex and not self.domain.endswith(f".{self.apex}"):
+            raise FieldPathError("domain", f"{self.domain!r} is not {self.apex!r} or below it")
         if self.delegate_from is not None:
             if self.zone != "create":
                 raise FieldPathError(
@@ -795,6 +801,59 @@ class Delivery(Model):
         return self
 
 
+UNIQUE_NAMES = (
+    "storage.media_bucket",
+    "storage.access_logs_bucket",
+    "edge.www_bucket",
+    "edge.vendors_bucket",
+    "edge.logs_bucket",
+)
+"""The globally unique names an environment's file may set; unset, :func:`derive_names`
+derives them from the environment's name (tests/kreo_infra/config: one rule)."""
+
+
+def derive_names(data: dict[str, Any]) -> dict[str, Any]:
+    """The naming rule: what an environment's file leaves unset, from its name.
+
+    S3 buckets (global names) are ``<project>-marketplace-<env>`` and
+    ``…-access-logs``, ``…-www``, ``…-vendors``, ``…-cdn-logs``; the domain is
+    ``<env>.<dns.apex>``, delegated from the apex; the CORS origins are the
+    environment's own web apps. Everything else unique (stacks, the cluster,
+    roles, secrets, topics) is already named after the environment.
+    """
+    name, project = data.get("name"), data.get("project")
+    if not isinstance(name, str) or not isinstance(project, str):
+        return data
+    data = dict(data)
+    base = f"{project}-marketplace-{name}"
+    derived = {
+        "storage": {"media_bucket": base, "access_logs_bucket": f"{base}-access-logs"},
+        "edge": {
+            "www_bucket": f"{base}-www",
+            "vendors_bucket": f"{base}-vendors",
+            "logs_bucket": f"{base}-cdn-logs",
+        },
+    }
+    for section, names in derived.items():
+        if isinstance(data.get(section), dict):
+            data[section] = {**names, **data[section]}
+    dns = data.get("dns")
+    if isinstance(dns, dict) and isinstance(dns.get("apex"), str):
+        dns = {"domain": f"{name}.{dns['apex']}", **dns}
+        if dns["domain"] != dns["apex"] and dns.get("zone", "create") == "create":
+            dns = {"delegate_from": dns["apex"], **dns}
+        data["dns"] = dns
+        application = data.get("application")
+        if isinstance(application, dict) and "cors_origins" not in application:
+            hosts = [dns.get("www_host"), dns.get("vendors_host")]
+            if all(isinstance(h, str) for h in hosts):
+                data["application"] = {
+                    **application,
+                    "cors_origins": [f"https://{h}.{dns['domain']}" for h in hosts],
+                }
+    return data
+
+
 class EnvironmentConfig(Model):
     """Everything one environment (staging, production) is built from."""
 
@@ -821,6 +880,11 @@ class EnvironmentConfig(Model):
     delivery: Delivery
     services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
     application: Application
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_names(cls, data: Any) -> Any:
+        return derive_names(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _consistent(self) -> EnvironmentConfig:

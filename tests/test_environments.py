@@ -1,0 +1,197 @@
+"""A new environment is one small file that cannot collide with another.
+
+The committed config/ plus the minimal ``qa.yaml`` below: it loads, its names
+follow the naming rule, its stacks synthesize with no name any other
+environment's stacks use, and the same file copying a unique name is rejected
+with one line naming the field. The workflows deploy and plan every
+environment config/ defines.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kreo_infra.config import ConfigError, EnvironmentConfig, load_environments
+from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT, Synthesis
+
+QA = "qa"
+QA_YAML = """\
+# QA: a third environment, qa.kreo.com, with a smaller cluster.
+tags: {cost_center: marketplace-qa}
+cluster: {node_groups: {general: {min_size: 1, desired_size: 1, max_size: 2}}}
+"""
+"""What the README's "Add an environment" shows: nothing unique is written down."""
+
+ACCOUNT_UNIQUE = {
+    "aws_s3_bucket": "bucket",
+    "aws_iam_role": "name",
+    "aws_iam_policy": "name",
+    "aws_kms_alias": "name",
+    "aws_cloudwatch_log_group": "name",
+    "aws_cloudwatch_metric_alarm": "alarm_name",
+    "aws_cloudwatch_dashboard": "dashboard_name",
+    "aws_sns_topic": "name",
+    "aws_secretsmanager_secret": "name",
+    "aws_db_instance": "identifier",
+    "aws_db_proxy": "name",
+    "aws_db_subnet_group": "name",
+    "aws_db_parameter_group": "name",
+    "aws_elasticache_replication_group": "replication_group_id",
+    "aws_elasticache_subnet_group": "name",
+    "aws_elasticache_parameter_group": "name",
+    "aws_elasticache_user": "user_id",
+    "aws_opensearch_domain": "domain_name",
+    "aws_eks_cluster": "name",
+    "aws_route53_zone": "name",
+    "aws_wafv2_web_acl": "name",
+    "aws_cloudfront_origin_access_control": "name",
+    "aws_cloudfront_response_headers_policy": "name",
+    "aws_backup_vault": "name",
+    "aws_backup_plan": "name",
+    "aws_codebuild_project": "name",
+    "aws_launch_template": "name",
+}
+"""Resource names unique in an account and region (S3: everywhere): two environments
+sharing one would fail to apply, or (a hosted zone) silently make a second one."""
+
+
+@pytest.fixture(scope="module")
+def qa_config_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = tmp_path_factory.mktemp("qa") / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    (target / f"{QA}.yaml").write_text(QA_YAML)
+    return target
+
+
+@pytest.fixture(scope="module")
+def qa_configs(qa_config_dir: Path) -> list[EnvironmentConfig]:
+    return load_environments(qa_config_dir)
+
+
+def qa_of(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
+    return next(c for c in configs if c.name == QA)
+
+
+def test_a_new_environment_is_one_small_file(qa_configs: list[EnvironmentConfig]) -> None:
+    qa = qa_of(qa_configs)
+    assert len(QA_YAML.splitlines()) <= 4
+    assert qa.stack_prefix == "kreo-qa"
+    assert qa.dns.domain == "qa.kreo.com"
+    assert qa.dns.delegate_from == qa.dns.apex
+    assert qa.storage.media_bucket == "kreo-marketplace-qa"
+    assert qa.edge.www_bucket == "kreo-marketplace-qa-www"
+    assert qa.application.cors_origins == ["https://www.qa.kreo.com", "https://vendors.qa.kreo.com"]
+
+
+def test_copying_a_unique_name_is_rejected(qa_config_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "config"
+    shutil.copytree(qa_config_dir, target)
+    taken = load_environments(CONFIG_DIR)[0].storage.media_bucket
+    (target / f"{QA}.yaml").write_text(QA_YAML + f"storage: {{media_bucket: {taken}}}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_environments(target)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith(f"{target / 'qa.yaml'}: storage.media_bucket: '{taken}' is also ")
+
+
+def names_of(stacks: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """``(resource type, literal name) -> stack`` of every account-unique name."""
+    found = {}
+    for stack_name, stack in stacks.items():
+        for kind, attribute in ACCOUNT_UNIQUE.items():
+            for body in stack.get("resource", {}).get(kind, {}).values():
+                value = body.get(attribute)
+                if isinstance(value, str) and "${" not in value:
+                    found[(kind, value)] = stack_name
+    return found
+
+
+@pytest.fixture(scope="module")
+def qa_stacks(
+    synthesis: Synthesis, qa_configs: list[EnvironmentConfig], tmp_path_factory
+) -> dict[str, dict[str, Any]]:
+    """The qa environment's stacks, synthesized beside the session's (one more ~5 s)."""
+    import json
+
+    from kreo_infra.app import build_app
+
+    outdir = tmp_path_factory.mktemp("qa-cdktf.out")
+    build_app(
+        [qa_of(qa_configs)],
+        charts_dir=PROJECT_ROOT / "charts",
+        outdir=str(outdir),
+        account_configs=qa_configs,
+    ).synth()
+    return {
+        path.parent.name: json.loads(path.read_text())
+        for path in (outdir / "stacks").glob("kreo-qa-*/cdk.tf.json")
+    }
+
+
+def test_qa_synthesizes_every_layer(qa_stacks: dict[str, dict[str, Any]]) -> None:
+    from kreo_infra.layers import ENVIRONMENT_LAYERS
+
+    assert sorted(qa_stacks) == sorted(f"kreo-qa-{layer}" for layer in ENVIRONMENT_LAYERS)
+
+
+def clashes(by_environment: dict[str, dict[tuple[str, str], str]]) -> list[str]:
+    """Every account-unique name two environments' stacks both use."""
+    seen: dict[tuple[str, str], str] = {}
+    found = []
+    for names in by_environment.values():
+        for key, stack in names.items():
+            if key in seen:
+                found.append(f"{key[0]} {key[1]!r}: {seen[key]} and {stack}")
+            seen[key] = stack
+    return found
+
+
+def test_no_environment_shares_a_unique_name(
+    synthesis: Synthesis, qa_stacks: dict[str, dict[str, Any]]
+) -> None:
+    by_environment = {
+        config.name: names_of(
+            {
+                name: synthesis.stack(name)
+                for name in synthesis.stack_names
+                if name.startswith(f"{config.stack_prefix}-")
+            }
+        )
+        for config in synthesis.configs
+    }
+    by_environment[QA] = names_of(qa_stacks)
+    assert all(by_environment.values())
+    assert clashes(by_environment) == []
+
+
+def test_the_clash_check_bites(qa_stacks: dict[str, dict[str, Any]]) -> None:
+    """Two environments with qa's names would clash on every one of them."""
+    names = names_of(qa_stacks)
+    assert len(clashes({"one": names, "two": dict(names)})) == len(names) > 50
+
+
+# --- the workflows deploy and plan every environment ---------------------------------------------
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / name).read_text())
+
+
+def test_the_deploy_workflow_deploys_every_environment() -> None:
+    jobs = workflow("infra-deploy.yml")["jobs"]
+    for env in ENVIRONMENT_NAMES:
+        assert {f"{env}-infrastructure", f"{env}-workloads"} <= set(jobs), env
+    phased = {j.rsplit("-", 1)[0] for j in jobs if j.endswith(("-infrastructure", "-workloads"))}
+    assert phased == set(ENVIRONMENT_NAMES)
+
+
+def test_the_pull_request_workflow_plans_every_environment() -> None:
+    jobs = workflow("infra-ci.yml")["jobs"]
+    for job in ("plan-infrastructure", "plan-workloads"):
+        assert sorted(jobs[job]["strategy"]["matrix"]["environment"]) == sorted(ENVIRONMENT_NAMES)
