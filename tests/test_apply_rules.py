@@ -34,7 +34,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.apply_rules.extract import CHART_VALUES_DIR, chart_paths, read_chart, schema_open_maps
+from tests.apply_rules.extract import (
+    CHART_VALUES_DIR,
+    PRE_FIX,
+    chart_paths,
+    read_chart,
+    schema_open_maps,
+)
 from tests.conftest import PROJECT_ROOT, Synthesis
 from tests.rule_catalogue import Bite, Catalogue, bite_cases
 
@@ -419,12 +425,12 @@ ECR_OUTPUT = re.compile(
 def images_exist_before_environments(d: Deployment) -> list[str]:
     """The marketplace images come from ECR repositories the account-level bootstrap
     creates. A repository created by an environment's stack does not exist when another
-    environment deploys first (staging before production): its pods fail to pull
+    environment deploys first (the one that rehearses the other's changes): its pods fail to pull
     (ImagePullBackOff), ``helm_release`` with ``wait``/``atomic`` times out and rolls back.
 
     Cite: https://docs.aws.amazon.com/AmazonECR/latest/userguide/Repositories.html
     ("Amazon ECR private repositories": images are pushed to, and pulled from, an existing
-    repository); docs/decisions.md (deploy order: bootstrap, then staging, then production).
+    repository); docs/decisions.md (deploy order: the bootstrap, then the environments).
     """
     created = {body.get("name") for body in of(d, BOOTSTRAP, "aws_ecr_repository").values()}
     found = []
@@ -1776,6 +1782,18 @@ def pre_fix() -> Deployment:
     )
 
 
+def _recorded_environment() -> str:
+    """The environment whose stacks the fragments were cut from, read from their names
+    (recorded data: the pre-fix bites name what the rules reported on that output)."""
+    (env,) = {m["env"] for name in pre_fix().stacks if (m := RECORDED_STACK.match(name))}
+    return env
+
+
+RECORDED_STACK = re.compile(r"^kreo-(?P<env>[a-z0-9]+)-(?P<layer>[a-z]+)$")
+PRE_FIX_ENV = _recorded_environment()
+PRE_FIX_PREFIX = f"kreo-{PRE_FIX_ENV}"
+
+
 # Derived variants: the current output with one defect put back in, for rules the
 # pre-fix output already complied with. Each mutates a copy and fails loudly if the
 # output no longer has what it edits.
@@ -2112,7 +2130,7 @@ def _webhook_key_in_the_record(d: Deployment) -> None:
 
 BITES: dict[str, list[Bite]] = {
     "read_replica_of_managed_password_primary": [
-        Bite("aws_db_instance.postgres_replica-0_26B79F0D: replicates kreo-production-postgres"),
+        Bite(f"aws_db_instance.postgres_replica-0_26B79F0D: replicates {PRE_FIX_PREFIX}-postgres"),
         Bite("whose master password RDS manages", _managed_master_password),
     ],
     "no_plaintext_passwords": [
@@ -2129,16 +2147,18 @@ BITES: dict[str, list[Bite]] = {
         Bite("(the master user)", _connect_as_master),
     ],
     "secret_readers_can_decrypt": [
-        Bite("kreo-production-cluster: aws_iam_role_policy.external-secrets_policy_A9DA2AA0"),
+        Bite(f"{PRE_FIX_PREFIX}-cluster: aws_iam_role_policy.external-secrets_policy_A9DA2AA0"),
         Bite("but not kms:Decrypt", _readers_without_decrypt),
     ],
     "images_exist_before_environments": [
-        Bite("services.api-gateway pulls from a repository of kreo-production-cluster"),
+        Bite(f"services.api-gateway pulls from a repository of {PRE_FIX_PREFIX}-cluster"),
         Bite("aws_ecr_repository.registry_api-gateway_280C4F27: kreo/api-gateway is created"),
         Bite("-nowhere, which kreo-bootstrap does not create", _image_from_nowhere),
     ],
     "generated_secrets_have_values": [
-        Bite("reads kreo/production/grafana/admin, and kreo-production-data gives it no value"),
+        Bite(
+            f"reads kreo/{PRE_FIX_ENV}/grafana/admin, and {PRE_FIX_PREFIX}-data gives it no value"
+        ),
         Bite("gives it no value", _generated_secret_without_value),
     ],
     "chart_values_exist_in_pinned_chart": [
@@ -2146,9 +2166,11 @@ BITES: dict[str, list[Bite]] = {
         Bite("zoneIdFilters is not a value of external-dns-", _zone_id_filters_again),
     ],
     "deploy_sessions_outlast_a_first_deploy": [
-        Bite("kreo-deploy-production allows 3600 s sessions, its jobs need 14400"),
+        Bite(f"kreo-deploy-{PRE_FIX_ENV} allows 3600 s sessions, its jobs need 14400"),
         Bite("kreo-plan allows 3600 s sessions, its jobs need 7200"),
-        Bite("infra-deploy.yml: jobs.production: a 3600 s session of kreo-deploy-production"),
+        Bite(
+            f"infra-deploy.yml: jobs.{PRE_FIX_ENV}: a 3600 s session of kreo-deploy-{PRE_FIX_ENV}"
+        ),
         Bite("allows 3600 s sessions, its jobs need 14400", _one_hour_deploy_role),
         Bite(", which allows 3600", _one_hour_deploy_role),
     ],
@@ -2157,7 +2179,7 @@ BITES: dict[str, list[Bite]] = {
         Bite("pins a minor", _minor_pinned),
     ],
     "state_encrypted_with_the_state_key": [
-        Bite("kreo-production-data: terraform.backend.s3: encrypt without kms_key_id"),
+        Bite(f"{PRE_FIX_PREFIX}-data: terraform.backend.s3: encrypt without kms_key_id"),
         Bite("encrypt without kms_key_id", _backend_without_key),
     ],
     "names_within_aws_limits": [Bite("identifier", _long_db_identifier)],
@@ -2273,3 +2295,11 @@ def test_pre_fix_fragments_come_from_the_recorded_commit() -> None:
     stacks = pre_fix().stacks
     assert stacks
     assert all("at 3871521" in stack["//"] for stack in stacks.values())
+    # They hold what extract.PRE_FIX lists, and nothing else.
+    assert {
+        name: {kind: sorted(resources) for kind, resources in stack["resource"].items()}
+        for name, stack in stacks.items()
+    } == {
+        name: {kind: sorted(resources) for kind, resources in kinds.items()}
+        for name, kinds in PRE_FIX.items()
+    }

@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 import pytest
 
-from kreo_infra.config import EnvironmentConfig, load_environments
-from tests.conftest import CONFIG_DIR, PROJECT_ROOT, Synthesis
+from kreo_infra.config import EnvironmentConfig
+from tests.conftest import ENVIRONMENT_NAMES, PROJECT_ROOT, Synthesis
 from tests.runtime.capacity import (
     CASES,
     Case,
@@ -35,8 +35,6 @@ from tests.runtime.capacity import (
     workload_table,
 )
 
-ENVIRONMENTS = [config.name for config in load_environments(CONFIG_DIR)]
-
 
 @pytest.fixture(scope="module")
 def upstream() -> dict[str, Any]:
@@ -45,7 +43,7 @@ def upstream() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def environments(synthesis: Synthesis, upstream: dict[str, Any]) -> dict[str, Environment]:
-    return {env: environment(synthesis.stack, env, upstream) for env in ENVIRONMENTS}
+    return {env: environment(synthesis.stack, env, upstream) for env in ENVIRONMENT_NAMES}
 
 
 # --- the fit -------------------------------------------------------------------------------------
@@ -57,21 +55,21 @@ def test_architecture_documents_the_fit(environments: dict[str, Environment]) ->
     """docs/architecture.md shows what the model computes (regenerate the rows with
     ``make capacity``: it prints them after the tables)."""
     text = ARCHITECTURE.read_text(encoding="utf-8")
-    for env in ENVIRONMENTS:
+    assert sorted(environments) == sorted(ENVIRONMENT_NAMES)
+    for env in environments:
         for case in CASES:
             row = docs_row(check(environments[env], case))
             assert row in text, f"docs/architecture.md, Capacity: expected\n{row}"
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_workloads_fit_the_node_groups(
-    environments: dict[str, Environment], env: str, case: Case
+    environments: dict[str, Environment], env_name: str, case: Case
 ) -> None:
     """``min``: every workload at its minimum on every group at ``min_size``; ``max``:
     every workload at its maximum, every service mid-rollout, on every group at ``max_size``."""
-    fit = check(environments[env], case)
-    assert fit.fits, f"\n{fit_table([fit])}\n\n{workload_table(environments[env])}"
+    fit = check(environments[env_name], case)
+    assert fit.fits, f"\n{fit_table([fit])}\n\n{workload_table(environments[env_name])}"
 
 
 def test_every_release_and_addon_is_modelled(environments: dict[str, Environment]) -> None:
@@ -225,32 +223,16 @@ def test_our_values_override_upstream_field_by_field() -> None:
 # --- the model bites -----------------------------------------------------------------------------
 
 
-def test_the_seed_nodes_do_not_fit(synthesis: Synthesis, upstream: dict[str, Any]) -> None:
-    """The seed's t3.medium x 3..10 in one group over three zones holds neither the
-    services' minimum (15 x 500m on ~1450m left per node) nor their maximum."""
+def test_ample_nodes_fit(synthesis: Synthesis, upstream: dict[str, Any], env_name: str) -> None:
+    """The model can also say yes: ten m7i.2xlarge per zone hold everything (and no:
+    tests/test_seed.py, the seed's t3.medium nodes)."""
     load = with_node_groups(
-        synthesis.stack, "production", instance_types=["t3.medium"], min_size=3, max_size=10,
-        zonal=False,
-    )  # fmt: skip
-    seed = environment(load, "production", upstream)
-    (group,) = seed.node_groups
-    assert group.nodes_per_zone("min") == dict.fromkeys(group.zones, 1)
-    assert sorted(group.nodes_per_zone("max").values()) == [3, 3, 4]
-    for case in CASES:
-        fit = check(seed, case)
-        assert not fit.fits
-        assert any("(app)" in item for item in fit.unplaced), fit.unplaced
-        assert (fit.daemonset_cpu, fit.daemonset_pods) >= (480, 7)
-
-
-def test_ample_nodes_fit(synthesis: Synthesis, upstream: dict[str, Any]) -> None:
-    """The model can also say yes: ten m7i.2xlarge per zone hold everything."""
-    load = with_node_groups(
-        synthesis.stack, "production", instance_types=["m7i.2xlarge"], min_size=10, max_size=10,
+        synthesis.stack, env_name, instance_types=["m7i.2xlarge"], min_size=10, max_size=10,
         zonal=True,
     )  # fmt: skip
-    ample = environment(load, "production", upstream)
-    assert len(ample.node_groups) == 3
+    ample = environment(load, env_name, upstream)
+    zones = synthesis.environment(env_name).network.availability_zone_ids
+    assert len(ample.node_groups) == len(zones)
     for case in CASES:
         fit = check(ample, case)
         assert fit.fits, fit_table([fit])

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CONFIG_DIR, PROJECT_ROOT
+from kreo_infra.config import EnvironmentConfig, load_environments
+from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT
 
 
 def run_main(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -29,12 +30,27 @@ def run_main(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProc
     )
 
 
+LAYERS = (
+    "base", "network", "edge", "cluster", "data", "platform", "app", "backup", "observability",
+)  # fmt: skip
+"""An environment's layers in deployment order, spelled out."""
+
+
+def delegations() -> list[tuple[EnvironmentConfig, EnvironmentConfig]]:
+    """``(parent, child)``: an environment whose zone is delegated from another's."""
+    configs = load_environments(CONFIG_DIR)
+    by_domain = {c.dns.domain: c for c in configs}
+    pairs = [(by_domain[c.dns.delegate_from], c) for c in configs if c.dns.delegate_from]
+    assert pairs, "no environment's zone is delegated from another's: nothing to order"
+    return pairs
+
+
 @pytest.fixture
-def broken_config(tmp_path: Path) -> Path:
+def broken_config(tmp_path: Path, env_name: str) -> Path:
     target = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, target)
-    staging = target / "staging.yaml"
-    staging.write_text(staging.read_text() + "\nsurprise: true\n")
+    broken = target / f"{env_name}.yaml"
+    broken.write_text(broken.read_text() + "\nsurprise: true\n")
     return target
 
 
@@ -45,9 +61,9 @@ def assert_one_line_exit_2(result: subprocess.CompletedProcess[str], expected: s
     assert "Traceback" not in result.stderr
 
 
-def test_bad_config_file(tmp_path: Path, broken_config: Path) -> None:
+def test_bad_config_file(tmp_path: Path, broken_config: Path, env_name: str) -> None:
     result = run_main(tmp_path, KREO_CONFIG_DIR=str(broken_config))
-    assert_one_line_exit_2(result, "config/staging.yaml: surprise: unknown key")
+    assert_one_line_exit_2(result, f"config/{env_name}.yaml: surprise: unknown key")
     assert not (tmp_path / "cdktf.out").exists()
 
 
@@ -55,55 +71,49 @@ def test_unknown_environment(tmp_path: Path) -> None:
     result = run_main(tmp_path, KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="prod")
     assert_one_line_exit_2(
         result,
-        f"{CONFIG_DIR}: unknown environment 'prod'; known environments: production, staging",
+        f"{CONFIG_DIR}: unknown environment 'prod'; "
+        f"known environments: {', '.join(sorted(ENVIRONMENT_NAMES))}",
     )
     assert not (tmp_path / "cdktf.out").exists()
 
 
 def test_check_only_validates(tmp_path: Path) -> None:
     result = run_main(tmp_path, "--check", KREO_CONFIG_DIR=str(CONFIG_DIR))
-    assert (result.returncode, result.stdout) == (0, "config ok: production, staging\n")
+    expected = f"config ok: {', '.join(ENVIRONMENT_NAMES)}\n"
+    assert (result.returncode, result.stdout) == (0, expected)
     assert not (tmp_path / "cdktf.out").exists()
 
 
-def test_environment_selection(tmp_path: Path) -> None:
+def test_environment_selection(tmp_path: Path, env_name: str) -> None:
     result = run_main(
-        tmp_path, "--check", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="production"
+        tmp_path, "--check", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS=env_name
     )
-    assert result.stdout == "config ok: production\n"
+    assert result.stdout == f"config ok: {env_name}\n"
 
 
-def test_stacks_lists_an_environments_stacks_in_deployment_order(tmp_path: Path) -> None:
+def test_stacks_lists_an_environments_stacks_in_deployment_order(
+    tmp_path: Path, env_name: str
+) -> None:
     result = run_main(
-        tmp_path, "--stacks", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="staging"
+        tmp_path, "--stacks", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS=env_name
     )
     assert result.returncode == 0
-    assert result.stdout.split() == [
-        f"kreo-staging-{layer}"
-        for layer in (
-            "base", "network", "edge", "cluster", "data", "platform", "app", "backup",
-            "observability",
-        )
-    ]  # fmt: skip
+    assert result.stdout.split() == [f"kreo-{env_name}-{layer}" for layer in LAYERS]
     assert not (tmp_path / "cdktf.out").exists()
 
 
-def test_stacks_of_one_phase(tmp_path: Path) -> None:
+def test_stacks_of_one_phase(tmp_path: Path, env_name: str) -> None:
     def phase(name: str) -> list[str]:
         result = run_main(
             tmp_path, "--stacks", "--phase", name,
-            KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS="staging",
+            KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS=env_name,
         )  # fmt: skip
         assert result.returncode == 0
         return result.stdout.split()
 
     # AWS APIs only, then what needs the private cluster API (and what reads it).
-    assert phase("infrastructure") == [
-        f"kreo-staging-{layer}" for layer in ("base", "network", "edge", "cluster", "data")
-    ]
-    assert phase("workloads") == [
-        f"kreo-staging-{layer}" for layer in ("platform", "app", "backup", "observability")
-    ]
+    assert phase("infrastructure") == [f"kreo-{env_name}-{layer}" for layer in LAYERS[:5]]
+    assert phase("workloads") == [f"kreo-{env_name}-{layer}" for layer in LAYERS[5:]]
     bad = run_main(tmp_path, "--stacks", "--phase", "all", KREO_CONFIG_DIR=str(CONFIG_DIR))
     assert_one_line_exit_2(bad, "--phase: use one of infrastructure, workloads")
 
@@ -117,7 +127,10 @@ def test_stacks_of_the_whole_account_in_an_order_a_fresh_account_accepts(
     first = run_main(tmp_path, "--first-deploy", KREO_CONFIG_DIR=str(CONFIG_DIR))
     assert stacks == [s for s in first.stdout.splitlines() if not s.startswith("#")]
     assert stacks[0] == "kreo-bootstrap"
-    assert stacks.index("kreo-production-edge") < stacks.index("kreo-staging-edge")
+    for parent, child in delegations():
+        assert stacks.index(f"{parent.stack_prefix}-edge") < stacks.index(
+            f"{child.stack_prefix}-edge"
+        )
 
 
 def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
@@ -126,25 +139,31 @@ def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
     steps = result.stdout.splitlines()
     stacks = [s for s in steps if not s.startswith("#")]
     assert stacks[0] == "kreo-bootstrap"
-    # Staging's zone is delegated from production's: production's edge first.
-    assert stacks.index("kreo-production-edge") < stacks.index("kreo-staging-edge")
-    # Staging rehearses: every other production stack after staging's.
-    assert stacks.index("kreo-staging-observability") < stacks.index("kreo-production-base")
-    assert len(stacks) == len(set(stacks)) == 1 + 2 * 9
+    for parent, child in delegations():
+        # The child's zone is delegated from the parent's: the parent's edge first.
+        assert stacks.index(f"{parent.stack_prefix}-edge") < stacks.index(
+            f"{child.stack_prefix}-edge"
+        )
+        # The child rehearses: every other stack of the parent after the child's.
+        assert stacks.index(f"{child.stack_prefix}-observability") < stacks.index(
+            f"{parent.stack_prefix}-base"
+        )
+    assert len(stacks) == len(set(stacks)) == 1 + len(ENVIRONMENT_NAMES) * len(LAYERS)
     # Secret values are set between each environment's two phases.
-    for env in ("staging", "production"):
+    for env in ENVIRONMENT_NAMES:
         note = steps.index(f"# set the secret values of {env} (make preflight)")
         assert steps.index(f"kreo-{env}-data") < note < steps.index(f"kreo-{env}-platform")
     # Images are pushed (to the bootstrap's repositories) before any environment.
-    assert steps.index("kreo-bootstrap") < 1 < steps.index("kreo-production-edge")
+    assert steps.index("kreo-bootstrap") == 0
     assert "push the images" in steps[1]
+    assert stacks[1:] == [s for s in steps[2:] if not s.startswith("#")]
 
 
-def test_make_plan_refuses_an_unknown_stack(tmp_path: Path) -> None:
+def test_make_plan_refuses_an_unknown_stack(tmp_path: Path, env_name: str) -> None:
     result = subprocess.run(
-        ["make", "--no-print-directory", "-C", str(PROJECT_ROOT), "plan", "ENV=staging",
+        ["make", "--no-print-directory", "-C", str(PROJECT_ROOT), "plan", f"ENV={env_name}",
          "STACK=nonsense", "VENV_STAMP=", "NODE_STAMP="],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode != 0
-    assert "unknown stack kreo-staging-nonsense" in result.stderr
+    assert f"unknown stack kreo-{env_name}-nonsense" in result.stderr

@@ -77,14 +77,15 @@ STATEFUL: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
     ),
 }
 
-PRODUCTION_ONLY = {
+PROTECTED_ENVIRONMENT = {
     "aws_db_instance": ("deletion protection", lambda r: r.get("deletion_protection") is True),
     "aws_secretsmanager_secret": (
         "the longest recovery window",
         lambda r: r.get("recovery_window_in_days") == 30,
     ),
 }
-"""What production adds to the rules above (staging is rebuilt at will)."""
+"""What an environment whose config protects its database (``database.deletion_protection``)
+adds to the rules above; the others are rebuilt at will."""
 
 STATELESS = {
     # Recreated from configuration without losing anything. (Persistent
@@ -148,17 +149,27 @@ def test_every_stateful_resource_is_protected(synthesis: Synthesis) -> None:
     assert unprotected == []
 
 
-def test_production_adds_deletion_protection(synthesis: Synthesis) -> None:
+def test_protected_environments_add_deletion_protection(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    """Each environment gets the protection its config asks for; one that protects its
+    database gets all of PROTECTED_ENVIRONMENT (and some environment does)."""
+    config = synthesis.environment(env_name)
+    protected = config.database.deletion_protection
+    assert any(c.database.deletion_protection for c in synthesis.configs)
     checked = 0
     for name in synthesis.stack_names:
-        if not name.startswith("kreo-production-"):
+        if not name.startswith(f"{config.stack_prefix}-"):
             continue
         for kind, resource, body in iter_resources(synthesis.stack(name)):
-            if kind in PRODUCTION_ONLY:
+            where = f"{name}/{kind}.{resource}"
+            if kind == "aws_db_instance":
+                assert body.get("deletion_protection") is protected, where
+            if protected and kind in PROTECTED_ENVIRONMENT:
                 checked += 1
-                requirement, is_protected = PRODUCTION_ONLY[kind]
-                assert is_protected(body), f"{name}/{kind}.{resource}: needs {requirement}"
-    assert checked > 0
+                requirement, is_protected = PROTECTED_ENVIRONMENT[kind]
+                assert is_protected(body), f"{where}: needs {requirement}"
+    assert checked > 0 or not protected
 
 
 def test_every_bucket_is_versioned(synthesis: Synthesis) -> None:

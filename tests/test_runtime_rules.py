@@ -39,7 +39,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from tests.conftest import PROJECT_ROOT, Synthesis
+from kreo_infra.config import load_environments
+from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT, Synthesis
 from tests.rule_catalogue import Bite, Catalogue, bite_cases
 from tests.runtime.capacity import release_values
 
@@ -1632,6 +1633,11 @@ def pre_fix() -> Runtime:
     return Runtime(stacks=json.loads(_pre_fix_stacks()))
 
 
+PRE_FIX_ENV = pre_fix().envs[0]
+"""An environment the fragments were recorded from (read from their stack names: the
+names are recorded data): a pre-fix body put back lands there too."""
+
+
 def extract_pre_fix(source: Path) -> None:
     """Write ``pre_fix/<stack>.json`` from the snapshot JSON files in ``source``."""
     for path in sorted(source.glob("kreo-*-*.json")):
@@ -1778,8 +1784,15 @@ def _sns_long_subject(d: Runtime) -> None:
 
 
 def _publish_elsewhere(d: Runtime) -> None:
-    _, _, body = _first(d, "aws_iam_role_policy", lambda b: "sns:Publish" in str(b.get("policy")))
-    body["policy"] = body["policy"].replace("sns:Publish", "sns:GetTopicAttributes")
+    """Every environment's publisher loses sns:Publish."""
+    edited = [
+        body
+        for _, _, body in each(d, "aws_iam_role_policy")
+        if "sns:Publish" in str(body.get("policy"))
+    ]
+    assert edited, "nothing to derive the variant from: no policy allows sns:Publish"
+    for body in edited:
+        body["policy"] = body["policy"].replace("sns:Publish", "sns:GetTopicAttributes")
 
 
 def _undefined_receiver(d: Runtime) -> None:
@@ -1975,7 +1988,7 @@ BITES: dict[str, list[Bite]] = {
         Bite("sns_configs without sigv4.region", _sns_without_region),
         Bite("no subject: the default lists every common label", _sns_default_subject),
         Bite("is not cut to 99 characters", _sns_long_subject),
-        Bite("may not sns:Publish to kreo-production-alarms", _publish_elsewhere),
+        Bite(f"may not sns:Publish to kreo-{ENVIRONMENT_NAMES[0]}-alarms", _publish_elsewhere),
         Bite("the route names undefined receiver pager", _undefined_receiver),
     ],
     "no_scrapes_eks_never_exposes": [
@@ -2008,7 +2021,7 @@ BITES: dict[str, list[Bite]] = {
     ],
     "metrics_not_public": [
         Bite(
-            "api-gateway's /metrics is public: web ACL kreo-production-edge: "
+            f"api-gateway's /metrics is public: web ACL kreo-{PRE_FIX_ENV}-edge: "
             "aws_wafv2_web_acl.regional-waf_acl_061504CF has no rule blocking /metrics",
             _pre_fix_web_acl,
         ),
@@ -2111,7 +2124,7 @@ def test_every_rule_bites_and_cites() -> None:
 def test_the_view_has_what_the_rules_read(runtime: Runtime) -> None:
     """Every environment has its releases, node groups and rendered objects: a rule over
     an empty view would hold vacuously."""
-    assert runtime.envs == ["production", "staging"]
+    assert runtime.envs == sorted(ENVIRONMENT_NAMES)
     for env in runtime.envs:
         assert all(release(runtime, env, n) for n in (CA, KPS, LBC, "kreo-marketplace"))
         assert list(each(runtime, "aws_eks_node_group", env))
@@ -2122,28 +2135,36 @@ def test_the_view_has_what_the_rules_read(runtime: Runtime) -> None:
 
 def test_pre_fix_fragments_come_from_the_recorded_commit() -> None:
     """Each fragment says where it comes from (``python -m tests.test_runtime_rules``)."""
-    stacks = pre_fix().stacks
+    recorded = pre_fix()
+    stacks = recorded.stacks
+    # The environments are read from the fragments' names (recorded data); each has
+    # every layer PRE_FIX keeps, and is one of config/'s.
+    assert recorded.envs
+    assert set(recorded.envs) <= set(ENVIRONMENT_NAMES)
     assert sorted(stacks) == sorted(
-        f"kreo-{env}-{layer}" for env in ("production", "staging") for layer in PRE_FIX
+        f"kreo-{env}-{layer}" for env in recorded.envs for layer in PRE_FIX
     )
     assert all(f"at {PRE_FIX_COMMIT}" in stack["//"] for stack in stacks.values())
 
 
 def _pins() -> dict[tuple[str, str], str]:
-    defaults = yaml.safe_load((PROJECT_ROOT / "config" / "defaults.yaml").read_text("utf-8"))
-    cluster = defaults["cluster"]
-    pins = {("chart", n): str(c["version"]) for n, c in defaults["platform"]["charts"].items()}
-    pins |= {("addon", n): str(v) for n, v in cluster["addons"].items()}
-    minor = str(cluster["kubernetes_version"])
-    return (
-        pins
-        | {("kubernetes", n): minor for n in ("pod", "policy", "storage")}
-        | {("eks", "control-plane"): minor}
-    )
+    """The versions config/ pins, read from each environment's config (the facts are read
+    at one version: every environment must pin the same)."""
+    per_environment = []
+    for config in load_environments(CONFIG_DIR):
+        cluster = config.cluster
+        pins = {("chart", n): str(c.version) for n, c in config.platform.charts.items()}
+        pins |= {("addon", n): str(v) for n, v in cluster.addons.items()}
+        minor = str(cluster.kubernetes_version)
+        pins |= {("kubernetes", n): minor for n in ("pod", "policy", "storage")}
+        per_environment.append(pins | {("eks", "control-plane"): minor})
+    first, *others = per_environment
+    assert all(other == first for other in others), "environments pin different versions"
+    return first
 
 
 def test_runtime_facts_match_the_pins() -> None:
-    """Every fact row was read at the version config/defaults.yaml pins: a pin that moves
+    """Every fact row was read at the version config/ pins: a pin that moves
     fails here until its rows are re-read at the new tag (and their version updated)."""
     pins = _pins()
     rows = load_facts().rows

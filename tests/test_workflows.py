@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from kreo_infra.config import EnvironmentConfig
-from tests.conftest import PROJECT_ROOT, Synthesis
+from kreo_infra.config import EnvironmentConfig, load_environments
+from tests.conftest import CONFIG_DIR, PROJECT_ROOT, Synthesis
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
 
@@ -87,13 +87,25 @@ def test_checkout_does_not_keep_credentials(workflow: dict[str, Any]) -> None:
 
 
 PLAN_JOBS = {"plan-infrastructure": "infrastructure", "plan-workloads": "workloads"}
-DEPLOY_JOBS = [  # (job, needs, environment, phase), in order
-    ("production-zone", "test", "production", "infrastructure"),
-    ("staging-infrastructure", ["test", "production-zone"], "staging", "infrastructure"),
-    ("staging-workloads", "staging-infrastructure", "staging", "workloads"),
-    ("production-infrastructure", "staging-workloads", "production", "infrastructure"),
-    ("production-workloads", "production-infrastructure", "production", "workloads"),
-]
+
+
+def deploy_jobs(configs: list[EnvironmentConfig]) -> list[tuple[str, Any, str, str]]:
+    """``(job, needs, environment, phase)`` of infra-deploy.yml, in order: the zone job of
+    every environment whose zone another's is delegated from (first deploy only), then
+    each environment's two phases, those zone owners last (the others rehearse first)."""
+    parents = {c.dns.delegate_from for c in configs if c.dns.delegate_from}
+    owners = [c for c in configs if c.dns.domain in parents]
+    jobs = [(f"{c.name}-zone", "test", c.name, "infrastructure") for c in owners]
+    needs: Any = ["test", *(job for job, *_ in jobs)] if jobs else "test"
+    for config in [c for c in configs if c not in owners] + owners:
+        for phase in ("infrastructure", "workloads"):
+            jobs.append((f"{config.name}-{phase}", needs, config.name, phase))
+            needs = f"{config.name}-{phase}"
+    return jobs
+
+
+DEPLOY_JOBS = deploy_jobs(load_environments(CONFIG_DIR))
+ZONE_JOBS = [job for job, *_ in DEPLOY_JOBS if job.endswith("-zone")]
 RUNNER_LABEL = re.compile(
     r"codebuild-(?P<project>[a-z0-9-]+)-\$\{\{ github\.run_id \}\}-\$\{\{ github\.run_attempt \}\}"
 )
@@ -132,7 +144,9 @@ def test_pull_requests_plan_with_the_plan_role(configs: list[EnvironmentConfig])
     assert uploads[0]["with"]["path"] == "cdktf.out"
 
 
-def test_deploys_staging_then_production_behind_the_gate(configs: list[EnvironmentConfig]) -> None:
+def test_deploys_every_environment_in_order_behind_its_gate(
+    configs: list[EnvironmentConfig],
+) -> None:
     workflow = load("infra-deploy.yml")
     jobs = workflow["jobs"]
     assert list(jobs) == ["test", *(job_id for job_id, *_ in DEPLOY_JOBS)]
@@ -147,28 +161,32 @@ def test_deploys_staging_then_production_behind_the_gate(configs: list[Environme
         stage = "account" if phase == "infrastructure" else "workloads"
         deploy = (
             f"make deploy ENV={name} STACK=edge DEPLOY_FLAGS=--auto-approve"
-            if job_id == "production-zone"
+            if job_id in ZONE_JOBS
             else f"make deploy ENV={name} PHASE={phase} DEPLOY_FLAGS=--auto-approve"
         )
         # The preflight of the phase, then the deploy, and nothing else.
         assert runs(job) == [f"make preflight ENV={name} STAGE={stage}", deploy], job_id
 
 
-def test_production_zone_only_on_a_first_deploy_and_staging_either_way() -> None:
+def test_zones_only_on_a_first_deploy_and_the_first_environment_either_way() -> None:
     workflow = load("infra-deploy.yml")
     first = triggers(workflow)["workflow_dispatch"]["inputs"]["first_deploy"]
     assert (first["type"], first["default"]) == ("boolean", False)
     jobs = workflow["jobs"]
-    assert jobs["production-zone"]["if"] == (
-        "github.event_name == 'workflow_dispatch' && inputs.first_deploy"
-    )
+    assert ZONE_JOBS
+    for zone in ZONE_JOBS:
+        assert jobs[zone]["if"] == (
+            "github.event_name == 'workflow_dispatch' && inputs.first_deploy"
+        )
     # Without a status function a job whose need was skipped is skipped too.
-    condition = jobs["staging-infrastructure"]["if"]
+    first_environment, *rest = DEPLOY_JOBS[len(ZONE_JOBS) :]
+    condition = jobs[first_environment[0]]["if"]
     assert "!cancelled()" in condition
     assert "needs.test.result == 'success'" in condition
-    for result in ("success", "skipped"):
-        assert f"needs.production-zone.result == '{result}'" in condition
-    for job_id, needs, *_ in DEPLOY_JOBS[2:]:
+    for zone in ZONE_JOBS:
+        for result in ("success", "skipped"):
+            assert f"needs.{zone}.result == '{result}'" in condition
+    for job_id, needs, *_ in rest:
         assert jobs[job_id]["if"] == f"${{{{ !cancelled() && needs.{needs}.result == 'success' }}}}"
 
 
@@ -270,7 +288,7 @@ def test_workloads_run_only_on_runners_in_the_vpc(
                 assert filters["EVENT"] == "WORKFLOW_JOB_QUEUED"
                 assert re.search(filters["WORKFLOW_NAME"], workflow["name"]), where
                 checked += 1
-    # Pull-request plans and deploys, both environments.
+    # Pull-request plans and deploys, every environment.
     assert checked == 2 * len(configs)
 
 

@@ -57,20 +57,26 @@ PRE_FIX_DIR = HERE / "pre_fix"
 PRE_FIX_COMMIT = "3871521"
 """The state before the apply-time fixes (tests/__snapshots__ recorded the synthesis)."""
 
+# The fragments are recorded data: the stacks of one environment (and the account's)
+# as synthesized at PRE_FIX_COMMIT. Their names are what was recorded, not a choice a
+# test makes; the tests read the environment back from the fragments' names.
+RECORDED_ENVIRONMENT = "production"  # names-environment: recorded at PRE_FIX_COMMIT
+_RECORDED = f"kreo-{RECORDED_ENVIRONMENT}"
+
 PRE_FIX: dict[str, dict[str, list[str]]] = {
     "kreo-bootstrap": {
         "aws_iam_role": [
-            "deploy-role-production_role_9184DB0F",
-            "deploy-role-staging_role_86F2D02F",
+            "deploy-role-production_role_9184DB0F",  # names-environment: a recorded address
+            "deploy-role-staging_role_86F2D02F",  # names-environment: a recorded address
             "plan-role_E487355C",
         ],
         "aws_kms_alias": ["state_key_alias_D8D2FE24"],
     },
-    "kreo-production-app": {
+    f"{_RECORDED}-app": {
         "helm_release": ["kreo-marketplace_release_518C32BA"],
         "aws_iam_role_policy": ["identities_api-gateway_policy_2554DAE3"],
     },
-    "kreo-production-cluster": {
+    f"{_RECORDED}-cluster": {
         "aws_ecr_repository": ["registry_api-gateway_280C4F27"],
         "aws_eks_access_entry": [
             "control-plane_admin-0_DF8D1A66",
@@ -80,12 +86,12 @@ PRE_FIX: dict[str, dict[str, list[str]]] = {
         ],
         "aws_iam_role_policy": ["external-secrets_policy_A9DA2AA0"],
     },
-    "kreo-production-data": {
+    f"{_RECORDED}-data": {
         "aws_db_instance": ["postgres_primary_11FB0C6D", "postgres_replica-0_26B79F0D"],
         "aws_opensearch_domain": ["search_domain_662C30ED"],
         "aws_secretsmanager_secret": ["secrets_grafana-admin_F00A0DF3"],
     },
-    "kreo-production-platform": {
+    f"{_RECORDED}-platform": {
         "helm_release": ["external-dns_release_90291C33", "kreo-platform_release_1E687815"],
     },
 }

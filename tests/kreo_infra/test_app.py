@@ -6,28 +6,20 @@ from kreo_infra.app import LAYERS, stack_names
 from kreo_infra.config import EnvironmentConfig
 from tests.conftest import PROJECT_ROOT, Synthesis
 
+LAYER_NAMES = (
+    "base", "network", "edge", "cluster", "data", "platform", "app", "backup", "observability",
+)  # fmt: skip
+"""The layers in deployment order, spelled out: the pattern under test."""
+
+
+def environment_stack_names(config: EnvironmentConfig) -> list[str]:
+    return [f"kreo-{config.name}-{layer}" for layer in LAYER_NAMES]
+
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
     assert stack_names(configs) == [
         "kreo-bootstrap",
-        "kreo-production-base",
-        "kreo-production-network",
-        "kreo-production-edge",
-        "kreo-production-cluster",
-        "kreo-production-data",
-        "kreo-production-platform",
-        "kreo-production-app",
-        "kreo-production-backup",
-        "kreo-production-observability",
-        "kreo-staging-base",
-        "kreo-staging-network",
-        "kreo-staging-edge",
-        "kreo-staging-cluster",
-        "kreo-staging-data",
-        "kreo-staging-platform",
-        "kreo-staging-app",
-        "kreo-staging-backup",
-        "kreo-staging-observability",
+        *(name for config in configs for name in environment_stack_names(config)),
     ]
 
 
@@ -41,20 +33,9 @@ def test_layers_have_unique_kebab_case_names() -> None:
     assert all(name == name.lower() and " " not in name for name in names)
 
 
-def test_one_environment_only(configs: list[EnvironmentConfig]) -> None:
-    production = [c for c in configs if c.name == "production"]
-    assert stack_names(production) == [
-        "kreo-bootstrap",
-        "kreo-production-base",
-        "kreo-production-network",
-        "kreo-production-edge",
-        "kreo-production-cluster",
-        "kreo-production-data",
-        "kreo-production-platform",
-        "kreo-production-app",
-        "kreo-production-backup",
-        "kreo-production-observability",
-    ]
+def test_one_environment_only(configs: list[EnvironmentConfig], env_name: str) -> None:
+    selected = [c for c in configs if c.name == env_name]
+    assert stack_names(selected) == ["kreo-bootstrap", *environment_stack_names(selected[0])]
 
 
 def test_build_environment_creates_the_layers_in_order(
@@ -84,13 +65,13 @@ def test_environments_must_share_the_bootstrap(
     from kreo_infra.app import build_account
     from kreo_infra.errors import PropsError
 
-    staging = next(c for c in configs if c.name == "staging")
-    other = staging.model_copy(
-        update={"state": staging.state.model_copy(update={"bucket": "another-bucket"})}
+    first, second, *_ = configs
+    other = second.model_copy(
+        update={"state": second.state.model_copy(update={"bucket": "another-bucket"})}
     )
-    production = next(c for c in configs if c.name == "production")
-    with pytest.raises(PropsError, match=r"staging.state=.* share state with production"):
-        build_account(CdktfTesting.app(), [production, other])
+    match = rf"{second.name}\.state=.* share state with {first.name}: one account"
+    with pytest.raises(PropsError, match=match):
+        build_account(CdktfTesting.app(), [first, other])
 
 
 def test_one_environment_still_gets_the_whole_accounts_bootstrap(
@@ -100,13 +81,14 @@ def test_one_environment_still_gets_the_whole_accounts_bootstrap(
 
     from kreo_infra.app import build_app
 
-    staging = [c for c in configs if c.name == "staging"]
+    # The last environment alone: its deploy role is not the only one the bootstrap needs.
+    alone = configs[-1]
     build_app(
-        staging, charts_dir=PROJECT_ROOT / "charts", outdir=str(tmp_path), account_configs=configs
+        [alone], charts_dir=PROJECT_ROOT / "charts", outdir=str(tmp_path), account_configs=configs
     ).synth()
     stacks = sorted(p.name for p in (tmp_path / "stacks").iterdir())
-    assert stacks[0] == "kreo-bootstrap"
-    assert all(s == "kreo-bootstrap" or s.startswith("kreo-staging-") for s in stacks)
+    assert stacks == sorted(["kreo-bootstrap", *environment_stack_names(alone)])
     bootstrap = json.loads((tmp_path / "stacks" / "kreo-bootstrap" / "cdk.tf.json").read_text())
     roles = {r["name"] for r in bootstrap["resource"]["aws_iam_role"].values()}
-    assert {"kreo-deploy-production", "kreo-deploy-staging"} <= roles
+    assert len(configs) > 1
+    assert {f"kreo-deploy-{c.name}" for c in configs} <= roles

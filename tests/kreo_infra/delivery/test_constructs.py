@@ -28,12 +28,11 @@ def test_trust_refuses_wildcard_or_malformed_subjects(subject: str) -> None:
 def test_trust_pins_audience_and_subjects() -> None:
     from kreo_infra.delivery.github import github_trust
 
-    (statement,) = json.loads(
-        github_trust("arn:provider", ["repo:kreo/kreo-infra:environment:production"])
-    )["Statement"]
+    subject = "repo:kreo/kreo-infra:environment:example"  # a GitHub environment's gate
+    (statement,) = json.loads(github_trust("arn:provider", [subject]))["Statement"]
     assert statement["Condition"]["StringEquals"] == {
         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-        "token.actions.githubusercontent.com:sub": ["repo:kreo/kreo-infra:environment:production"],
+        "token.actions.githubusercontent.com:sub": [subject],
     }
 
 

@@ -16,13 +16,15 @@ SUBNETS = ["subnet-a", "subnet-b", "subnet-c"]
 SUBNET_ARNS = [f"arn:aws:ec2:us-east-1:123456789012:subnet/{s}" for s in SUBNETS]
 ENIS = "arn:aws:ec2:us-east-1:123456789012:network-interface/*"
 PROJECT_ARNS = "arn:aws:codebuild:us-east-1:123456789012:project/"
+NAME = "kreo-example-deploy-runner"
+"""Any environment's runner (the stacks name theirs ``kreo-<env>-deploy-runner``)."""
 
 
 def runner(stack: Any, **overrides: Any) -> Any:
     from kreo_infra.delivery.runners import GithubActionsRunner
 
     props: dict[str, Any] = {
-        "name": "kreo-staging-deploy-runner",
+        "name": NAME,
         "vpc_id": "vpc-1",
         "subnet_ids": SUBNETS,
         "cluster_security_group_id": "sg-cluster",
@@ -54,7 +56,7 @@ def test_defaults(stack: Any) -> None:
     built = runner(stack)
     synthesized = synth_stack(stack)
     project = only(synthesized, "aws_codebuild_project")
-    assert project["name"] == "kreo-staging-deploy-runner"
+    assert project["name"] == NAME
     assert project["environment"] == {
         "type": "LINUX_CONTAINER",
         "compute_type": "BUILD_GENERAL1_MEDIUM",
@@ -74,7 +76,7 @@ def test_defaults(stack: Any) -> None:
     assert "auth" not in project["source"]
     assert project["service_role"] == ref(synthesized, "aws_iam_role", "arn")
     assert built.runs_on == (
-        "codebuild-kreo-staging-deploy-runner-${{ github.run_id }}-${{ github.run_attempt }}"
+        f"codebuild-{NAME}-${{{{ github.run_id }}}}-${{{{ github.run_attempt }}}}"
     )
     # Without a workflow name, every queued job of the repository may ask for it.
     (group,) = only(synthesized, "aws_codebuild_webhook")["filter_group"]
@@ -129,7 +131,7 @@ def test_webhook_starts_builds_for_queued_jobs_of_the_workflow(
 
 def test_logs_into_its_own_encrypted_group(synthesized: dict[str, Any]) -> None:
     group = only(synthesized, "aws_cloudwatch_log_group")
-    assert group["name"] == "/aws/codebuild/kreo-staging-deploy-runner"
+    assert group["name"] == f"/aws/codebuild/{NAME}"
     assert group["retention_in_days"] == 365
     assert group["kms_key_id"] == ref(synthesized, "aws_kms_key", "arn")
     logs = only(synthesized, "aws_codebuild_project")["logs_config"]
@@ -147,7 +149,7 @@ def test_role_trusts_codebuild_for_this_project_only(synthesized: dict[str, Any]
     assert statement["Action"] == "sts:AssumeRole"
     assert statement["Condition"] == {
         "StringEquals": {"aws:SourceAccount": "123456789012"},
-        "ArnEquals": {"aws:SourceArn": f"{PROJECT_ARNS}kreo-staging-deploy-runner"},
+        "ArnEquals": {"aws:SourceArn": f"{PROJECT_ARNS}{NAME}"},
     }
     assert "aws_iam_role_policy_attachment" not in synthesized["resource"]
     assert "managed_policy_arns" not in role
@@ -159,9 +161,7 @@ def test_role_policy_is_logs_and_network_interfaces(
     policy = json.loads(only(synthesized, "aws_iam_role_policy")["policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
     assert all(s["Effect"] == "Allow" for s in statements.values())
-    log_group = (
-        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/codebuild/kreo-staging-deploy-runner"
-    )
+    log_group = f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/codebuild/{NAME}"
     assert statements["WriteOwnBuildLogs"]["Action"] == [
         "logs:CreateLogStream",
         "logs:PutLogEvents",

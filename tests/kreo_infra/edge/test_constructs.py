@@ -151,21 +151,21 @@ def test_existing_zone_is_looked_up_not_created(stack: Any) -> None:
 def test_created_zone_is_delegated_from_its_parent(stack: Any) -> None:
     from kreo_infra.edge.dns import PublicZone
 
-    PublicZone(stack, "zone", domain="staging.kreo.com", delegate_from="kreo.com")
+    PublicZone(stack, "zone", domain="shop.kreo.com", delegate_from="kreo.com")
     out = synth_stack(stack)
     (zone,) = out["resource"]["aws_route53_zone"].values()
     assert zone["force_destroy"] is False
     (parent,) = out["data"]["aws_route53_zone"].values()
     assert parent["name"] == "kreo.com"
     (ns,) = out["resource"]["aws_route53_record"].values()
-    assert (ns["name"], ns["type"], ns["ttl"]) == ("staging.kreo.com", "NS", 172800)
+    assert (ns["name"], ns["type"], ns["ttl"]) == ("shop.kreo.com", "NS", 172800)
     assert ns["records"].endswith(".name_servers}")
 
 
 @pytest.mark.parametrize(
     ("props", "message"),
     [
-        ({"delegate_from": "kreo.org"}, "use a parent of staging.kreo.com"),
+        ({"delegate_from": "kreo.org"}, "use a parent of shop.kreo.com"),
         ({"delegate_from": "kreo.com", "create": False}, "delegate only a zone created here"),
     ],
 )
@@ -173,7 +173,7 @@ def test_zone_delegation_validated(stack: Any, props: dict[str, Any], message: s
     from kreo_infra.edge.dns import PublicZone
 
     with pytest.raises(PropsError, match=message):
-        PublicZone(stack, "zone", domain="staging.kreo.com", **props)
+        PublicZone(stack, "zone", domain="shop.kreo.com", **props)
 
 
 def test_certificate_defaults(stack: Any) -> None:

@@ -22,7 +22,9 @@ Rendered = tuple[EnvironmentConfig, dict[str, Any], list[dict[str, Any]]]
 
 
 def stack_values(synthesis: Synthesis, env: str) -> dict[str, Any]:
-    (release,) = synthesis.resources(f"kreo-{env}-app", "helm_release").values()
+    """The values the app stack of environment ``env`` passes to the chart."""
+    prefix = synthesis.environment(env).stack_prefix
+    (release,) = synthesis.resources(f"{prefix}-app", "helm_release").values()
     (document,) = release["values"]
     return yaml.safe_load(document)
 
@@ -31,10 +33,10 @@ def render(values: dict[str, Any]) -> list[dict[str, Any]]:
     return render_chart(CHART, values, name="kreo-marketplace", namespace=NAMESPACE)
 
 
-@pytest.fixture(scope="module", params=["production", "staging"])
-def rendered(request: pytest.FixtureRequest, synthesis: Synthesis) -> Rendered:
-    config = next(c for c in synthesis.configs if c.name == request.param)
-    values = stack_values(synthesis, request.param)
+@pytest.fixture(scope="module")
+def rendered(env_name: str, synthesis: Synthesis) -> Rendered:
+    config = synthesis.environment(env_name)
+    values = stack_values(synthesis, env_name)
     return config, values, render(values)
 
 
@@ -86,11 +88,11 @@ def test_kubernetes_api_check_bites(rendered: Rendered) -> None:
         kubernetes_validate.validate(deployment, config.cluster.kubernetes_version, strict=True)
 
 
-@pytest.mark.parametrize("env", ["production", "staging"])
-def test_lint_clean_with_the_stack_values(synthesis: Synthesis, env: str) -> None:
+def test_lint_clean_with_the_stack_values(synthesis: Synthesis, env_name: str) -> None:
     from helm_python.chart import lint
 
-    report = lint(CHART, stack_values(synthesis, env), strict=True, kube_version="v1.35.0")
+    kube_version = f"v{synthesis.environment(env_name).cluster.kubernetes_version}.0"
+    report = lint(CHART, stack_values(synthesis, env_name), strict=True, kube_version=kube_version)
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
 
@@ -104,13 +106,15 @@ def test_chart_metadata() -> None:
     assert (CHART / "README.md").is_file()
 
 
-def test_rendered_manifests_pass_checkov(synthesis: Synthesis, tmp_path: Path) -> None:
+def test_rendered_manifests_pass_checkov(
+    synthesis: Synthesis, env_name: str, tmp_path: Path
+) -> None:
     from helm_python import Chart
 
     from kreo_infra.policy.checkov import run_checkov_kubernetes
 
     manifests = Chart.load(CHART).render(
-        stack_values(synthesis, "production"), name="kreo-marketplace", namespace=NAMESPACE
+        stack_values(synthesis, env_name), name="kreo-marketplace", namespace=NAMESPACE
     )
     target = tmp_path / "rendered.yaml"
     target.write_text("\n---\n".join(t for p, t in manifests.items() if p.endswith(".yaml")))
@@ -181,19 +185,16 @@ def test_ports_and_services(rendered: Rendered) -> None:
         assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
 
 
-def test_seed_ports(rendered: Rendered) -> None:
+def test_ports_are_distinct_and_unprivileged(rendered: Rendered) -> None:
+    """Containers run as non-root with every capability dropped: they cannot bind
+    below 1024, and two services on one port would collide in the Ingress."""
     _, _, documents = rendered
-    ports = {
-        name: container_of(d)["ports"][0]["containerPort"]
-        for name, d in by_kind(documents, "Deployment").items()
-    }
-    assert ports == {
-        "api-gateway": 3000,
-        "auth-service": 3001,
-        "product-service": 3004,
-        "order-service": 3005,
-        "payment-service": 3006,
-    }
+    ports = [
+        container_of(d)["ports"][0]["containerPort"]
+        for d in by_kind(documents, "Deployment").values()
+    ]
+    assert len(set(ports)) == len(ports)
+    assert all(1024 < port <= 65535 for port in ports)
 
 
 def test_probes_with_the_seed_timings(rendered: Rendered) -> None:
@@ -219,12 +220,22 @@ def test_resources_from_config(rendered: Rendered) -> None:
         }
 
 
-def test_seed_resources_in_production(synthesis: Synthesis) -> None:
-    for deployment in by_kind(render(stack_values(synthesis, "production")), "Deployment").values():
-        assert container_of(deployment)["resources"] == {
-            "requests": {"cpu": "500m", "memory": "512Mi"},
-            "limits": {"cpu": "1000m", "memory": "1Gi"},
-        }
+def quantity(value: str) -> float:
+    """A Kubernetes CPU or memory quantity in cores or bytes."""
+    units = {"m": 1e-3, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30}
+    for suffix, factor in units.items():
+        if value.endswith(suffix):
+            return float(value.removesuffix(suffix)) * factor
+    return float(value)
+
+
+def test_requests_fit_within_limits(rendered: Rendered) -> None:
+    _, _, documents = rendered
+    for name, deployment in by_kind(documents, "Deployment").items():
+        resources = container_of(deployment)["resources"]
+        for resource in ("cpu", "memory"):
+            request = quantity(resources["requests"][resource])
+            assert 0 < request <= quantity(resources["limits"][resource]), (name, resource)
 
 
 def test_pods_are_locked_down(rendered: Rendered) -> None:
@@ -339,15 +350,6 @@ def test_autoscaling_v2_from_config(rendered: Rendered) -> None:
         }
 
 
-def test_seed_autoscaling_in_production(synthesis: Synthesis) -> None:
-    documents = render(stack_values(synthesis, "production"))
-    for hpa in by_kind(documents, "HorizontalPodAutoscaler").values():
-        spec = hpa["spec"]
-        assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 10)
-        targets = [m["resource"]["target"]["averageUtilization"] for m in spec["metrics"]]
-        assert targets == [70, 80]
-
-
 def test_disruption_budgets_keep_all_but_one(rendered: Rendered) -> None:
     _, _, documents = rendered
     deployments = by_kind(documents, "Deployment")
@@ -397,11 +399,11 @@ def test_pods_leave_the_load_balancer_before_they_stop(rendered: Rendered) -> No
     ],
 )
 def test_grace_period_must_outlast_draining(
-    synthesis: Synthesis, defaults: dict, ingress: dict, message: str
+    synthesis: Synthesis, env_name: str, defaults: dict, ingress: dict, message: str
 ) -> None:
     from helm_python.errors import HelmRenderError
 
-    values = copy.deepcopy(stack_values(synthesis, "production"))
+    values = copy.deepcopy(stack_values(synthesis, env_name))
     values.setdefault("defaults", {}).update(defaults)
     values["ingress"].update(ingress)
     with pytest.raises(HelmRenderError, match=message):
@@ -422,7 +424,7 @@ def test_home_is_writable(rendered: Rendered) -> None:
 # --- ingress --------------------------------------------------------------------------------------
 
 
-def test_ingress_routes_from_the_seed(rendered: Rendered) -> None:
+def test_ingress_routes_from_config(rendered: Rendered) -> None:
     config, _, documents = rendered
     (ingress,) = by_kind(documents, "Ingress").values()
     assert ingress["spec"]["ingressClassName"] == "alb"
@@ -432,12 +434,9 @@ def test_ingress_routes_from_the_seed(rendered: Rendered) -> None:
         p["path"]: (p["backend"]["service"]["name"], p["backend"]["service"]["port"]["number"])
         for p in rule["http"]["paths"]
     }
+    # Every service with a path at its path; the gateway (no path) catches the rest.
     assert routes == {
-        "/api/auth": ("auth-service", 3001),
-        "/api/products": ("product-service", 3004),
-        "/api/orders": ("order-service", 3005),
-        "/api/payments": ("payment-service", 3006),
-        "/": ("api-gateway", 3000),
+        (service.path or "/"): (name, service.port) for name, service in config.services.items()
     }
     assert rule["http"]["paths"][-1]["path"] == "/"  # the catch-all comes last
     assert all(p["pathType"] == "Prefix" for p in rule["http"]["paths"])
@@ -472,19 +471,19 @@ def test_ingress_tls_redirect_waf_and_balancing(rendered: Rendered, synthesis: S
         assert annotations["helm.sh/resource-policy"] == "keep"
 
 
-def test_ingress_values_are_the_edge_outputs(synthesis: Synthesis) -> None:
-    for env in ("production", "staging"):
-        values = stack_values(synthesis, env)
-        edge = synthesis.stack(f"kreo-{env}-edge")["output"]
-        for key, resource in (
-            (
-                "certificateArn",
-                ("aws_acm_certificate_validation", "api-certificate/validation", "certificate_arn"),
-            ),
-            ("wafAclArn", ("aws_wafv2_web_acl", "regional-waf/acl", "arn")),
-        ):
-            output = values["ingress"][key].split(".outputs.")[1].rstrip("}")
-            assert edge[output]["value"] == synthesis.ref(f"kreo-{env}-edge", *resource)
+def test_ingress_values_are_the_edge_outputs(synthesis: Synthesis, env_name: str) -> None:
+    values = stack_values(synthesis, env_name)
+    edge_stack = f"{synthesis.environment(env_name).stack_prefix}-edge"
+    edge = synthesis.stack(edge_stack)["output"]
+    for key, resource in (
+        (
+            "certificateArn",
+            ("aws_acm_certificate_validation", "api-certificate/validation", "certificate_arn"),
+        ),
+        ("wafAclArn", ("aws_wafv2_web_acl", "regional-waf/acl", "arn")),
+    ):
+        output = values["ingress"][key].split(".outputs.")[1].rstrip("}")
+        assert edge[output]["value"] == synthesis.ref(edge_stack, *resource)
 
 
 # --- configuration and secrets --------------------------------------------------------------------
@@ -495,23 +494,30 @@ def test_configmap_carries_the_seed_settings(rendered: Rendered) -> None:
     (configmap,) = by_kind(documents, "ConfigMap").values()
     data = configmap["data"]
     dns, app = config.dns, config.application
-    assert data["NODE_ENV"] == "production"
+    # The services' runtime mode, the chart's default in every environment; which
+    # environment they run in is KREO_ENVIRONMENT.
+    chart_defaults = yaml.safe_load((CHART / "values.yaml").read_text())["config"]
+    assert data["NODE_ENV"] == chart_defaults["NODE_ENV"]
+    assert data["KREO_ENVIRONMENT"] == config.name
     assert data["API_GATEWAY_URL"] == f"https://{dns.api_fqdn}"
     assert data["CUSTOMER_APP_URL"] == f"https://{dns.www_fqdn}"
     assert data["VENDOR_PORTAL_URL"] == f"https://{dns.vendors_fqdn}"
     assert data["CORS_ORIGINS"] == ",".join(app.cors_origins)
-    assert (data["RATE_LIMIT_WINDOW_MS"], data["RATE_LIMIT_MAX_REQUESTS"]) == ("60000", "1000")
-    assert (data["ENABLE_2FA"], data["ENABLE_OAUTH"], data["MAINTENANCE_MODE"]) == (
-        "true",
-        "true",
-        "false",
+    assert (data["RATE_LIMIT_WINDOW_MS"], data["RATE_LIMIT_MAX_REQUESTS"]) == (
+        str(app.rate_limit.window_ms),
+        str(app.rate_limit.max_requests),
+    )
+    features = app.features
+    assert (data["ENABLE_2FA"], data["ENABLE_OAUTH"], data["MAINTENANCE_MODE"]) == tuple(
+        str(flag).lower()
+        for flag in (features.enable_2fa, features.enable_oauth, features.maintenance_mode)
     )
     assert data["REDIS_TLS"] == "true"
     assert data["DATABASE_SSL"] == "true"
     assert data["DATABASE_IAM_AUTH"] == data["REDIS_IAM_AUTH"] == "true"
     assert data["AWS_REGION"] == config.region
     assert data["AWS_CLOUDFRONT_DOMAIN"] == dns.cdn_fqdn
-    assert data["EMAIL_FROM"] == "noreply@kreo.com"
+    assert data["EMAIL_FROM"] == app.email_from
     assert data["ELASTICSEARCH_URL"].startswith("https://${")
     data_stack = f"cross-stack-reference-input-{config.stack_prefix}-data"
     for key in (
@@ -534,11 +540,15 @@ def test_configmap_holds_no_secret(rendered: Rendered) -> None:
         assert not re.search(r"PASSWORD|SECRET|TOKEN|API_KEY|DSN|LICENSE", key), key
 
 
-def test_staging_reads_through_the_proxy(synthesis: Synthesis) -> None:
-    (configmap,) = by_kind(render(stack_values(synthesis, "staging")), "ConfigMap").values()
-    assert configmap["data"]["DATABASE_READER_HOST"] == configmap["data"]["DATABASE_HOST"]
-    (configmap,) = by_kind(render(stack_values(synthesis, "production")), "ConfigMap").values()
-    assert "replica-0" in configmap["data"]["DATABASE_READER_HOST"]
+def test_reads_go_to_a_replica_or_through_the_proxy(rendered: Rendered) -> None:
+    config, _, documents = rendered
+    (configmap,) = by_kind(documents, "ConfigMap").values()
+    data = configmap["data"]
+    if config.database.read_replicas == 0:
+        assert data["DATABASE_READER_HOST"] == data["DATABASE_HOST"]
+    else:
+        assert data["DATABASE_READER_HOST"] != data["DATABASE_HOST"]
+        assert "replica-0" in data["DATABASE_READER_HOST"]
 
 
 def test_external_secrets_pull_each_services_secrets(rendered: Rendered) -> None:
@@ -561,18 +571,14 @@ def test_external_secrets_pull_each_services_secrets(rendered: Rendered) -> None
         }
 
 
-def test_every_seed_secret_reaches_some_service(rendered: Rendered) -> None:
-    _, _, documents = rendered
+def test_every_application_secret_reaches_some_service(rendered: Rendered) -> None:
+    config, _, documents = rendered
     keys = {
         d["secretKey"]
         for secret in by_kind(documents, "ExternalSecret").values()
         for d in secret["spec"]["data"]
     }
-    assert keys == {
-        "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_PUBLISHABLE_KEY", "SENDGRID_API_KEY",
-        "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "SHIPPO_API_KEY", "JWT_SECRET",
-        "JWT_REFRESH_SECRET", "SENTRY_DSN", "NEW_RELIC_LICENSE_KEY", "DATADOG_API_KEY",
-    }  # fmt: skip
+    assert keys == set(config.application.secret_env.values())
 
 
 def test_only_the_payment_service_sees_stripe(rendered: Rendered) -> None:
@@ -644,13 +650,16 @@ def test_only_callers_get_service_urls(rendered: Rendered) -> None:
         }, name
 
 
-def test_a_declared_call_gets_its_url_and_both_policies(synthesis: Synthesis) -> None:
-    values = copy.deepcopy(stack_values(synthesis, "production"))
+def test_a_declared_call_gets_its_url_and_both_policies(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    values = copy.deepcopy(stack_values(synthesis, env_name))
+    port = synthesis.environment(env_name).services["payment-service"].port
     values["services"]["order-service"]["calls"] = ["payment-service"]
     documents = render(values)
     order = by_kind(documents, "Deployment")["order-service"]
     env = {e["name"]: e.get("value") for e in container_of(order)["env"]}
-    assert env["SERVICE_URL_PAYMENT_SERVICE"] == "http://payment-service:3006"
+    assert env["SERVICE_URL_PAYMENT_SERVICE"] == f"http://payment-service:{port}"
     specs = policies(documents)
     (call,) = specs["allow-calls-from-order-service"]["egress"]
     assert call["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == (
@@ -665,10 +674,10 @@ def test_a_declared_call_gets_its_url_and_both_policies(synthesis: Synthesis) ->
     assert callers == ["api-gateway", "order-service"]
 
 
-def test_a_call_to_an_unknown_service_fails_the_render(synthesis: Synthesis) -> None:
+def test_a_call_to_an_unknown_service_fails_the_render(synthesis: Synthesis, env_name: str) -> None:
     from helm_python.errors import HelmRenderError
 
-    values = copy.deepcopy(stack_values(synthesis, "production"))
+    values = copy.deepcopy(stack_values(synthesis, env_name))
     values["services"]["order-service"]["calls"] = ["stock-service"]
     with pytest.raises(HelmRenderError, match=r"services\.order-service\.calls: stock-service"):
         render(values)
@@ -733,8 +742,8 @@ def test_marketplace_alerts(rendered: Rendered) -> None:
     assert all(a["annotations"]["runbook"] for a in alerts.values())
 
 
-def test_monitoring_objects_need_the_flag(synthesis: Synthesis) -> None:
-    values = copy.deepcopy(stack_values(synthesis, "staging"))
+def test_monitoring_objects_need_the_flag(synthesis: Synthesis, env_name: str) -> None:
+    values = copy.deepcopy(stack_values(synthesis, env_name))
     values["monitoring"]["enabled"] = False
     kinds = {d["kind"] for d in render(values)}
     assert "ServiceMonitor" not in kinds
@@ -744,8 +753,8 @@ def test_monitoring_objects_need_the_flag(synthesis: Synthesis) -> None:
 # --- adding a service is one values entry ---------------------------------------------------------
 
 
-def test_adding_a_service_is_one_values_entry(synthesis: Synthesis) -> None:
-    values = copy.deepcopy(stack_values(synthesis, "staging"))
+def test_adding_a_service_is_one_values_entry(synthesis: Synthesis, env_name: str) -> None:
+    values = copy.deepcopy(stack_values(synthesis, env_name))
     values["services"]["review-service"] = {
         "port": 3007,
         "path": "/api/reviews",

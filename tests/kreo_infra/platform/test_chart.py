@@ -8,26 +8,34 @@ from typing import Any
 import pytest
 import yaml
 
+from kreo_infra.config import EnvironmentConfig
 from tests.conftest import PROJECT_ROOT, Synthesis
 
 CHART = PROJECT_ROOT / "charts" / "kreo-platform"
 
 
 def stack_values(synthesis: Synthesis, env: str) -> dict[str, Any]:
+    """The values the platform stack of environment ``env`` passes to the chart."""
+    prefix = synthesis.environment(env).stack_prefix
     (release,) = [
         r
-        for r in synthesis.resources(f"kreo-{env}-platform", "helm_release").values()
+        for r in synthesis.resources(f"{prefix}-platform", "helm_release").values()
         if r["name"] == "kreo-platform"
     ]
     (document,) = release["values"]
     return yaml.safe_load(document)
 
 
-@pytest.fixture(params=["production", "staging"])
-def rendered(request: pytest.FixtureRequest, synthesis: Synthesis) -> tuple[dict, list[dict]]:
+@pytest.fixture
+def config(env_name: str, synthesis: Synthesis) -> EnvironmentConfig:
+    return synthesis.environment(env_name)
+
+
+@pytest.fixture
+def rendered(env_name: str, synthesis: Synthesis) -> tuple[dict, list[dict]]:
     from helm_python import Chart
 
-    values = stack_values(synthesis, request.param)
+    values = stack_values(synthesis, env_name)
     manifests = Chart.load(CHART).render(values, name="kreo-platform", namespace="kube-system")
     documents = [doc for text in manifests.values() for doc in yaml.safe_load_all(text) if doc]
     return values, documents
@@ -37,11 +45,13 @@ def by_kind(documents: list[dict], kind: str) -> dict[str, dict]:
     return {d["metadata"]["name"]: d for d in documents if d["kind"] == kind}
 
 
-@pytest.mark.parametrize("env", ["production", "staging"])
-def test_lint_clean_with_the_stack_values(synthesis: Synthesis, env: str) -> None:
+def test_lint_clean_with_the_stack_values(
+    synthesis: Synthesis, env_name: str, config: EnvironmentConfig
+) -> None:
     from helm_python.chart import lint
 
-    report = lint(CHART, stack_values(synthesis, env), strict=True, kube_version="v1.35.0")
+    kube_version = f"v{config.cluster.kubernetes_version}.0"
+    report = lint(CHART, stack_values(synthesis, env_name), strict=True, kube_version=kube_version)
     assert report["errors"] == []
     assert [m for m in report["messages"] if m["severity"] >= 2] == []
 
@@ -53,11 +63,9 @@ def test_schema_rejects_wrong_values() -> None:
     assert any("namespaces" in error for error in report["errors"])
 
 
-def env_of(values: dict) -> str:
-    return values["storageClass"]["volumeTags"]["Environment"]
-
-
-def test_default_encrypted_gp3_storage_class(rendered: tuple[dict, list[dict]]) -> None:
+def test_default_encrypted_gp3_storage_class(
+    rendered: tuple[dict, list[dict]], config: EnvironmentConfig
+) -> None:
     values, documents = rendered
     (storage,) = by_kind(documents, "StorageClass").values()
     assert (
@@ -65,8 +73,11 @@ def test_default_encrypted_gp3_storage_class(rendered: tuple[dict, list[dict]]) 
     )
     assert storage["provisioner"] == "ebs.csi.aws.com"
     tags = values["storageClass"]["volumeTags"]
-    assert tags == {"kreo.com/backup": "daily", "Environment": env_of(values), "Project": "kreo"}
-    assert env_of(values) in ("production", "staging")
+    assert tags == {
+        "kreo.com/backup": "daily",
+        "Environment": config.name,
+        "Project": config.project,
+    }
     assert storage["parameters"] == {
         "type": "gp3",
         "encrypted": "true",
@@ -107,13 +118,12 @@ def test_secret_store_and_grafana_admin(rendered: tuple[dict, list[dict]]) -> No
 
 
 def test_manifests_match_the_kubernetes_api(
-    rendered: tuple[dict, list[dict]], synthesis: Synthesis
+    rendered: tuple[dict, list[dict]], config: EnvironmentConfig
 ) -> None:
     """The StorageClass against the cluster's Kubernetes API schema (strict); the
     secret store and ExternalSecret are custom kinds (external-secrets' CRDs)."""
     import kubernetes_validate
 
-    (config,) = [c for c in synthesis.configs if c.name == env_of(rendered[0])]
     unchecked = set()
     for document in rendered[1]:
         try:
@@ -123,13 +133,15 @@ def test_manifests_match_the_kubernetes_api(
     assert unchecked == {"ClusterSecretStore", "ExternalSecret"}
 
 
-def test_rendered_manifests_pass_checkov(synthesis: Synthesis, tmp_path: Path) -> None:
+def test_rendered_manifests_pass_checkov(
+    synthesis: Synthesis, env_name: str, tmp_path: Path
+) -> None:
     from helm_python import Chart
 
     from kreo_infra.policy.checkov import run_checkov_kubernetes
 
     manifests = Chart.load(CHART).render(
-        stack_values(synthesis, "production"), name="kreo-platform", namespace="kube-system"
+        stack_values(synthesis, env_name), name="kreo-platform", namespace="kube-system"
     )
     target = tmp_path / "rendered.yaml"
     target.write_text("\n---\n".join(manifests.values()))

@@ -8,8 +8,8 @@ import pytest
 
 from kreo_infra.policy.checkov import Finding, Skip, _parse_report, blocking, load_skips, unused
 
-BUCKET = Finding("kreo-production-data", "CKV_AWS_18", "aws_s3_bucket.media", "access logging")
-KEY = Finding("kreo-production-data", "CKV_AWS_7", "aws_kms_key.db", "rotation")
+BUCKET = Finding("kreo-alpha-data", "CKV_AWS_18", "aws_s3_bucket.media", "access logging")
+KEY = Finding("kreo-alpha-data", "CKV_AWS_7", "aws_kms_key.db", "rotation")
 
 
 def test_unskipped_failure_blocks() -> None:
@@ -25,9 +25,9 @@ def test_skip_covers_matching_resource_only() -> None:
 
 
 def test_skip_covers_matching_stack_only() -> None:
-    staging = Finding("kreo-staging-data", "CKV_AWS_7", "aws_kms_key.db", "rotation")
-    skips = [Skip("CKV_AWS_7", "reason", stack="kreo-staging-*")]
-    assert blocking([KEY, staging], skips) == [KEY]
+    other = Finding("kreo-beta-data", "CKV_AWS_7", "aws_kms_key.db", "rotation")
+    skips = [Skip("CKV_AWS_7", "reason", stack="kreo-beta-*")]
+    assert blocking([KEY, other], skips) == [KEY]
 
 
 def test_skip_without_resource_covers_every_resource() -> None:

@@ -1,4 +1,4 @@
-"""The secret scanner finds the key shapes of the seed's .env.production."""
+"""The secret scanner finds the key shapes of the seed's ``.env`` file."""
 
 from __future__ import annotations
 

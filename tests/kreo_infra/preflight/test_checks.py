@@ -30,19 +30,32 @@ IMPORT = (
 GUIDE = '(docs/operations.md, "Connect GitHub")'
 
 
+DELEGATED = [c.name for c in load_environments(CONFIG_DIR) if c.dns.delegate_from]
+"""Environments whose zone is delegated from a parent zone: the zone-delegation check's."""
+
+
 @pytest.fixture(scope="module")
 def envs() -> dict[str, EnvironmentConfig]:
-    return {c.name: c for c in load_environments(CONFIG_DIR, ["production", "staging"])}
+    return {c.name: c for c in load_environments(CONFIG_DIR)}
 
 
 @pytest.fixture
-def production(envs: dict[str, EnvironmentConfig]) -> EnvironmentConfig:
-    return envs["production"]
+def config(envs: dict[str, EnvironmentConfig], env_name: str) -> EnvironmentConfig:
+    """Each environment in turn."""
+    return envs[env_name]
 
 
-@pytest.fixture
-def staging(envs: dict[str, EnvironmentConfig]) -> EnvironmentConfig:
-    return envs["staging"]
+@pytest.fixture(params=DELEGATED)
+def delegated(
+    envs: dict[str, EnvironmentConfig], request: pytest.FixtureRequest
+) -> EnvironmentConfig:
+    """Each environment whose zone is delegated from a parent zone."""
+    return envs[request.param]
+
+
+def parent_of(envs: dict[str, EnvironmentConfig], config: EnvironmentConfig) -> str | None:
+    """The environment whose zone ``config``'s is delegated from."""
+    return next((c.name for c in envs.values() if c.dns.domain == config.dns.delegate_from), None)
 
 
 @pytest.fixture
@@ -52,66 +65,71 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("aws")
-@pytest.mark.parametrize("env", ["production", "staging"])
 def test_a_prepared_account_passes_every_check(
-    env: str, envs: dict[str, EnvironmentConfig]
+    config: EnvironmentConfig, envs: dict[str, EnvironmentConfig]
 ) -> None:
-    config = envs[env]
     account = FakeAccount(config).prepare()
     account.offer_addons()
     account.source_credential()
 
-    results = run_checks(config, "all", account.client, parent_environment="production")
+    parent = parent_of(envs, config)
+    results = run_checks(config, "all", account.client, parent_environment=parent)
 
     assert [r.line() for r in results if not r.ok] == []
     assert [r.check for r in results] == planned_checks(config, "all")
     account.all_stubs_used()
 
 
-def test_stages_choose_the_checks(
-    production: EnvironmentConfig, staging: EnvironmentConfig
-) -> None:
-    account = ["addon-versions", "access-roles", "images", "github-credential"]
-    assert planned_checks(production, "account") == account
-    assert planned_checks(staging, "account") == [*account[:2], "zone-delegation", *account[2:]]
-    assert planned_checks(production, "workloads") == ["secret-values", "images"]
-    assert planned_checks(production, "all") == [*account, "secret-values"]
+def test_stages_choose_the_checks(config: EnvironmentConfig) -> None:
+    """A delegated zone adds the zone-delegation check."""
+    zone = ["zone-delegation"] if config.dns.delegate_from else []
+    account = ["addon-versions", "access-roles", *zone, "images", "github-credential"]
+    assert planned_checks(config, "account") == account
+    assert planned_checks(config, "workloads") == ["secret-values", "images"]
+    assert planned_checks(config, "all") == [*account, "secret-values"]
     with pytest.raises(ValueError, match="unknown stage 'data'"):
-        planned_checks(production, "data")
+        planned_checks(config, "data")
+
+
+def test_both_kinds_of_zone_are_configured(envs: dict[str, EnvironmentConfig]) -> None:
+    """The checks above are exercised with and without a delegated zone."""
+    assert DELEGATED
+    assert {bool(c.dns.delegate_from) for c in envs.values()} == {True, False}
 
 
 @pytest.mark.usefixtures("aws")
-def test_addon_version_not_offered_names_the_newest(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production)
-    kubernetes = production.cluster.kubernetes_version
+def test_addon_version_not_offered_names_the_newest(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config)
+    kubernetes = config.cluster.kubernetes_version
+    vpc_cni, coredns = config.cluster.addons["vpc-cni"], config.cluster.addons["coredns"]
     account.offer_addons(
         {
             # the pinned version exists, but only for another Kubernetes version
             "vpc-cni": [
-                ("v1.20.4-eksbuild.2", "1.34"),
-                ("v1.20.10-eksbuild.1", kubernetes),
-                ("v1.20.9-eksbuild.3", kubernetes),
+                (vpc_cni, "1.0"),
+                ("v99.20.10-eksbuild.1", kubernetes),
+                ("v99.20.9-eksbuild.3", kubernetes),
             ],
             "coredns": [],
         }
     )
 
-    result = check_addon_versions(account.eks, production)
+    result = check_addon_versions(account.eks, config)
 
     assert result.line() == (
-        "FAIL addon-versions: not offered for Kubernetes 1.35: "
-        "vpc-cni v1.20.4-eksbuild.2 (newest offered: v1.20.10-eksbuild.1); "
-        "coredns v1.12.4-eksbuild.1 (no version offered); "
+        f"FAIL addon-versions: not offered for Kubernetes {kubernetes}: "
+        f"vpc-cni {vpc_cni} (newest offered: v99.20.10-eksbuild.1); "
+        f"coredns {coredns} (no version offered); "
         "pin an offered version under cluster.addons in config"
     )
     account.all_stubs_used()
 
 
 @pytest.mark.usefixtures("aws")
-def test_addon_versions_are_read_from_every_page(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production)
-    kubernetes = production.cluster.kubernetes_version
-    first, *rest = production.cluster.addons.items()
+def test_addon_versions_are_read_from_every_page(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config)
+    kubernetes = config.cluster.kubernetes_version
+    first, *rest = config.cluster.addons.items()
     name, pinned = first
     request = {"addonName": name, "kubernetesVersion": kubernetes}
     pages = [
@@ -130,141 +148,155 @@ def test_addon_versions_are_read_from_every_page(production: EnvironmentConfig) 
             {"addonName": addon, "kubernetesVersion": kubernetes},
         )
 
-    result = check_addon_versions(account.eks, production)
+    result = check_addon_versions(account.eks, config)
 
-    assert result.line() == "ok   addon-versions: 6 add-on versions offered for Kubernetes 1.35"
+    assert result.line() == (
+        f"ok   addon-versions: {len(config.cluster.addons)} add-on versions offered for "
+        f"Kubernetes {kubernetes}"
+    )
     account.all_stubs_used()
 
 
 @pytest.mark.usefixtures("aws")
-def test_missing_access_role(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
-    account.iam.delete_role(RoleName="kreo-platform-readonly")
+def test_missing_access_role(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
+    role = config.cluster.readonly_role_names[0]
+    account.iam.delete_role(RoleName=role)
 
-    assert check_access_roles(account.iam, production).line() == (
-        "FAIL access-roles: no IAM role kreo-platform-readonly: create it or fix "
+    assert check_access_roles(account.iam, config).line() == (
+        f"FAIL access-roles: no IAM role {role}: create it or fix "
         "cluster.admin_role_names / cluster.readonly_role_names (plain IAM role names; "
         "IAM Identity Center roles are named AWSReservedSSO_* and cannot be used here)"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_missing_deploy_role(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
-    account.iam.delete_role(RoleName="kreo-deploy-production")
+def test_missing_deploy_role(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
+    account.iam.delete_role(RoleName=f"kreo-deploy-{config.name}")
 
-    assert check_access_roles(account.iam, production).line() == (
-        "FAIL access-roles: no deploy role kreo-deploy-production: "
+    assert check_access_roles(account.iam, config).line() == (
+        f"FAIL access-roles: no deploy role kreo-deploy-{config.name}: "
         "deploy the bootstrap stack (make deploy STACK=bootstrap)"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_delegation_needs_a_public_parent_zone(staging: EnvironmentConfig) -> None:
-    account = FakeAccount(staging)
-    account.zone("kreo.com", private=True)  # a private zone of the same name does not count
+def test_delegation_needs_a_public_parent_zone(
+    delegated: EnvironmentConfig, envs: dict[str, EnvironmentConfig]
+) -> None:
+    account = FakeAccount(delegated)
+    parent_zone, parent = delegated.dns.delegate_from, parent_of(envs, delegated)
+    account.zone(parent_zone, private=True)  # a private zone of the same name does not count
 
-    result = check_zone_delegation(account.route53, staging, parent_environment="production")
+    result = check_zone_delegation(account.route53, delegated, parent_environment=parent)
 
     assert result.line() == (
-        "FAIL zone-delegation: no public hosted zone kreo.com in this account; deploy the "
-        "parent environment's edge stack first (make deploy ENV=production STACK=edge, "
+        f"FAIL zone-delegation: no public hosted zone {parent_zone} in this account; deploy the "
+        f"parent environment's edge stack first (make deploy ENV={parent} STACK=edge, "
         "or the workflow's first-deploy run)"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_delegation_of_a_zone_not_created_yet(staging: EnvironmentConfig) -> None:
-    account = FakeAccount(staging)
-    account.zone("kreo.com")
+def test_delegation_of_a_zone_not_created_yet(delegated: EnvironmentConfig) -> None:
+    account = FakeAccount(delegated)
+    account.zone(delegated.dns.delegate_from)
 
-    assert check_zone_delegation(account.route53, staging).line() == (
-        "ok   zone-delegation: parent zone kreo.com exists; "
-        "this environment's edge stack creates and delegates staging.kreo.com"
+    assert check_zone_delegation(account.route53, delegated).line() == (
+        f"ok   zone-delegation: parent zone {delegated.dns.delegate_from} exists; "
+        f"this environment's edge stack creates and delegates {delegated.dns.domain}"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_delegation_record_missing(staging: EnvironmentConfig) -> None:
-    account = FakeAccount(staging)
-    account.zone("kreo.com")
-    servers = account.name_servers(account.zone("staging.kreo.com"))
+def test_delegation_record_missing(delegated: EnvironmentConfig) -> None:
+    account = FakeAccount(delegated)
+    parent, domain = delegated.dns.delegate_from, delegated.dns.domain
+    account.zone(parent)
+    servers = account.name_servers(account.zone(domain))
 
-    assert check_zone_delegation(account.route53, staging).line() == (
-        "FAIL zone-delegation: kreo.com has no NS record for staging.kreo.com; its zone's "
+    assert check_zone_delegation(account.route53, delegated).line() == (
+        f"FAIL zone-delegation: {parent} has no NS record for {domain}; its zone's "
         f"name servers ({', '.join(sorted(servers))}) are unreachable: deploy this "
-        "environment's edge stack (make deploy ENV=staging STACK=edge), "
+        f"environment's edge stack (make deploy ENV={delegated.name} STACK=edge), "
         "which writes the delegation"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_delegation_to_other_name_servers(staging: EnvironmentConfig) -> None:
-    account = FakeAccount(staging)
-    parent = account.zone("kreo.com")
-    servers = account.name_servers(account.zone("staging.kreo.com"))
-    account.ns_record(parent, "staging.kreo.com", ["ns-1.example.net.", "ns-2.example.org."])
+def test_delegation_to_other_name_servers(delegated: EnvironmentConfig) -> None:
+    account = FakeAccount(delegated)
+    parent, domain = delegated.dns.delegate_from, delegated.dns.domain
+    parent_id = account.zone(parent)
+    servers = account.name_servers(account.zone(domain))
+    account.ns_record(parent_id, domain, ["ns-1.example.net.", "ns-2.example.org."])
 
-    assert check_zone_delegation(account.route53, staging).line() == (
-        "FAIL zone-delegation: the NS record for staging.kreo.com in kreo.com lists "
-        "ns-1.example.net, ns-2.example.org, but the zone staging.kreo.com has "
+    assert check_zone_delegation(account.route53, delegated).line() == (
+        f"FAIL zone-delegation: the NS record for {domain} in {parent} lists "
+        f"ns-1.example.net, ns-2.example.org, but the zone {domain} has "
         f"{', '.join(sorted(servers))}; redeploy this environment's edge stack "
-        "(make deploy ENV=staging STACK=edge) or remove a duplicate staging.kreo.com zone"
+        f"(make deploy ENV={delegated.name} STACK=edge) or remove a duplicate {domain} zone"
     )
 
 
 @pytest.mark.usefixtures("aws")
 def test_delegation_matches_whatever_the_case_and_trailing_dot(
-    staging: EnvironmentConfig,
+    delegated: EnvironmentConfig,
 ) -> None:
-    account = FakeAccount(staging)
-    parent = account.zone("kreo.com")
-    servers = account.name_servers(account.zone("staging.kreo.com"))
-    account.ns_record(parent, "staging.kreo.com", [f"{s.upper()}." for s in servers])
+    account = FakeAccount(delegated)
+    parent_id = account.zone(delegated.dns.delegate_from)
+    servers = account.name_servers(account.zone(delegated.dns.domain))
+    account.ns_record(parent_id, delegated.dns.domain, [f"{s.upper()}." for s in servers])
 
-    assert check_zone_delegation(account.route53, staging).ok
+    assert check_zone_delegation(account.route53, delegated).ok
 
 
 @pytest.mark.usefixtures("aws")
-def test_image_tag_not_pushed(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
+def test_image_tag_not_pushed(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
+    tag = config.application.image_tag
     account.ecr.batch_delete_image(
-        repositoryName="kreo/order-service", imageIds=[{"imageTag": "1.0.0"}]
+        repositoryName="kreo/order-service", imageIds=[{"imageTag": tag}]
     )
 
-    assert check_images(account.ecr, production).line() == (
-        "FAIL images: missing kreo/order-service:1.0.0 (no such tag); "
+    assert check_images(account.ecr, config).line() == (
+        f"FAIL images: missing kreo/order-service:{tag} (no such tag); "
         "push them with the image-push workflow of kreo/kreo-marketplace"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_image_repository_missing(staging: EnvironmentConfig) -> None:
-    account = FakeAccount(staging).prepare()
+def test_image_repository_missing(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
     account.ecr.delete_repository(repositoryName="kreo/api-gateway", force=True)
 
-    assert check_images(account.ecr, staging).line() == (
-        "FAIL images: missing kreo/api-gateway:1.0.0 (no repository); push them with the "
+    assert check_images(account.ecr, config).line() == (
+        f"FAIL images: missing kreo/api-gateway:{config.application.image_tag} (no repository); "
+        "push them with the "
         "image-push workflow of kreo/kreo-marketplace "
         "(the bootstrap stack creates the repositories: make deploy STACK=bootstrap)"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_a_service_image_tag_overrides_the_release(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
-    services = dict(production.services)
-    services["auth-service"] = services["auth-service"].model_copy(update={"image_tag": "1.1.0"})
-    config = production.model_copy(update={"services": services})
+def test_a_service_image_tag_overrides_the_release(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
+    release, override = config.application.image_tag, "1.1.0"
+    assert release != override
+    services = dict(config.services)
+    services["auth-service"] = services["auth-service"].model_copy(update={"image_tag": override})
+    changed = config.model_copy(update={"services": services})
 
-    result = check_images(account.ecr, config)
+    result = check_images(account.ecr, changed)
     assert result.line() == (
-        "FAIL images: missing kreo/auth-service:1.1.0 (no such tag); "
+        f"FAIL images: missing kreo/auth-service:{override} (no such tag); "
         "push them with the image-push workflow of kreo/kreo-marketplace"
     )
-    account.push("kreo/auth-service", "1.1.0")
-    assert check_images(account.ecr, config).line() == (
-        "ok   images: 5 service images present (tag 1.0.0, 1.1.0)"
+    account.push("kreo/auth-service", override)
+    assert check_images(account.ecr, changed).line() == (
+        f"ok   images: {len(config.services)} service images present "
+        f"(tag {', '.join(sorted({release, override}))})"
     )
 
 
@@ -291,11 +323,11 @@ def test_a_service_image_tag_overrides_the_release(production: EnvironmentConfig
         ),
     ],
 )
-def test_github_credential(auth_type: str | None, line: str, production: EnvironmentConfig) -> None:
-    account = FakeAccount(production)
+def test_github_credential(auth_type: str | None, line: str, config: EnvironmentConfig) -> None:
+    account = FakeAccount(config)
     account.source_credential(auth_type)
 
-    assert check_github_credential(account.codebuild, production).line() == line
+    assert check_github_credential(account.codebuild, config).line() == line
     account.all_stubs_used()
 
 
@@ -315,12 +347,12 @@ def test_github_credential(auth_type: str | None, line: str, production: Environ
     ids=["none", "github-enterprise-only"],
 )
 def test_only_a_github_credential_counts(
-    infos: list[dict[str, str]], production: EnvironmentConfig
+    infos: list[dict[str, str]], config: EnvironmentConfig
 ) -> None:
-    client = boto3.client("codebuild", region_name=production.region)
+    client = boto3.client("codebuild", region_name=config.region)
     with Stubber(client) as stub:
         stub.add_response("list_source_credentials", {"sourceCredentialsInfos": infos}, {})
-        result = check_github_credential(client, production)
+        result = check_github_credential(client, config)
         stub.assert_no_pending_responses()
     assert result.line().startswith(
         "FAIL github-credential: CodeBuild has no GitHub source credential in us-east-1; "
@@ -328,85 +360,86 @@ def test_only_a_github_credential_counts(
 
 
 @pytest.mark.usefixtures("aws")
-def test_secret_container_missing(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
-    account.secretsmanager.delete_secret(
-        SecretId="kreo/production/sentry/dsn", ForceDeleteWithoutRecovery=True
-    )
+def test_secret_container_missing(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
+    secret = f"{config.secrets_prefix}sentry/dsn"
+    account.secretsmanager.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
 
-    assert check_secret_values(account.secretsmanager, production).line() == (
-        "FAIL secret-values: no secret kreo/production/sentry/dsn: deploy the data layer "
-        "first (make deploy ENV=production STACK=data)"
+    assert check_secret_values(account.secretsmanager, config).line() == (
+        f"FAIL secret-values: no secret {secret}: deploy the data layer "
+        f"first (make deploy ENV={config.name} STACK=data)"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_secret_without_a_value(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
-    account.secretsmanager.delete_secret(
-        SecretId="kreo/production/stripe/secret-key", ForceDeleteWithoutRecovery=True
-    )
-    account.secretsmanager.create_secret(Name="kreo/production/stripe/secret-key")
+def test_secret_without_a_value(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
+    secret = f"{config.secrets_prefix}stripe/secret-key"
+    account.secretsmanager.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+    account.secretsmanager.create_secret(Name=secret)
 
-    assert check_secret_values(account.secretsmanager, production).line() == (
-        "FAIL secret-values: no value in kreo/production/stripe/secret-key: "
-        "aws secretsmanager put-secret-value --region us-east-1 "
-        "--secret-id kreo/production/stripe/secret-key "
+    assert check_secret_values(account.secretsmanager, config).line() == (
+        f"FAIL secret-values: no value in {secret}: "
+        f"aws secretsmanager put-secret-value --region {config.region} "
+        f"--secret-id {secret} "
         "--secret-string file://stripe-secret-key.txt"
     )
 
 
 @pytest.mark.usefixtures("aws")
-def test_generated_secrets_need_no_value(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
+def test_generated_secrets_need_no_value(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
     account.secretsmanager.delete_secret(
-        SecretId="kreo/production/grafana/admin", ForceDeleteWithoutRecovery=True
+        SecretId=f"{config.secrets_prefix}grafana/admin", ForceDeleteWithoutRecovery=True
     )
 
+    wanted = len(config.secrets.names) - 1
     assert check_secret_values(
-        account.secretsmanager, production, generated=frozenset({"grafana/admin"})
-    ).line() == ("ok   secret-values: 12 secrets have a current value")
-    assert not check_secret_values(account.secretsmanager, production, generated=frozenset()).ok
+        account.secretsmanager, config, generated=frozenset({"grafana/admin"})
+    ).line() == (f"ok   secret-values: {wanted} secrets have a current value")
+    assert not check_secret_values(account.secretsmanager, config, generated=frozenset()).ok
 
 
 @pytest.mark.usefixtures("aws")
-def test_secret_values_are_never_read(production: EnvironmentConfig) -> None:
-    account = FakeAccount(production).prepare()
+def test_secret_values_are_never_read(config: EnvironmentConfig) -> None:
+    account = FakeAccount(config).prepare()
     operations: list[str] = []
     account.secretsmanager.meta.events.register(
         "before-call", lambda model, **_: operations.append(model.name)
     )
 
-    assert check_secret_values(account.secretsmanager, production).ok
+    assert check_secret_values(account.secretsmanager, config).ok
     assert set(operations) == {"DescribeSecret"}
-    assert len(operations) == len(production.secrets.names) - 1  # grafana/admin is generated
+    assert len(operations) == len(config.secrets.names) - 1  # grafana/admin is generated
 
 
 def test_generated_secrets_are_what_the_data_layer_generates(
-    synthesis, production: EnvironmentConfig
+    synthesis, config: EnvironmentConfig
 ) -> None:
     """The secrets the preflight skips are exactly those with a Terraform-written value."""
-    versions = synthesis.resources("kreo-production-data", "aws_secretsmanager_secret_version")
+    versions = synthesis.resources(
+        f"{config.stack_prefix}-data", "aws_secretsmanager_secret_version"
+    )
     written = {
         path.split("/")[1].removesuffix("-value")
         for path in versions
         if path.startswith("secrets/")
     }
-    assert {n.replace("/", "-") for n in production.generated_secrets} == written
+    assert {n.replace("/", "-") for n in config.generated_secrets} == written
 
 
 @pytest.mark.usefixtures("aws")
-def test_an_aws_error_fails_its_check_only(production: EnvironmentConfig) -> None:
+def test_an_aws_error_fails_its_check_only(config: EnvironmentConfig) -> None:
     clients = {
-        name: boto3.client(name, region_name=production.region)
-        for name in ("eks", "iam", "ecr", "codebuild")
+        name: boto3.client(name, region_name=config.region)
+        for name in ("eks", "iam", "route53", "ecr", "codebuild")
     }
     stubs = {name: Stubber(client) for name, client in clients.items()}
     for stub in stubs.values():
         stub.activate()
     stubs["iam"].add_client_error("get_role", "AccessDenied", "not authorized")
 
-    results = run_checks(production, "account", clients.__getitem__)
+    results = run_checks(config, "account", clients.__getitem__)
 
     access_roles = next(r for r in results if r.check == "access-roles")
     assert access_roles.line() == (
@@ -414,5 +447,5 @@ def test_an_aws_error_fails_its_check_only(production: EnvironmentConfig) -> Non
         "when calling the GetRole operation: not authorized"
     )
     # the other stubs answer nothing: every check fails with its reason, none raises
-    assert [r.ok for r in results] == [False] * 4
+    assert [r.ok for r in results] == [False] * len(planned_checks(config, "account"))
     assert all(r.detail.startswith("could not check: ") for r in results)

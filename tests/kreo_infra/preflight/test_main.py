@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from kreo_infra.config import EnvironmentConfig, load_environment
+from kreo_infra.config import EnvironmentConfig, load_environment, load_environments
 from kreo_infra.preflight.__main__ import main
-from tests.conftest import CONFIG_DIR, PROJECT_ROOT
+from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT
 from tests.kreo_infra.preflight import FakeAccount, mocked_aws
 
 
@@ -33,17 +33,18 @@ def preflight(*args: str, account: FakeAccount | None = None) -> int:
 
 
 @pytest.mark.usefixtures("aws")
-def test_every_check_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    _, account = account_for("staging")
+def test_every_check_passes(capsys: pytest.CaptureFixture[str], env_name: str) -> None:
+    config, account = account_for(env_name)
     account.offer_addons()
     account.source_credential()
 
-    assert preflight("--env", "staging", account=account) == 0
+    assert preflight("--env", env_name, account=account) == 0
     lines = capsys.readouterr().out.splitlines()
+    zone = ["ok   zone-delegation"] if config.dns.delegate_from else []
     assert [line.split(":")[0] for line in lines] == [
         "ok   addon-versions",
         "ok   access-roles",
-        "ok   zone-delegation",
+        *zone,
         "ok   images",
         "ok   github-credential",
         "ok   secret-values",
@@ -52,49 +53,64 @@ def test_every_check_passes(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.usefixtures("aws")
 def test_a_failing_check_exits_1_and_the_others_still_run(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], env_name: str
 ) -> None:
-    _, account = account_for("production")
+    config, account = account_for(env_name)
     account.offer_addons()
     account.source_credential(None)
 
-    assert preflight("--env", "production", "--stage", "account", account=account) == 1
+    assert preflight("--env", env_name, "--stage", "account", account=account) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("ok   addon-versions: ")
     assert lines[-1].startswith(
-        "FAIL github-credential: CodeBuild has no GitHub source credential in us-east-1; "
+        f"FAIL github-credential: CodeBuild has no GitHub source credential in {config.region}; "
     )
-    assert len(lines) == 4  # production's zone is not delegated: no zone-delegation check
+    assert [line.startswith("ok   ") for line in lines[:-1]] == [True] * (len(lines) - 1)
+    # Four checks, and the zone-delegation check where the zone is delegated.
+    assert len(lines) == 4 + bool(config.dns.delegate_from)
 
 
 @pytest.mark.usefixtures("aws")
 def test_the_workloads_stage_checks_secrets_and_images(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], env_name: str
 ) -> None:
-    _, account = account_for("production")
-    account.secretsmanager.create_secret(Name="kreo/production/extra")  # not in config: ignored
+    config, account = account_for(env_name)
+    extra = f"{config.secrets_prefix}extra"
+    account.secretsmanager.create_secret(Name=extra)  # not in config: ignored
 
-    assert preflight("--env", "production", "--stage", "workloads", account=account) == 0
+    assert preflight("--env", env_name, "--stage", "workloads", account=account) == 0
+    wanted = len(config.secrets.names) - len(config.generated_secrets)
     assert capsys.readouterr().out.splitlines() == [
-        "ok   secret-values: 12 secrets have a current value",
-        "ok   images: 5 service images present (tag 1.0.0)",
+        f"ok   secret-values: {wanted} secrets have a current value",
+        f"ok   images: {len(config.services)} service images present "
+        f"(tag {config.application.image_tag})",
     ]
 
 
 @pytest.mark.usefixtures("aws")
 def test_the_parent_environment_is_named(capsys: pytest.CaptureFixture[str]) -> None:
-    config = load_environment(CONFIG_DIR, "staging")
-    account = FakeAccount(config)  # nothing deployed: no kreo.com zone
+    """Each delegated environment's FAIL line names the environment owning its parent zone."""
+    configs = load_environments(CONFIG_DIR)
+    parents = {c.dns.domain: c.name for c in configs}
+    delegated = [c for c in configs if c.dns.delegate_from]
+    assert delegated
+    for config in delegated:
+        account = FakeAccount(config)  # nothing deployed: no parent zone
 
-    assert preflight("--env", "staging", "--stage", "account", account=account) == 1
-    zone = next(line for line in capsys.readouterr().out.splitlines() if "zone-delegation" in line)
-    assert "(make deploy ENV=production STACK=edge, " in zone
+        assert preflight("--env", config.name, "--stage", "account", account=account) == 1
+        lines = capsys.readouterr().out.splitlines()
+        zone = next(line for line in lines if "zone-delegation" in line)
+        parent = parents[config.dns.delegate_from]
+        assert f"(make deploy ENV={parent} STACK=edge, " in zone
 
 
 @pytest.mark.parametrize(
     ("argv", "problem"),
     [
-        (["--env", "nope"], "unknown environment 'nope'; known environments: production, staging"),
+        (
+            ["--env", "nope"],
+            f"unknown environment 'nope'; known environments: {', '.join(ENVIRONMENT_NAMES)}",
+        ),
         (["--env", "Prod"], "unknown environment 'Prod'"),
     ],
 )
@@ -109,17 +125,19 @@ def test_an_unknown_environment_is_one_line(
     assert problem in captured.err
 
 
-def test_an_invalid_config_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_config_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], env_name: str
+) -> None:
     config_dir = tmp_path / "config"
     shutil.copytree(CONFIG_DIR, config_dir)
-    staging = config_dir / "staging.yaml"
-    staging.write_text(staging.read_text() + "\nproject: Kreo\n")
+    broken = config_dir / f"{env_name}.yaml"
+    broken.write_text(broken.read_text() + "\nproject: Kreo\n")
 
-    assert main(["--env", "staging", "--config-dir", str(config_dir)]) == 2
+    assert main(["--env", env_name, "--config-dir", str(config_dir)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert err.startswith("error: ")
-    assert "staging.yaml: project: " in err
+    assert f"{env_name}.yaml: project: " in err
 
 
 def test_the_module_runs_without_cdktf() -> None:

@@ -17,7 +17,8 @@ def diagrams(synthesis: Synthesis, tmp_path_factory: pytest.TempPathFactory) -> 
     out = tmp_path_factory.mktemp("diagrams")
     messages: list[str] = []
     assert main([str(synthesis.outdir), "--out", str(out)], progress=messages.append) == 0
-    assert any(m.startswith("production: kreo-production-") for m in messages)
+    for config in synthesis.configs:  # progress, per environment
+        assert any(m.startswith(f"{config.name}: {config.stack_prefix}-") for m in messages)
     return out
 
 
@@ -43,8 +44,8 @@ def test_every_stack_and_dependency_is_drawn(synthesis: Synthesis, diagrams: Pat
             assert f">{stack}<" in svg  # the stack's name is text, not paths
 
 
-def test_diagram_names_the_main_resources(diagrams: Path) -> None:
-    svg = (diagrams / "architecture-production.svg").read_text()
+def test_diagram_names_the_main_resources(diagrams: Path, env_name: str) -> None:
+    svg = (diagrams / f"architecture-{env_name}.svg").read_text()
     for label in (
         "EKS cluster",
         "ElastiCache Valkey",
@@ -54,10 +55,9 @@ def test_diagram_names_the_main_resources(diagrams: Path) -> None:
         assert label in svg
 
 
-def test_committed_diagrams_are_current(diagrams: Path) -> None:
-    for environment in ("production", "staging"):
-        committed = PROJECT_ROOT / "docs" / f"architecture-{environment}.svg"
-        assert committed.read_bytes() == (diagrams / committed.name).read_bytes(), (
-            "run `make diagram` and commit docs/architecture-*.svg"
-        )
-    assert "docs/architecture-production.svg" in (PROJECT_ROOT / "README.md").read_text()
+def test_committed_diagrams_are_current(diagrams: Path, env_name: str) -> None:
+    committed = PROJECT_ROOT / "docs" / f"architecture-{env_name}.svg"
+    assert committed.read_bytes() == (diagrams / committed.name).read_bytes(), (
+        "run `make diagram` and commit docs/architecture-*.svg"
+    )
+    assert f"docs/architecture-{env_name}.svg" in (PROJECT_ROOT / "README.md").read_text()

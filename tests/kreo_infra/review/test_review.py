@@ -3,6 +3,7 @@ the danger section (exit status 3)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -20,27 +21,35 @@ def synth(config: EnvironmentConfig, outdir: Path) -> Path:
     return outdir
 
 
+BIGGER_CLASS = "db.r6g.large"
+RENAMED_CLUSTER = "kreo-renamed"
+
+
 @pytest.fixture(scope="module")
-def production(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
-    return next(c for c in configs if c.name == "production")
+def config(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
+    """An environment each edit below changes: it has read replicas and copies its media
+    to the DR region (chosen by its config, not its name)."""
+    return next(c for c in configs if c.database.read_replicas and c.storage.replicate_to_dr_region)
 
 
 @pytest.fixture(scope="module")
 def outputs(
-    providers: None, production: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory
+    providers: None, config: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
-    """Production as committed (twice), and production with three edits: a bigger
-    database class, no DR copy of the media bucket, a renamed cluster."""
-    changed = production.model_copy(
+    """The environment as committed (twice), and with three edits: a bigger database
+    class, no DR copy of the media bucket, a renamed cluster."""
+    assert config.database.instance_class != BIGGER_CLASS
+    assert config.cluster_name != RENAMED_CLUSTER
+    changed = config.model_copy(
         update={
-            "database": production.database.model_copy(update={"instance_class": "db.r6g.large"}),
-            "storage": production.storage.model_copy(update={"replicate_to_dr_region": False}),
-            "cluster": production.cluster.model_copy(update={"name": "kreo-prod"}),
+            "database": config.database.model_copy(update={"instance_class": BIGGER_CLASS}),
+            "storage": config.storage.model_copy(update={"replicate_to_dr_region": False}),
+            "cluster": config.cluster.model_copy(update={"name": RENAMED_CLUSTER}),
         }
     )
     return {
-        "base": synth(production, tmp_path_factory.mktemp("base")),
-        "same": synth(production, tmp_path_factory.mktemp("same")),
+        "base": synth(config, tmp_path_factory.mktemp("base")),
+        "same": synth(config, tmp_path_factory.mktemp("same")),
         "changed": synth(changed, tmp_path_factory.mktemp("changed")),
     }
 
@@ -65,44 +74,52 @@ def test_unchanged_pair_has_no_changes_and_exits_0(
     assert "Danger" not in out
 
 
-def test_database_class_change_is_listed_but_not_dangerous(outputs: dict[str, Path]) -> None:
+def test_database_class_change_is_listed_but_not_dangerous(
+    outputs: dict[str, Path], config: EnvironmentConfig
+) -> None:
     changes = report(outputs["base"], outputs["changed"])
     database = [
         c
         for c in changes.changed
-        if c.resource.address.startswith("kreo-production-data: aws_db_instance.")
+        if c.resource.address.startswith(f"{config.stack_prefix}-data: aws_db_instance.")
     ]
-    assert {c.resource.path for c in database} == {"postgres/primary", "postgres/replica-0"}
+    replicas = {f"postgres/replica-{i}" for i in range(config.database.read_replicas)}
+    assert {c.resource.path for c in database} == {"postgres/primary", *replicas}
     for change in database:
         (attribute,) = [a for a in change.attributes if a.path == "instance_class"]
-        assert (attribute.before, attribute.after) == ("db.t3.medium", "db.r6g.large")
+        assert (attribute.before, attribute.after) == (
+            config.database.instance_class,
+            BIGGER_CLASS,
+        )
     assert not any("aws_db_instance" in d for d in changes.dangers)
 
 
-def test_removed_dr_bucket_is_dangerous(outputs: dict[str, Path]) -> None:
+def test_removed_dr_bucket_is_dangerous(
+    outputs: dict[str, Path], config: EnvironmentConfig
+) -> None:
     changes = report(outputs["base"], outputs["changed"])
     removed = {r.address for r in changes.removed}
-    assert "kreo-production-data: aws_s3_bucket.storage/replica/bucket" in removed
-    assert "kreo-production-data: aws_kms_key.storage/replica-key/key" in removed
-    assert (
-        "kreo-production-data: aws_s3_bucket_replication_configuration.storage/replication"
-        in removed
-    )
-    assert not any(r.stack != "kreo-production-data" for r in changes.removed)
+    data = f"{config.stack_prefix}-data"
+    assert f"{data}: aws_s3_bucket.storage/replica/bucket" in removed
+    assert f"{data}: aws_kms_key.storage/replica-key/key" in removed
+    assert f"{data}: aws_s3_bucket_replication_configuration.storage/replication" in removed
+    assert not any(r.stack != data for r in changes.removed)
     dangers = changes.dangers
-    assert "removes bucket `kreo-production-data: aws_s3_bucket.storage/replica/bucket`" in dangers
+    assert f"removes bucket `{data}: aws_s3_bucket.storage/replica/bucket`" in dangers
     assert any("KMS key" in d and "storage/replica-key/key" in d for d in dangers)
     assert not any("aws_s3_bucket_versioning" in d for d in dangers)  # not stateful itself
 
 
-def test_renamed_cluster_forces_its_replacement(outputs: dict[str, Path]) -> None:
+def test_renamed_cluster_forces_its_replacement(
+    outputs: dict[str, Path], config: EnvironmentConfig
+) -> None:
     changes = report(outputs["base"], outputs["changed"])
     (cluster,) = [c for c in changes.changed if c.resource.type == "aws_eks_cluster"]
     (name,) = [a for a in cluster.attributes if a.path == "name"]
-    assert (name.before, name.after) == ("kreo-production", "kreo-prod")
+    assert (name.before, name.after) == (config.cluster_name, RENAMED_CLUSTER)
     assert (
-        "replaces cluster `kreo-production-cluster: aws_eks_cluster.control-plane/cluster`: "
-        "`name` 'kreo-production' → 'kreo-prod'"
+        f"replaces cluster `{config.stack_prefix}-cluster: aws_eks_cluster.control-plane/cluster`: "
+        f"`name` '{config.cluster_name}' → '{RENAMED_CLUSTER}'"
     ) in changes.dangers
 
 
@@ -113,7 +130,7 @@ def test_metadata_is_not_a_change(outputs: dict[str, Path]) -> None:
 
 
 def test_danger_exits_3_and_is_reported(
-    outputs: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    outputs: dict[str, Path], config: EnvironmentConfig, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from kreo_infra.review.__main__ import main
 
@@ -121,10 +138,12 @@ def test_danger_exits_3_and_is_reported(
     assert status == 3
     captured = capsys.readouterr()
     assert "### ⚠ Danger: data can be lost" in captured.out
-    assert "- changed `kreo-production-data: aws_db_instance.postgres/primary`" in captured.out
-    assert "  - `instance_class`: 'db.t3.medium' → 'db.r6g.large'" in captured.out
+    data = f"{config.stack_prefix}-data"
+    assert f"- changed `{data}: aws_db_instance.postgres/primary`" in captured.out
+    before = config.database.instance_class
+    assert f"  - `instance_class`: '{before}' → '{BIGGER_CLASS}'" in captured.out
     assert "review: comparing" in captured.err
-    assert "review: summarizing kreo-production-data" in captured.err  # progress per stack
+    assert f"review: summarizing {data}" in captured.err  # progress per stack
 
 
 def test_missing_output_is_one_line_exit_2(
@@ -177,11 +196,11 @@ def test_stacks_in_deployment_order_with_counts(synthesis: Synthesis) -> None:
 
     output = SynthOutput(synthesis.outdir)
     groups = output.environments()
-    assert list(groups) == ["account", "production", "staging"]
+    assert list(groups) == ["account", *(config.name for config in synthesis.configs)]
     for config in synthesis.configs:
         assert groups[config.name] == environment_stacks(config)
-    counts = output.counts("kreo-production-edge")
-    assert counts["aws_cloudfront_distribution"] == 3
+        counts = output.counts(f"{config.stack_prefix}-edge")
+        assert counts["aws_cloudfront_distribution"] == 3
 
 
 def test_security_posture_per_stack(synthesis: Synthesis, checkov_run) -> None:
@@ -190,21 +209,31 @@ def test_security_posture_per_stack(synthesis: Synthesis, checkov_run) -> None:
     posture = posture_of(checkov_run, SKIPS)
     assert sorted(posture) == synthesis.stack_names
     assert all(failed == 0 for _, failed, _ in posture.values())
-    assert posture["kreo-production-edge"][2] > 0  # reviewed skips are counted, not hidden
+    for config in synthesis.configs:  # reviewed skips are counted, not hidden
+        assert posture[f"{config.stack_prefix}-edge"][2] > 0
 
 
 def test_committed_example_report_is_current(synthesis: Synthesis, checkov_run) -> None:
     from kreo_infra.review.output import SynthOutput
     from kreo_infra.review.report import posture_of, render
 
+    # The environment and the file are the ones `make review-example` writes.
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    (only, out) = re.findall(
+        r"^review-example:.*\n(?:\t.*\n)*?\t.*-m kreo_infra\.review cdktf\.out --only (\S+) "
+        r"--out (\S+)",
+        makefile,
+        flags=re.MULTILINE,
+    )[0]
+    assert only in [config.name for config in synthesis.configs]
     text = render(
         SynthOutput(synthesis.outdir),
         posture=posture_of(checkov_run, SKIPS),
         changes=None,
         progress=lambda _: None,
-        only="production",
+        only=only,
     )
-    committed = (PROJECT_ROOT / "docs" / "review-production.md").read_text(encoding="utf-8")
-    assert committed == text, "run `make review-example` and commit docs/review-production.md"
+    committed = (PROJECT_ROOT / out).read_text(encoding="utf-8")
+    assert committed == text, f"run `make review-example` and commit {out}"
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    assert "docs/review-production.md" in readme
+    assert out in readme

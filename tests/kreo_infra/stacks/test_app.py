@@ -14,9 +14,9 @@ from tests.conftest import Synthesis
 Env = tuple[Synthesis, str, EnvironmentConfig]
 
 
-@pytest.fixture(params=["production", "staging"])
-def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
-    config = next(c for c in synthesis.configs if c.name == request.param)
+@pytest.fixture
+def env(env_name: str, synthesis: Synthesis) -> Env:
+    config = synthesis.environment(env_name)
     return synthesis, f"{config.stack_prefix}-app", config
 
 
@@ -169,7 +169,7 @@ def test_services_reach_the_data_tier_with_iam_only(env: Env) -> None:
         database, cache = data_access_statements(synthesis, stack, service)
         assert database["Action"] == "rds-db:connect"
         # Its own roles, never the master user: the writer through the proxy, the
-        # reader on each replica (staging has none: through the proxy too).
+        # reader on each replica (without replicas: through the proxy too).
         writer, *readers = database["Resource"]
         assert writer.endswith(f"/{database_user(service)}")
         assert len(readers) == max(config.database.read_replicas, 1)

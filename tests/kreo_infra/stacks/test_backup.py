@@ -10,9 +10,9 @@ from tests.conftest import Synthesis
 Env = tuple[Synthesis, str, EnvironmentConfig]
 
 
-@pytest.fixture(params=["production", "staging"])
-def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
-    config = next(c for c in synthesis.configs if c.name == request.param)
+@pytest.fixture
+def env(env_name: str, synthesis: Synthesis) -> Env:
+    config = synthesis.environment(env_name)
     return synthesis, f"{config.stack_prefix}-backup", config
 
 
@@ -34,21 +34,21 @@ def test_vault_per_region_encrypted_with_our_keys(env: Env) -> None:
         assert vaults["dr-vault/vault"]["provider"] == "aws.dr"
 
 
-def test_production_vaults_are_locked(synthesis: Synthesis) -> None:
-    stack = "kreo-production-backup"
-    config = next(c for c in synthesis.configs if c.name == "production")
+def test_vaults_are_locked_when_configured(env: Env) -> None:
+    synthesis, stack, config = env
     locks = synthesis.resources(stack, "aws_backup_vault_lock_configuration")
-    assert set(locks) == {"vault/lock", "dr-vault/lock"}
+    if not config.backup.vault_lock:
+        assert locks == {}
+        return
+    vaults = {"vault"} | ({"dr-vault"} if config.backup.copy_to_dr_region else set())
+    assert set(locks) == {f"{vault}/lock" for vault in vaults}
     for path, lock in locks.items():
         vault = path.replace("/lock", "/vault")
         assert lock["backup_vault_name"] == synthesis.ref(stack, "aws_backup_vault", vault, "name")
         assert lock["changeable_for_days"] == config.backup.vault_lock_changeable_for_days >= 3
+        assert lock["min_retention_days"] == config.backup.vault_lock_min_retention_days
         assert lock["min_retention_days"] <= config.backup.hourly_retention_days
         assert lock["max_retention_days"] == config.backup.daily_retention_days
-
-
-def test_staging_vault_is_not_locked(synthesis: Synthesis) -> None:
-    assert synthesis.resources("kreo-staging-backup", "aws_backup_vault_lock_configuration") == {}
 
 
 def test_database_hourly_and_daily(env: Env) -> None:
@@ -60,12 +60,6 @@ def test_database_hourly_and_daily(env: Env) -> None:
     assert rules["daily"]["lifecycle"]["delete_after"] == config.backup.daily_retention_days
     vault = synthesis.ref(stack, "aws_backup_vault", "vault/vault", "name")
     assert all(r["target_vault_name"] == vault for r in rules.values())
-
-
-def test_production_keeps_2_days_hourly_and_35_days_daily(synthesis: Synthesis) -> None:
-    rules = rules_of(synthesis, "kreo-production-backup", "database")
-    assert rules["hourly"]["lifecycle"]["delete_after"] == 2
-    assert rules["daily"]["lifecycle"]["delete_after"] == 35
 
 
 def test_every_recovery_point_is_copied_to_the_dr_vault(env: Env) -> None:
@@ -144,20 +138,16 @@ def test_backup_role_has_the_managed_backup_and_restore_policies(env: Env) -> No
     }
 
 
-def test_production_replicates_automated_backups_to_the_dr_region(synthesis: Synthesis) -> None:
-    stack = "kreo-production-backup"
-    config = next(c for c in synthesis.configs if c.name == "production")
-    replication = synthesis.resources(stack, "aws_db_instance_automated_backups_replication")[
-        "database-backup-replication"
-    ]
+def test_automated_backups_replicate_to_the_dr_region_when_copied(env: Env) -> None:
+    synthesis, stack, config = env
+    replications = synthesis.resources(stack, "aws_db_instance_automated_backups_replication")
+    if not config.backup.copy_to_dr_region:
+        assert replications == {}
+        return
+    replication = replications["database-backup-replication"]
     assert replication["provider"] == "aws.dr"
     assert replication["retention_period"] == config.backup.rds_replication_retention_days
     assert replication["kms_key_id"] == synthesis.ref(
         stack, "aws_kms_key", "database-replica-key/key", "arn"
     )
     assert "postgres_primary" in replication["source_db_instance_arn"]
-
-
-def test_staging_does_not_replicate(synthesis: Synthesis) -> None:
-    stack = "kreo-staging-backup"
-    assert synthesis.resources(stack, "aws_db_instance_automated_backups_replication") == {}

@@ -243,7 +243,7 @@ def test_the_state_key_alias_the_backends_name(synthesis: Synthesis) -> None:
 def test_sessions_outlast_a_first_deploy(
     synthesis: Synthesis, configs: list[EnvironmentConfig]
 ) -> None:
-    # A first production deploy runs well past an hour; the workflow asks for
+    # A first deploy of an environment runs well past an hour; the workflow asks for
     # the same (tests/test_workflows.py).
     for config in configs:
         role = one(synthesis, "aws_iam_role", f"deploy-role-{config.name}/role")

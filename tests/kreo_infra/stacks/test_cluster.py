@@ -13,12 +13,12 @@ from kreo_infra.config.models import ADDONS
 from tests.conftest import Synthesis
 
 Env = tuple[Synthesis, str, EnvironmentConfig]
-NETWORK_STATE = "${data.terraform_remote_state.cross-stack-reference-input-kreo-{env}-network."
+NETWORK_STATE = "${data.terraform_remote_state.cross-stack-reference-input-{prefix}-network."
 
 
-@pytest.fixture(params=["production", "staging"])
-def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
-    config = next(c for c in synthesis.configs if c.name == request.param)
+@pytest.fixture
+def env(env_name: str, synthesis: Synthesis) -> Env:
+    config = synthesis.environment(env_name)
     return synthesis, f"{config.stack_prefix}-cluster", config
 
 
@@ -36,8 +36,8 @@ def test_control_plane_version_and_private_endpoint(env: Env) -> None:
     assert vpc["endpoint_private_access"] is True
     assert vpc["endpoint_public_access"] is False
     assert "public_access_cidrs" not in vpc
-    assert len(vpc["subnet_ids"]) == 3
-    network_state = NETWORK_STATE.replace("{env}", config.name)
+    assert len(vpc["subnet_ids"]) == config.network.az_count
+    network_state = NETWORK_STATE.replace("{prefix}", config.stack_prefix)
     assert all(s.startswith(network_state) and "private" in s for s in vpc["subnet_ids"])
 
 
@@ -159,12 +159,28 @@ def test_one_node_group_per_zone_from_config(env: Env) -> None:
     assert roles == {synthesis.ref(stack, "aws_iam_role", "node-group-general/role", "arn")}
 
 
-def test_production_nodes_hold_the_seeds_pods(synthesis: Synthesis) -> None:
-    """6 to 15 four-vCPU nodes, not the seed's 3 to 10 t3.medium (docs/decisions.md)."""
-    groups = node_groups(synthesis, "kreo-production-cluster").values()
-    assert {tuple(g["instance_types"]) for g in groups} == {("m7i.xlarge", "m6i.xlarge")}
-    assert sum(g["scaling_config"]["min_size"] for g in groups) == 6
-    assert sum(g["scaling_config"]["max_size"] for g in groups) == 15
+def millicores(quantity: str) -> int:
+    return int(quantity.removesuffix("m")) if quantity.endswith("m") else int(quantity) * 1000
+
+
+def test_nodes_hold_every_service_at_its_maximum(env: Env) -> None:
+    """The groups total the configured node bounds over the zones, and at their
+    maximum the nodes' allocatable CPU holds every service's pods at their
+    maximum replicas (tests/test_capacity.py does the full arithmetic)."""
+    from kreo_infra.cluster.instance_types import INSTANCE_TYPES
+
+    synthesis, stack, config = env
+    group = config.cluster.node_groups["general"]
+    groups = node_groups(synthesis, stack).values()
+    assert {tuple(g["instance_types"]) for g in groups} == {tuple(group.instance_types)}
+    low, high = group.node_bounds(config.network.az_count)
+    assert sum(g["scaling_config"]["min_size"] for g in groups) == low
+    assert sum(g["scaling_config"]["max_size"] for g in groups) == high
+    demand = sum(
+        s.autoscaling.max_replicas * millicores(s.requests.cpu) for s in config.services.values()
+    )
+    node = min(INSTANCE_TYPES[t].allocatable_cpu_millicores for t in group.instance_types)
+    assert demand <= high * node
 
 
 def test_launch_template_is_hardened(env: Env) -> None:
@@ -370,11 +386,11 @@ def test_alertmanager_publishes_only_to_the_alarm_topic(env: Env) -> None:
     publish, encrypt = statements_of(synthesis, stack, "alertmanager")
     assert publish["Action"] == ["sns:Publish"]
     assert f":sns:{config.region}:" in publish["Resource"]
-    assert publish["Resource"].endswith(f":kreo-{config.name}-alarms")
+    assert publish["Resource"].endswith(f":{config.alarm_topic_name}")
     assert encrypt["Action"] == ["kms:GenerateDataKey*", "kms:Decrypt"]
     assert encrypt["Condition"] == {
         "StringEquals": {"kms:ViaService": f"sns.{config.region}.amazonaws.com"},
-        "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/kreo-{config.name}-alarms"},
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{config.alarm_topic_name}"},
     }
 
 
@@ -398,7 +414,7 @@ def test_nobody_may_change_dns_for_certificates(env: Env) -> None:
 def test_external_secrets_reads_only_the_environment_prefix(env: Env) -> None:
     synthesis, stack, config = env
     statement, decrypt = statements_of(synthesis, stack, "external-secrets")
-    assert statement["Resource"].endswith(f":secret:kreo/{config.name}/*")
+    assert statement["Resource"].endswith(f":secret:{config.secrets_prefix}*")
     assert all(a.startswith("secretsmanager:") for a in statement["Action"])
     assert not any(
         a.startswith(("secretsmanager:Put", "secretsmanager:Create")) for a in statement["Action"]
@@ -451,12 +467,15 @@ def test_data_clients_group_has_no_rules_and_is_on_every_node(env: Env) -> None:
 
 def test_no_environment_creates_image_repositories(env: Env) -> None:
     # The account's bootstrap does (tests/kreo_infra/stacks/test_bootstrap.py):
-    # staging deploys first and pulls the same images.
+    # every environment pulls the same images.
     synthesis, stack, config = env
     assert synthesis.resources(stack, "aws_ecr_repository") == {}
     urls = synthesis.stack(stack)["output"]["repository-urls"]["value"]
     assert set(urls) == set(config.services)
-    assert all(u.endswith(f".dkr.ecr.us-east-1.amazonaws.com/kreo/{s}") for s, u in urls.items())
+    assert all(
+        u.endswith(f".dkr.ecr.{config.region}.amazonaws.com/{config.project}/{s}")
+        for s, u in urls.items()
+    )
 
 
 def test_outputs_for_later_stacks(env: Env) -> None:
@@ -508,7 +527,7 @@ def test_deploy_and_plan_runners_in_the_private_subnets(env: Env) -> None:
         f"{name}-deploy-runner",
         f"{name}-plan-runner",
     ]
-    network_state = NETWORK_STATE.replace("{env}", config.name)
+    network_state = NETWORK_STATE.replace("{prefix}", config.stack_prefix)
     cluster_group = synthesis.ref(
         stack, "aws_eks_cluster", "control-plane/cluster", "vpc_config[0].cluster_security_group_id"
     )
@@ -517,7 +536,7 @@ def test_deploy_and_plan_runners_in_the_private_subnets(env: Env) -> None:
         project = projects[f"{purpose}-runner/project"]
         vpc = project["vpc_config"]
         assert vpc["vpc_id"].startswith(network_state)
-        assert len(vpc["subnets"]) == 3
+        assert len(vpc["subnets"]) == config.network.az_count
         assert all(s.startswith(network_state) and "private" in s for s in vpc["subnets"])
         group = synthesis.ref(stack, "aws_security_group", f"{purpose}-runner/security-group", "id")
         assert vpc["security_group_ids"] == [group]

@@ -13,9 +13,9 @@ from tests.conftest import Synthesis
 Env = tuple[Synthesis, str, EnvironmentConfig]
 
 
-@pytest.fixture(params=["production", "staging"])
-def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
-    config = next(c for c in synthesis.configs if c.name == request.param)
+@pytest.fixture
+def env(env_name: str, synthesis: Synthesis) -> Env:
+    config = synthesis.environment(env_name)
     return synthesis, f"{config.stack_prefix}-data", config
 
 
@@ -33,7 +33,7 @@ def ingress_of(synthesis: Synthesis, stack: str, group_path: str) -> list[dict[s
 
 
 def data_clients(config: EnvironmentConfig) -> str:
-    return f"cross-stack-reference-input-kreo-{config.name}-cluster"
+    return f"cross-stack-reference-input-{config.stack_prefix}-cluster"
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
@@ -55,10 +55,15 @@ def test_primary_from_config(env: Env) -> None:
     assert primary["publicly_accessible"] is False
 
 
-def test_production_primary_is_multi_az_and_protected(synthesis: Synthesis) -> None:
-    primary = by_path(synthesis, "kreo-production-data", "aws_db_instance", "postgres/primary")
-    assert primary["multi_az"] is True
-    assert primary["deletion_protection"] is True
+def test_primary_and_replicas_are_sized_and_protected_alike(env: Env) -> None:
+    synthesis, stack, config = env
+    db = config.database
+    instances = synthesis.resources(stack, "aws_db_instance")
+    assert instances["postgres/primary"]["multi_az"] is db.multi_az
+    assert len(instances) == 1 + db.read_replicas
+    for path, instance in instances.items():
+        assert instance["deletion_protection"] is db.deletion_protection, path
+        assert instance["instance_class"] == db.instance_class, path
 
 
 def test_primary_encrypted_with_a_rotating_key(env: Env) -> None:
@@ -97,11 +102,11 @@ def test_no_password_anywhere_near_the_database(env: Env) -> None:
         stack, "aws_secretsmanager_secret", "postgres/master-secret", "id"
     )
     assert f"{generated}.random_password" in version["secret_string_wo"]
-    assert '"username" = "kreo_admin"' in version["secret_string_wo"]
+    assert f'"username" = "{config.database.master_username}"' in version["secret_string_wo"]
     assert version["secret_string_wo_version"] == config.database.master_password_version
     assert "secret_string" not in version
     master = by_path(synthesis, stack, "aws_secretsmanager_secret", "postgres/master-secret")
-    assert master["name"] == f"kreo/{config.name}/database/master"
+    assert master["name"] == f"{config.secrets_prefix}database/master"
     assert primary["iam_database_authentication_enabled"] is True
 
 
@@ -178,8 +183,8 @@ def test_database_subnets_and_data_clients_only(env: Env) -> None:
     subnets = by_path(synthesis, stack, "aws_db_subnet_group", "postgres/subnet-group")[
         "subnet_ids"
     ]
-    assert len(subnets) == 3
-    assert all("database" in s and f"kreo-{config.name}-network" in s for s in subnets)
+    assert len(subnets) == config.network.az_count
+    assert all("database" in s and f"{config.stack_prefix}-network" in s for s in subnets)
     rules = ingress_of(synthesis, stack, "postgres/security-group/group")
     assert len(rules) == 2
     for rule in rules:
@@ -213,11 +218,17 @@ def test_read_replicas_in_other_zones(env: Env) -> None:
             for z in zones.values()
             if z["//"]["metadata"]["path"].endswith(f"replica-{index}-zone")
         ]
-        assert zone["zone_id"] == config.network.availability_zone_ids[(index + 1) % 3]
+        zone_ids = config.network.availability_zone_ids
+        assert zone["zone_id"] == zone_ids[(index + 1) % len(zone_ids)]
 
 
-def test_production_has_a_read_replica(synthesis: Synthesis) -> None:
-    assert "postgres/replica-0" in synthesis.resources("kreo-production-data", "aws_db_instance")
+def test_one_reader_endpoint_per_replica(env: Env) -> None:
+    synthesis, stack, config = env
+    readers = synthesis.stack(stack)["output"]["database-reader-endpoints"]["value"]
+    assert readers == [
+        synthesis.ref(stack, "aws_db_instance", f"postgres/replica-{index}", "address")
+        for index in range(config.database.read_replicas)
+    ]
 
 
 def test_proxy_pools_with_tls_and_iam(env: Env) -> None:
@@ -273,14 +284,15 @@ def test_cache_is_valkey_with_tls_and_encryption(env: Env) -> None:
     }
 
 
-def test_production_cache_fails_over_across_zones(synthesis: Synthesis) -> None:
-    stack = "kreo-production-data"
+def test_cache_fails_over_across_zones_when_replicated(env: Env) -> None:
+    synthesis, stack, config = env
     group = by_path(
         synthesis, stack, "aws_elasticache_replication_group", "cache/replication-group"
     )
-    assert group["num_cache_clusters"] >= 2
-    assert group["automatic_failover_enabled"] is True
-    assert group["multi_az_enabled"] is True
+    replicated = config.cache.replicas_per_shard > 0
+    assert group["num_cache_clusters"] == 1 + config.cache.replicas_per_shard
+    assert group["automatic_failover_enabled"] is replicated
+    assert group["multi_az_enabled"] is replicated
 
 
 def test_cache_users_default_off_app_by_iam(env: Env) -> None:
@@ -323,14 +335,27 @@ def test_search_domain_encrypted_and_https_only(env: Env) -> None:
     }  # fmt: skip
 
 
-def test_production_search_spans_three_zones_with_masters(synthesis: Synthesis) -> None:
-    domain = by_path(synthesis, "kreo-production-data", "aws_opensearch_domain", "search/domain")
+def test_search_spans_three_zones_when_zone_aware(env: Env) -> None:
+    synthesis, stack, config = env
+    search = config.search
+    domain = by_path(synthesis, stack, "aws_opensearch_domain", "search/domain")
     cluster = domain["cluster_config"]
-    assert cluster["zone_awareness_enabled"] is True
-    assert cluster["zone_awareness_config"] == {"availability_zone_count": 3}
-    assert cluster["dedicated_master_enabled"] is True
-    assert cluster["dedicated_master_count"] == 3
-    assert len(domain["vpc_options"]["subnet_ids"]) == 3
+    assert (cluster["instance_type"], cluster["instance_count"]) == (
+        search.instance_type,
+        search.instance_count,
+    )
+    assert cluster["zone_awareness_enabled"] is search.zone_awareness
+    zones = 3 if search.zone_awareness else 1
+    if search.zone_awareness:
+        assert cluster["zone_awareness_config"] == {"availability_zone_count": zones}
+    else:
+        assert "zone_awareness_config" not in cluster
+    assert len(domain["vpc_options"]["subnet_ids"]) == zones
+    masters = search.dedicated_master_type is not None
+    assert cluster["dedicated_master_enabled"] is masters
+    assert cluster.get("dedicated_master_type") == search.dedicated_master_type
+    assert cluster.get("dedicated_master_count") == (3 if masters else None)
+    assert domain["ebs_options"]["volume_size"] == search.volume_size_gb
 
 
 def test_search_access_through_iam_roles_only(env: Env) -> None:
@@ -346,7 +371,7 @@ def test_search_access_through_iam_roles_only(env: Env) -> None:
     principals = statement["Principal"]["AWS"]
     assert principals[0] == master["master_user_arn"]
     assert len(principals) == 2
-    assert f"kreo-{config.name}-cluster" in principals[1]
+    assert f"{config.stack_prefix}-cluster" in principals[1]
     assert statement["Resource"].endswith(f":domain/{config.stack_prefix}-search/*")
 
 
@@ -415,18 +440,20 @@ def test_media_bucket_uses_kms_with_a_bucket_key_and_logs_access(env: Env) -> No
     )
 
 
-def test_production_media_replicates_to_the_dr_region(synthesis: Synthesis) -> None:
-    stack = "kreo-production-data"
-    config = synthesis.config(stack)
+def test_media_replicates_to_the_dr_region_when_configured(env: Env) -> None:
+    synthesis, stack, config = env
+    buckets = synthesis.resources(stack, "aws_s3_bucket")
+    replications = synthesis.resources(stack, "aws_s3_bucket_replication_configuration")
+    if not config.storage.replicate_to_dr_region:
+        assert "storage/replica/bucket" not in buckets
+        assert replications == {}
+        return
     (dr,) = [p for p in synthesis.stack(stack)["provider"]["aws"] if p.get("alias") == "dr"]
-    assert dr["region"] == config.dr_region == "us-west-2"
-    replica = by_path(synthesis, stack, "aws_s3_bucket", "storage/replica/bucket")
+    assert dr["region"] == config.dr_region != config.region
+    replica = buckets["storage/replica/bucket"]
     assert replica["bucket"] == f"{config.storage.media_bucket}-dr"
     assert replica["provider"] == "aws.dr"
-    replication = by_path(
-        synthesis, stack, "aws_s3_bucket_replication_configuration", "storage/replication"
-    )
-    (rule,) = replication["rule"]
+    (rule,) = replications["storage/replication"]["rule"]
     assert rule["status"] == "Enabled"
     assert rule["delete_marker_replication"] == {"status": "Enabled"}
     assert rule["destination"]["bucket"] == synthesis.ref(
@@ -438,12 +465,6 @@ def test_production_media_replicates_to_the_dr_region(synthesis: Synthesis) -> N
     assert (
         by_path(synthesis, stack, "aws_kms_key", "storage/replica-key/key")["provider"] == "aws.dr"
     )
-
-
-def test_staging_media_stays_in_one_region(synthesis: Synthesis) -> None:
-    stack = "kreo-staging-data"
-    assert "storage/replica/bucket" not in synthesis.resources(stack, "aws_s3_bucket")
-    assert synthesis.resources(stack, "aws_s3_bucket_replication_configuration") == {}
 
 
 # --- Secrets --------------------------------------------------------------------------------
@@ -460,7 +481,7 @@ def test_a_container_for_every_seed_secret(env: Env) -> None:
     synthesis, stack, config = env
     secrets = synthesis.resources(stack, "aws_secretsmanager_secret").values()
     expected = {*SEED_SECRETS, "grafana/admin", "database/master"}
-    assert {s["name"] for s in secrets} == {f"kreo/{config.name}/{n}" for n in expected}
+    assert {s["name"] for s in secrets} == {f"{config.secrets_prefix}{n}" for n in expected}
     key = synthesis.ref(stack, "aws_kms_key", "secrets/key/key", "arn")
     for secret in synthesis.resources(stack, "aws_secretsmanager_secret").values():
         if secret["name"].endswith("/database/master"):
@@ -503,11 +524,16 @@ def test_grafana_admin_password_is_generated(env: Env) -> None:
     assert '"admin-password" = ephemeral.' in version["secret_string_wo"]
 
 
-def test_production_secrets_replicate_to_the_dr_region(synthesis: Synthesis) -> None:
-    stack = "kreo-production-data"
+def test_secrets_replicate_to_the_dr_region_when_configured(env: Env) -> None:
+    synthesis, stack, config = env
+    secrets = synthesis.resources(stack, "aws_secretsmanager_secret").values()
+    if not config.secrets.replicate_to_dr_region:
+        assert "secrets/replica-key/key" not in synthesis.resources(stack, "aws_kms_key")
+        assert all("replica" not in secret for secret in secrets)
+        return
     key = synthesis.ref(stack, "aws_kms_key", "secrets/replica-key/key", "arn")
-    for secret in synthesis.resources(stack, "aws_secretsmanager_secret").values():
-        assert secret["replica"] == [{"region": "us-west-2", "kms_key_id": key}]
+    for secret in secrets:
+        assert secret["replica"] == [{"region": config.dr_region, "kms_key_id": key}]
 
 
 def test_outputs_for_the_app_stack(env: Env) -> None:

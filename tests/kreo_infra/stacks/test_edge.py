@@ -15,9 +15,9 @@ Env = tuple[Synthesis, str, EnvironmentConfig]
 SITES = ("media-cdn", "www-site/cdn", "vendors-site/cdn")
 
 
-@pytest.fixture(params=["production", "staging"])
-def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
-    config = next(c for c in synthesis.configs if c.name == request.param)
+@pytest.fixture
+def env(env_name: str, synthesis: Synthesis) -> Env:
+    config = synthesis.environment(env_name)
     return synthesis, f"{config.stack_prefix}-edge", config
 
 
@@ -37,22 +37,36 @@ def test_edge_needs_no_other_layer(env: Env) -> None:
 # --- Route53 ------------------------------------------------------------------------------------
 
 
-def test_production_creates_the_domain_zone(synthesis: Synthesis) -> None:
-    stack = "kreo-production-edge"
-    zone = one(synthesis, stack, "aws_route53_zone", "zone/zone")
-    assert zone["name"] == "kreo.com"
-    assert zone["force_destroy"] is False
-    assert "aws_route53_zone" not in synthesis.stack(stack).get("data", {})
+def test_the_domain_zone_is_created_or_looked_up_as_configured(env: Env) -> None:
+    synthesis, stack, config = env
+    dns = config.dns
+    lookups = synthesis.stack(stack).get("data", {}).get("aws_route53_zone", {})
+    zones = synthesis.resources(stack, "aws_route53_zone")
+    if dns.zone == "create":
+        zone = zones["zone/zone"]
+        assert zone["name"] == dns.domain
+        assert zone["force_destroy"] is False
+        assert all(z["name"] != dns.domain for z in lookups.values())
+    else:
+        assert zones == {}
+        assert [z["name"] for z in lookups.values()] == [dns.domain]
 
 
-def test_staging_zone_is_delegated_from_production(synthesis: Synthesis) -> None:
-    stack = "kreo-staging-edge"
-    zone = one(synthesis, stack, "aws_route53_zone", "zone/zone")
-    assert zone["name"] == "staging.kreo.com"
-    ((parent_name, parent),) = synthesis.stack(stack)["data"]["aws_route53_zone"].items()
-    assert parent["name"] == "kreo.com"
-    ns = one(synthesis, stack, "aws_route53_record", "zone/delegation")
-    assert (ns["name"], ns["type"]) == ("staging.kreo.com", "NS")
+def test_a_subdomain_zone_is_delegated_from_its_parent(env: Env) -> None:
+    synthesis, stack, config = env
+    dns = config.dns
+    lookups = synthesis.stack(stack).get("data", {}).get("aws_route53_zone", {})
+    records = synthesis.resources(stack, "aws_route53_record")
+    if dns.delegate_from is None:
+        assert "zone/delegation" not in records
+        # No parent looked up: at most the existing zone itself.
+        assert len(lookups) == (0 if dns.zone == "create" else 1)
+        return
+    assert dns.domain.endswith(f".{dns.delegate_from}")
+    ((parent_name, parent),) = lookups.items()
+    assert parent["name"] == dns.delegate_from
+    ns = records["zone/delegation"]
+    assert (ns["name"], ns["type"]) == (dns.domain, "NS")
     assert ns["records"] == synthesis.ref(stack, "aws_route53_zone", "zone/zone", "name_servers")
     assert ns["zone_id"] == f"${{data.aws_route53_zone.{parent_name}.zone_id}}"
 
@@ -199,21 +213,19 @@ def test_media_cdn_serves_the_media_bucket(env: Env) -> None:
     assert "custom_error_response" not in d
 
 
-def test_production_media_fails_over_to_the_dr_copy(synthesis: Synthesis) -> None:
-    config = next(c for c in synthesis.configs if c.name == "production")
-    d = distribution(synthesis, "kreo-production-edge", "media-cdn")
+def test_media_fails_over_to_the_dr_copy_when_replicated(env: Env) -> None:
+    synthesis, stack, config = env
+    d = distribution(synthesis, stack, "media-cdn")
+    if not config.storage.replicate_to_dr_region:
+        assert len(d["origin"]) == 1
+        assert "origin_group" not in d
+        return
     dr = f"{config.storage.media_bucket}-dr.s3.{config.dr_region}.amazonaws.com"
     assert [o["domain_name"] for o in d["origin"]][1] == dr
     (group,) = d["origin_group"]
     assert group["failover_criteria"]["status_codes"] == [500, 502, 503, 504]
     assert [m["origin_id"] for m in group["member"]] == ["primary", "failover"]
     assert d["default_cache_behavior"]["target_origin_id"] == group["origin_id"]
-
-
-def test_staging_media_has_a_single_origin(synthesis: Synthesis) -> None:
-    d = distribution(synthesis, "kreo-staging-edge", "media-cdn")
-    assert len(d["origin"]) == 1
-    assert "origin_group" not in d
 
 
 @pytest.mark.parametrize("site", ["www", "vendors"])
@@ -359,13 +371,6 @@ def test_only_the_api_acl_blocks_the_metrics_path(env: Env) -> None:
     assert private["priority"] == 0
     cdn = one(synthesis, stack, "aws_wafv2_web_acl", "cdn-waf/acl")
     assert "private-paths" not in [r["name"] for r in cdn["rule"]]
-
-
-def test_seed_rate_limit_is_6200_requests_per_minute(synthesis: Synthesis) -> None:
-    acl = one(synthesis, "kreo-production-edge", "aws_wafv2_web_acl", "regional-waf/acl")
-    (rate,) = [r for r in acl["rule"] if "rate_based_statement" in r["statement"]]
-    # NGINX rate=100r/s burst=200 over WAF's 60 s window: 100 * 60 + 200.
-    assert rate["statement"]["rate_based_statement"]["limit"] == 6200
 
 
 @pytest.mark.parametrize("acl_id", ["regional-waf", "cdn-waf"])

@@ -14,15 +14,17 @@ TIERS = ("public", "private", "database")
 ENDPOINT_SERVICES = {"s3", "ecr.api", "ecr.dkr", "sts", "logs", "secretsmanager", "ec2"}
 
 
-@pytest.fixture(params=["production", "staging"])
-def env(
-    request: pytest.FixtureRequest, synthesis: Synthesis
-) -> tuple[Synthesis, str, EnvironmentConfig]:
-    config = next(c for c in synthesis.configs if c.name == request.param)
+Env = tuple[Synthesis, str, EnvironmentConfig]
+
+
+@pytest.fixture
+def env(env_name: str, synthesis: Synthesis) -> Env:
+    config = synthesis.environment(env_name)
     return synthesis, f"{config.stack_prefix}-network", config
 
 
-Env = tuple[Synthesis, str, EnvironmentConfig]
+def zones(config: EnvironmentConfig) -> range:
+    return range(config.network.az_count)
 
 
 def routes_of(synthesis: Synthesis, stack: str, table_path: str) -> list[dict[str, Any]]:
@@ -35,34 +37,34 @@ def routes_of(synthesis: Synthesis, stack: str, table_path: str) -> list[dict[st
 def test_vpc_from_config_with_dns(env: Env) -> None:
     synthesis, stack, config = env
     (vpc,) = synthesis.resources(stack, "aws_vpc").values()
-    assert vpc["cidr_block"] == config.network.vpc_cidr == "10.0.0.0/16"
+    assert vpc["cidr_block"] == config.network.vpc_cidr
     assert vpc["enable_dns_support"] is True
     assert vpc["enable_dns_hostnames"] is True
 
 
-def test_three_azs_times_three_tiers(env: Env) -> None:
+def test_one_subnet_per_az_and_tier(env: Env) -> None:
     synthesis, stack, config = env
     subnets = synthesis.resources(stack, "aws_subnet")
-    assert len(subnets) == 9
+    assert len(subnets) == config.network.az_count * len(TIERS)
     plan = config.network.subnet_plan()
     for tier in TIERS:
-        tier_subnets = [subnets[f"vpc/{tier}-{i}"] for i in range(3)]
+        tier_subnets = [subnets[f"vpc/{tier}-{i}"] for i in zones(config)]
         assert [
             s["availability_zone_id"] for s in tier_subnets
         ] == config.network.availability_zone_ids
         assert [s["cidr_block"] for s in tier_subnets] == list(getattr(plan, tier))
         assert all(s["map_public_ip_on_launch"] is False for s in tier_subnets)
-    assert len(set(config.network.availability_zone_ids)) == 3
+    assert len(set(config.network.availability_zone_ids)) == config.network.az_count >= 2
 
 
 def test_database_subnets_have_no_route_out(env: Env) -> None:
-    synthesis, stack, _ = env
+    synthesis, stack, config = env
     assert routes_of(synthesis, stack, "vpc/database-routes") == []
     table = synthesis.resources(stack, "aws_route_table")["vpc/database-routes"]
     assert "route" not in table
     table_ref = synthesis.ref(stack, "aws_route_table", "vpc/database-routes", "id")
     associations = synthesis.resources(stack, "aws_route_table_association")
-    for i in range(3):
+    for i in zones(config):
         subnet = synthesis.ref(stack, "aws_subnet", f"vpc/database-{i}", "id")
         (association,) = [a for a in associations.values() if a["subnet_id"] == subnet]
         assert association["route_table_id"] == table_ref
@@ -77,35 +79,29 @@ def test_public_subnets_route_to_the_internet_gateway(env: Env) -> None:
     )
 
 
-def test_production_private_subnets_use_the_nat_in_their_own_az(synthesis: Synthesis) -> None:
-    stack = "kreo-production-network"
+def test_private_subnets_use_a_nat_in_their_own_az_unless_single(env: Env) -> None:
+    synthesis, stack, config = env
     nats = synthesis.resources(stack, "aws_nat_gateway")
-    assert len(nats) == 3
-    for i in range(3):
+    single = config.network.single_nat_gateway
+    assert set(nats) == {f"vpc/nat-{i}" for i in (range(1) if single else zones(config))}
+    for i in zones(config):
+        nat = 0 if single else i
         (route,) = routes_of(synthesis, stack, f"vpc/private-{i}-routes")
         assert route["destination_cidr_block"] == "0.0.0.0/0"
         assert route["nat_gateway_id"] == synthesis.ref(
-            stack, "aws_nat_gateway", f"vpc/nat-{i}", "id"
+            stack, "aws_nat_gateway", f"vpc/nat-{nat}", "id"
         )
+    for i in range(len(nats)):
         assert nats[f"vpc/nat-{i}"]["subnet_id"] == synthesis.ref(
             stack, "aws_subnet", f"vpc/public-{i}", "id"
         )
-
-
-def test_staging_uses_one_nat(synthesis: Synthesis) -> None:
-    stack = "kreo-staging-network"
-    assert list(synthesis.resources(stack, "aws_nat_gateway")) == ["vpc/nat-0"]
-    nat = synthesis.ref(stack, "aws_nat_gateway", "vpc/nat-0", "id")
-    for i in range(3):
-        (route,) = routes_of(synthesis, stack, f"vpc/private-{i}-routes")
-        assert route["nat_gateway_id"] == nat
 
 
 def test_discovery_tags(env: Env) -> None:
     synthesis, stack, config = env
     subnets = synthesis.resources(stack, "aws_subnet")
     cluster_tag = f"kubernetes.io/cluster/{config.cluster_name}"
-    for i in range(3):
+    for i in zones(config):
         public, private, database = (subnets[f"vpc/{t}-{i}"]["tags"] for t in TIERS)
         assert public["kubernetes.io/role/elb"] == "1"
         assert public[cluster_tag] == "shared"
@@ -176,18 +172,19 @@ def test_every_endpoint_exists(env: Env) -> None:
 
 
 def test_s3_gateway_endpoint_on_the_private_route_tables(env: Env) -> None:
-    synthesis, stack, _ = env
+    synthesis, stack, config = env
     s3 = synthesis.resources(stack, "aws_vpc_endpoint")["endpoints/s3"]
     assert s3["vpc_endpoint_type"] == "Gateway"
     assert s3["route_table_ids"] == [
-        synthesis.ref(stack, "aws_route_table", f"vpc/private-{i}-routes", "id") for i in range(3)
+        synthesis.ref(stack, "aws_route_table", f"vpc/private-{i}-routes", "id")
+        for i in zones(config)
     ]
 
 
 def test_interface_endpoints_in_private_subnets_behind_https_from_the_vpc(env: Env) -> None:
     synthesis, stack, config = env
     group = synthesis.ref(stack, "aws_security_group", "endpoints/security-group", "id")
-    private = [synthesis.ref(stack, "aws_subnet", f"vpc/private-{i}", "id") for i in range(3)]
+    private = [synthesis.ref(stack, "aws_subnet", f"vpc/private-{i}", "id") for i in zones(config)]
     interfaces = [
         e
         for e in synthesis.resources(stack, "aws_vpc_endpoint").values()
@@ -220,7 +217,7 @@ def test_outputs_for_later_stacks(env: Env) -> None:
 
 
 def test_cross_stack_reference_reads_the_network_state(
-    providers: None, configs: list[EnvironmentConfig], tmp_path
+    providers: None, configs: list[EnvironmentConfig], env_name: str, tmp_path
 ) -> None:
     """A later layer that uses ``vpc_id`` gets it through remote state, wired by cdktf."""
     from cdktf import App, TerraformOutput
@@ -230,15 +227,16 @@ def test_cross_stack_reference_reads_the_network_state(
     class Consumer(KreoStack):
         layer = "consumer"
 
-    config = next(c for c in configs if c.name == "staging")
+    config = next(c for c in configs if c.name == env_name)
     app = App(outdir=str(tmp_path))
     network = NetworkStack(app, config=config)
     consumer = Consumer(app, config=config)
     TerraformOutput(consumer, "uses-vpc", value=network.vpc_id)
     app.synth()
-    body = json.loads((tmp_path / "stacks" / "kreo-staging-consumer" / "cdk.tf.json").read_text())
+    stack = tmp_path / "stacks" / f"{config.stack_prefix}-consumer" / "cdk.tf.json"
+    body = json.loads(stack.read_text())
     (remote,) = body["data"]["terraform_remote_state"].values()
     assert remote["backend"] == "s3"
-    assert remote["config"]["key"] == "kreo-infra/staging/network.tfstate"
+    assert remote["config"]["key"] == f"{config.state.key_prefix}/{config.name}/network.tfstate"
     assert remote["config"]["bucket"] == config.state.bucket
     assert "${data.terraform_remote_state." in body["output"]["uses-vpc"]["value"]

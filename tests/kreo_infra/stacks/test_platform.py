@@ -26,9 +26,9 @@ NAMESPACES = {
 }
 
 
-@pytest.fixture(params=["production", "staging"])
-def env(request: pytest.FixtureRequest, synthesis: Synthesis) -> Env:
-    config = next(c for c in synthesis.configs if c.name == request.param)
+@pytest.fixture
+def env(env_name: str, synthesis: Synthesis) -> Env:
+    config = synthesis.environment(env_name)
     return synthesis, f"{config.stack_prefix}-platform", config
 
 
@@ -50,7 +50,7 @@ def test_providers_reach_the_cluster_by_exec_auth(env: Env) -> None:
     providers = synthesis.stack(stack)["provider"]
     (kubernetes,) = providers["kubernetes"]
     (helm,) = providers["helm"]
-    cluster_state = f"cross-stack-reference-input-kreo-{config.name}-cluster"
+    cluster_state = f"cross-stack-reference-input-{config.stack_prefix}-cluster"
     args = ["eks", "get-token", "--cluster-name", config.cluster_name, "--region", config.region]
     for connection, exec_block in (
         (kubernetes, kubernetes["exec"][0]),
@@ -175,7 +175,7 @@ def test_load_balancer_controller_values(env: Env) -> None:
     values = values_of(synthesis, stack, "aws-load-balancer-controller")
     assert values["clusterName"] == config.cluster_name
     assert values["region"] == config.region
-    assert f"kreo-{config.name}-network" in values["vpcId"]
+    assert f"{config.stack_prefix}-network" in values["vpcId"]
     assert values["defaultSSLPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 
 
@@ -211,7 +211,9 @@ def test_grafana_admin_comes_from_a_secret(env: Env) -> None:
     assert "adminPassword" not in grafana
     resources = values_of(synthesis, stack, "kreo-platform")["grafanaAdmin"]
     assert resources["secretName"] == "grafana-admin"
-    assert resources["remoteKey"] == f"kreo/{config.name}/grafana/admin"
+    assert (
+        resources["remoteKey"] == f"{config.secrets_prefix}{config.platform.grafana_admin_secret}"
+    )
     data = synthesis.stack(f"{config.stack_prefix}-data")
     names = {s["name"] for s in data["resource"]["aws_secretsmanager_secret"].values()}
     assert resources["remoteKey"] in names
@@ -226,10 +228,16 @@ def test_external_dns_domain_and_policy(env: Env) -> None:
     assert values["provider"] == {"name": "aws"}
 
 
-def test_production_external_dns_never_deletes(synthesis: Synthesis) -> None:
-    assert (
-        values_of(synthesis, "kreo-production-platform", "external-dns")["policy"] == "upsert-only"
-    )
+def test_external_dns_never_deletes_on_the_apex(env: Env) -> None:
+    """The apex zone holds records no cluster created (mail, verifications):
+    external-dns there only adds and updates. A subdomain's zone is its own."""
+    synthesis, stack, config = env
+    values = values_of(synthesis, stack, "external-dns")
+    if config.dns.domain == config.dns.apex:
+        assert values["policy"] == "upsert-only"
+    else:
+        assert values["policy"] in ("upsert-only", "sync")
+        assert values["domainFilters"] == [config.dns.domain] != [config.dns.apex]
 
 
 def test_cluster_autoscaler_discovers_this_cluster(env: Env) -> None:

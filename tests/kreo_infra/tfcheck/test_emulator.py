@@ -1,6 +1,6 @@
 """Tier 3 (kreo_infra.tfcheck.emulator): the gap walk and the emulator configuration on
 small hand-written stacks; and, marked ``emulator`` (deselected by default), the whole
-production emulation against moto."""
+emulation of the default environment against moto."""
 
 from __future__ import annotations
 
@@ -296,12 +296,11 @@ def test_backend_config_file():
 
 
 def test_every_service_of_the_stacks_is_pointed_at_the_emulator(synthesis):
-    """Each AWS resource or data type of the production stacks maps to an endpoint."""
+    """Each AWS resource or data type of every stack (whichever environment the emulator
+    applies) maps to an endpoint."""
     from kreo_infra.tfcheck.emulator import service_of
 
     for name in synthesis.stack_names:
-        if "production" not in name and name != "kreo-bootstrap":
-            continue
         stack = synthesis.stack(name)
         for section in ("resource", "data"):
             for rtype in stack.get(section, {}):
@@ -310,9 +309,10 @@ def test_every_service_of_the_stacks_is_pointed_at_the_emulator(synthesis):
 
 
 @pytest.mark.emulator
-def test_production_applies_against_the_emulator(synthesis, tmp_path):
-    """Tier 3 end to end: bootstrap and production's AWS stacks applied, re-planned
-    without change and destroyed against moto (make emulate does the same on cdktf.out)."""
+def test_the_default_environment_applies_against_the_emulator(synthesis, tmp_path):
+    """Tier 3 end to end: bootstrap and the AWS stacks of the emulator's default environment
+    applied, re-planned without change and destroyed against moto (make emulate does the
+    same on cdktf.out)."""
     from kreo_infra.tfcheck.emulator import run_emulation
     from kreo_infra.tfcheck.toolchain import ToolchainError, discover
 
@@ -331,5 +331,6 @@ def test_production_applies_against_the_emulator(synthesis, tmp_path):
         lines.append(message)
         print(message, flush=True)  # the per-stack table, with -s (.ci/run)
 
-    status = run_emulation(synthesis.outdir, toolchain, env, tmp_path, say, "production")
+    # None: the environment run_emulation (and make emulate) default to, not one named here.
+    status = run_emulation(synthesis.outdir, toolchain, env, tmp_path, say, None)
     assert status == 0, "\n".join(lines)
