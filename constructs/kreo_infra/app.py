@@ -8,7 +8,6 @@ from pathlib import Path
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.errors import PropsError
 from kreo_infra.stacks import (
     AppStack,
     BackupStack,
@@ -64,22 +63,14 @@ def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) 
 
 
 def build_account(app: App, configs: Sequence[EnvironmentConfig]) -> BootstrapStack:
-    """``kreo-bootstrap``, once for all environments (they share the account).
-
-    Every environment must agree on what the bootstrap creates: the state
-    bucket and the delivery settings.
-    """
-    first = configs[0]
-    for config in configs[1:]:
-        for field in ("state", "delivery", "project", "region", "registry"):
-            if getattr(config, field) != getattr(first, field):
-                raise PropsError(
-                    "build_account", f"{config.name}.{field}", getattr(config, field),
-                    f"share {field} with {first.name}: one account, one bootstrap",
-                )  # fmt: skip
+    """``kreo-bootstrap``, once for all environments (they share the account), built
+    from the environment that owns the domain's apex."""
+    # The loader has checked that they agree (loader.check_account); the apex's
+    # owner (production) speaks for the account: its tags go on the bootstrap.
+    owner = next((c for c in configs if c.dns.domain == c.dns.apex), configs[0])
     services = sorted({service for config in configs for service in config.services})
     return BootstrapStack(
-        app, config=first, environments=[c.name for c in configs], services=services
+        app, config=owner, environments=[c.name for c in configs], services=services
     )
 
 

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from kreo_infra.config.models import (
+    DR_COPY_SUFFIX,
     ENVIRONMENT_NAME,
     UNIQUE_NAMES,
     EnvironmentConfig,
@@ -218,7 +219,16 @@ def load_environments(
     return [loaded[name] for name in wanted]
 
 
-ACCOUNT_SETTINGS = ("project", "region", "state", "delivery", "registry", "dns.apex")
+ACCOUNT_SETTINGS = (
+    "project",
+    "region",
+    "state",
+    "delivery",
+    "registry",
+    "dns.apex",
+    "cluster.admin_role_names",
+    "cluster.readonly_role_names",
+)
 """What kreo-bootstrap (once per account) creates or every environment shares: the
 environments of one account must agree on all of it."""
 
@@ -243,9 +253,23 @@ def _first_difference(path: str, mine: Any, theirs: Any) -> tuple[str, Any, Any]
 def _unique_names(config: EnvironmentConfig) -> list[tuple[str, str, str]]:
     """``(namespace, field path, value)`` of every name no two environments may share."""
     names = [("S3 bucket names are global", path, _get(config, path)) for path in UNIQUE_NAMES]
+    if config.storage.replicate_to_dr_region:
+        copy = f"{config.storage.media_bucket}{DR_COPY_SUFFIX}"
+        names.append(("S3 bucket names are global", "storage.media_bucket (its DR copy)", copy))
     names.append(("Route53 would create a second public zone", "dns.domain", config.dns.domain))
     names.append(("EKS cluster names are unique per account", "cluster.name", config.cluster_name))
     return names
+
+
+def _account_roles(config: EnvironmentConfig) -> list[str]:
+    """The IAM role names (and the deploy roles' prefix) kreo-bootstrap owns."""
+    delivery = config.delivery
+    return [
+        delivery.deploy_role_prefix,
+        delivery.plan_role,
+        delivery.image_push_role,
+        *delivery.access_roles,
+    ]
 
 
 def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:
@@ -254,7 +278,9 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
     * they agree on :data:`ACCOUNT_SETTINGS` (one bootstrap, one state bucket);
     * no two share a globally or account-unique name (buckets, zones, clusters);
     * exactly one owns the apex zone (``dns.domain`` equal to ``dns.apex``);
-    * a zone delegated from a parent has that parent among them, created here.
+    * a zone delegated from a parent has that parent among them, created here, and
+      it is the nearest one; no environment's domain is another's host name;
+    * no environment's name takes the bootstrap's role names (``kreo-deploy-*``).
     """
 
     def file_of(config: EnvironmentConfig) -> str:
@@ -263,6 +289,15 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
     if not configs:
         return
     first = configs[0]
+    for config in configs:
+        for role in _account_roles(first):
+            if role == config.stack_prefix or role.startswith(f"{config.stack_prefix}-"):
+                raise ConfigError(
+                    file_of(config),
+                    "name",
+                    f"{config.name!r} names the account's role {role!r} "
+                    f"({config.stack_prefix}-* roles would be taken for the environment's)",
+                )
     for config in configs[1:]:
         for setting in ACCOUNT_SETTINGS:
             mine, theirs = _get(config, setting), _get(first, setting)
@@ -283,7 +318,8 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
                 raise ConfigError(
                     file_of(config),
                     path,
-                    f"{value!r} is also {owner.name}'s {owner_path} ({namespace})",
+                    f"{value!r} is also {owner.name}'s {owner_path} in {file_of(owner)} "
+                    f"({namespace}; unset names follow the file name)",
                 )
             seen[(namespace, value)] = (config, path)
     owners = [c for c in configs if c.dns.domain == c.dns.apex]
@@ -295,14 +331,41 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
             else f"no environment has the apex {first.dns.apex!r} as its domain; one must own it"
         )
         raise ConfigError(file_of(blamed), "dns.domain", problem)
+    hosts = {
+        fqdn: (c, field)
+        for c in configs
+        for field, fqdn in (
+            ("api_host", c.dns.api_fqdn),
+            ("www_host", c.dns.www_fqdn),
+            ("vendors_host", c.dns.vendors_fqdn),
+            ("cdn_host", c.dns.cdn_fqdn),
+        )
+    }
+    for config in configs:
+        if config.dns.domain in hosts:
+            owner, field = hosts[config.dns.domain]
+            raise ConfigError(
+                file_of(config),
+                "dns.domain",
+                f"{config.dns.domain!r} is {owner.name}'s dns.{field} ({file_of(owner)}): a zone "
+                "there would take the name over",
+            )
     created = {c.dns.domain for c in configs if c.dns.zone == "create"}
     for config in configs:
-        parent = config.dns.delegate_from
+        parent, domain = config.dns.delegate_from, config.dns.domain
+        nearest = max((d for d in created if domain.endswith(f".{d}")), key=len, default=None)
         if parent is not None and parent not in created:
             raise ConfigError(
                 file_of(config),
                 "dns.delegate_from",
                 f"no environment of this account creates the zone {parent!r}",
+            )
+        if config.dns.zone == "create" and nearest is not None and parent != nearest:
+            raise ConfigError(
+                file_of(config),
+                "dns.delegate_from",
+                f"{parent!r}: {domain!r} must be delegated from {nearest!r}, the nearest zone "
+                "created in this account, or resolvers never find it",
             )
 
 

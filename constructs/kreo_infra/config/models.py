@@ -801,6 +801,9 @@ class Delivery(Model):
         return self
 
 
+DR_COPY_SUFFIX = "-dr"
+"""The media bucket's copy in the DR region is ``<media bucket>-dr`` (data layer)."""
+
 UNIQUE_NAMES = (
     "storage.media_bucket",
     "storage.access_logs_bucket",

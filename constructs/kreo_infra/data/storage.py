@@ -46,6 +46,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
+from kreo_infra.config.models import DR_COPY_SUFFIX
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement, policy_document, service_trust
 from kreo_infra.security.kms import RotatingKey
@@ -56,7 +57,7 @@ ACCESS_LOG_RETENTION_DAYS = 365
 
 def replica_bucket_name(media_bucket: str) -> str:
     """The DR copy of ``media_bucket`` (in the DR region)."""
-    return f"{media_bucket}-dr"
+    return f"{media_bucket}{DR_COPY_SUFFIX}"
 
 
 def deny_insecure_transport(bucket_arn: str) -> Statement:

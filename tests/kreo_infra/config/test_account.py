@@ -94,3 +94,56 @@ def test_loading_one_environment_checks_the_whole_account(fixture_config: Path) 
     set_values(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": "kreo-alpha-media"}})
     with pytest.raises(ConfigError, match=r"is also alpha's storage\.media_bucket"):
         load_environments(fixture_config, [APEX_OWNER])
+
+
+def test_a_domain_may_not_be_another_environments_host(fixture_config: Path) -> None:
+    """A zone for cdn.kreo.com delegated from kreo.com would take alpha's CDN name."""
+    set_values(fixture_config, SUBDOMAIN, {"dns": {"domain": "cdn.kreo.com"}})
+    error = account_error(fixture_config)
+    assert error.path == "dns.domain"
+    assert "'cdn.kreo.com' is alpha's dns.cdn_host" in error.problem
+
+
+def test_delegation_comes_from_the_nearest_zone(fixture_config: Path) -> None:
+    (fixture_config / "gamma.yaml").write_text("dns: {domain: gamma.beta.kreo.com}\n")
+    error = account_error(fixture_config)
+    assert error.file.endswith("gamma.yaml")
+    assert error.path == "dns.delegate_from"
+    assert "must be delegated from 'beta.kreo.com'" in error.problem
+
+
+def test_a_created_subdomain_must_be_delegated(fixture_config: Path) -> None:
+    set_values(fixture_config, SUBDOMAIN, {"dns": {"delegate_from": None}})
+    error = account_error(fixture_config)
+    assert error.path == "dns.delegate_from"
+    assert "None: 'beta.kreo.com' must be delegated from 'kreo.com'" in error.problem
+
+
+def test_the_dr_copy_of_a_bucket_is_unique_too(fixture_config: Path) -> None:
+    """alpha's media bucket is copied to kreo-alpha-media-dr in the DR region."""
+    set_values(fixture_config, SUBDOMAIN, {"edge": {"logs_bucket": "kreo-alpha-media-dr"}})
+    error = account_error(fixture_config)
+    assert error.path == "edge.logs_bucket"
+    assert "alpha's storage.media_bucket (its DR copy)" in error.problem
+
+
+@pytest.mark.parametrize("name", ["deploy", "plan", "platform", "image"])
+def test_an_environment_may_not_take_the_accounts_role_names(
+    fixture_config: Path, name: str
+) -> None:
+    (fixture_config / f"{name}.yaml").write_text("")
+    error = account_error(fixture_config)
+    assert error.file.endswith(f"{name}.yaml")
+    assert error.path == "name"
+    assert "names the account's role 'kreo-" in error.problem
+
+
+def test_cluster_access_roles_are_the_accounts(fixture_config: Path) -> None:
+    set_values(fixture_config, SUBDOMAIN, {"cluster": {"admin_role_names": []}})
+    error = account_error(fixture_config)
+    assert error.path == "cluster.admin_role_names"
+
+
+def test_a_clash_names_both_files(fixture_config: Path) -> None:
+    set_values(fixture_config, SUBDOMAIN, {"cluster": {"name": "kreo-alpha"}})
+    assert "alpha.yaml" in account_error(fixture_config).problem
