@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
+from kreo_infra.config.loader import deep_merge
 from tests.conftest import CONFIG_DIR
 
 APEX_OWNER = "alpha"
@@ -48,3 +51,11 @@ def write_fixture_config(target: Path) -> Path:
 def fixture_config(tmp_path: Path) -> Path:
     """A fresh fixture config directory to read or break."""
     return write_fixture_config(tmp_path / "config")
+
+
+def override(config_dir: Path, stem: str, data: dict[str, Any]) -> Path:
+    """Merge ``data`` into ``<stem>.yaml`` (an environment or the defaults); the file."""
+    path = config_dir / f"{stem}.yaml"
+    current = yaml.safe_load(path.read_text()) or {}
+    path.write_text(yaml.safe_dump(deep_merge(current, data)))
+    return path

@@ -4,19 +4,11 @@ on the fixture directory (alpha owns the apex, beta derives everything)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from kreo_infra.config import ConfigError, load_environments
-from kreo_infra.config.loader import deep_merge
-from tests.kreo_infra.config.conftest import APEX_OWNER, SUBDOMAIN
-
-
-def set_values(config_dir: Path, env: str, data: dict[str, Any]) -> None:
-    path = config_dir / f"{env}.yaml"
-    path.write_text(yaml.safe_dump(deep_merge(yaml.safe_load(path.read_text()) or {}, data)))
+from tests.kreo_infra.config.conftest import APEX_OWNER, SUBDOMAIN, override
 
 
 def account_error(config_dir: Path) -> ConfigError:
@@ -32,7 +24,7 @@ def test_the_fixture_account_is_valid(fixture_config: Path) -> None:
 
 
 def test_a_copied_bucket_name_is_rejected(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": "kreo-alpha-media"}})
+    override(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": "kreo-alpha-media"}})
     error = account_error(fixture_config)
     assert error.file.endswith(f"{SUBDOMAIN}.yaml")
     assert error.path == "storage.media_bucket"
@@ -42,48 +34,48 @@ def test_a_copied_bucket_name_is_rejected(fixture_config: Path) -> None:
 
 def test_bucket_names_share_one_namespace(fixture_config: Path) -> None:
     """A media bucket may not take another environment's web bucket name either."""
-    set_values(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": "kreo-alpha-www"}})
+    override(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": "kreo-alpha-www"}})
     error = account_error(fixture_config)
     assert error.path == "storage.media_bucket"
     assert "alpha's edge.www_bucket" in error.problem
 
 
 def test_a_copied_domain_is_rejected(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"dns": {"domain": "kreo.com"}})
+    override(fixture_config, SUBDOMAIN, {"dns": {"domain": "kreo.com"}})
     error = account_error(fixture_config)
     assert (error.path, error.file.endswith(f"{SUBDOMAIN}.yaml")) == ("dns.domain", True)
     assert "second public zone" in error.problem
 
 
 def test_a_copied_cluster_name_is_rejected(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"cluster": {"name": "kreo-alpha"}})
+    override(fixture_config, SUBDOMAIN, {"cluster": {"name": "kreo-alpha"}})
     error = account_error(fixture_config)
     assert error.path == "cluster.name"
     assert "'kreo-alpha' is also alpha's cluster.name" in error.problem
 
 
 def test_account_settings_must_agree(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"state": {"bucket": "another-state-bucket"}})
+    override(fixture_config, SUBDOMAIN, {"state": {"bucket": "another-state-bucket"}})
     error = account_error(fixture_config)
     assert error.path == "state.bucket"
     assert "differs from alpha's 'kreo-infra-terraform-state'" in error.problem
 
 
 def test_the_apex_must_agree(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"dns": {"apex": "kreo.net"}})
+    override(fixture_config, SUBDOMAIN, {"dns": {"apex": "kreo.net"}})
     error = account_error(fixture_config)
     assert error.path == "dns.apex"
 
 
 def test_exactly_one_environment_owns_the_apex(fixture_config: Path) -> None:
-    set_values(fixture_config, APEX_OWNER, {"dns": {"domain": "alpha.kreo.com"}})
+    override(fixture_config, APEX_OWNER, {"dns": {"domain": "alpha.kreo.com"}})
     error = account_error(fixture_config)
     assert error.path == "dns.domain"
     assert "no environment has the apex 'kreo.com' as its domain" in error.problem
 
 
 def test_a_delegated_zone_needs_its_parent_here(fixture_config: Path) -> None:
-    set_values(fixture_config, APEX_OWNER, {"dns": {"zone": "existing"}})
+    override(fixture_config, APEX_OWNER, {"dns": {"zone": "existing"}})
     error = account_error(fixture_config)
     assert error.file.endswith(f"{SUBDOMAIN}.yaml")
     assert error.path == "dns.delegate_from"
@@ -91,14 +83,14 @@ def test_a_delegated_zone_needs_its_parent_here(fixture_config: Path) -> None:
 
 
 def test_loading_one_environment_checks_the_whole_account(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": "kreo-alpha-media"}})
+    override(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": "kreo-alpha-media"}})
     with pytest.raises(ConfigError, match=r"is also alpha's storage\.media_bucket"):
         load_environments(fixture_config, [APEX_OWNER])
 
 
 def test_a_domain_may_not_be_another_environments_host(fixture_config: Path) -> None:
     """A zone for cdn.kreo.com delegated from kreo.com would take alpha's CDN name."""
-    set_values(fixture_config, SUBDOMAIN, {"dns": {"domain": "cdn.kreo.com"}})
+    override(fixture_config, SUBDOMAIN, {"dns": {"domain": "cdn.kreo.com"}})
     error = account_error(fixture_config)
     assert error.path == "dns.domain"
     assert "'cdn.kreo.com' is alpha's dns.cdn_host" in error.problem
@@ -113,7 +105,7 @@ def test_delegation_comes_from_the_nearest_zone(fixture_config: Path) -> None:
 
 
 def test_a_created_subdomain_must_be_delegated(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"dns": {"delegate_from": None}})
+    override(fixture_config, SUBDOMAIN, {"dns": {"delegate_from": None}})
     error = account_error(fixture_config)
     assert error.path == "dns.delegate_from"
     assert "None: 'beta.kreo.com' must be delegated from 'kreo.com'" in error.problem
@@ -121,7 +113,7 @@ def test_a_created_subdomain_must_be_delegated(fixture_config: Path) -> None:
 
 def test_the_dr_copy_of_a_bucket_is_unique_too(fixture_config: Path) -> None:
     """alpha's media bucket is copied to kreo-alpha-media-dr in the DR region."""
-    set_values(fixture_config, SUBDOMAIN, {"edge": {"logs_bucket": "kreo-alpha-media-dr"}})
+    override(fixture_config, SUBDOMAIN, {"edge": {"logs_bucket": "kreo-alpha-media-dr"}})
     error = account_error(fixture_config)
     assert error.path == "edge.logs_bucket"
     assert "alpha's storage.media_bucket (its DR copy)" in error.problem
@@ -139,11 +131,11 @@ def test_an_environment_may_not_take_the_accounts_role_names(
 
 
 def test_cluster_access_roles_are_the_accounts(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"cluster": {"admin_role_names": []}})
+    override(fixture_config, SUBDOMAIN, {"cluster": {"admin_role_names": []}})
     error = account_error(fixture_config)
     assert error.path == "cluster.admin_role_names"
 
 
 def test_a_clash_names_both_files(fixture_config: Path) -> None:
-    set_values(fixture_config, SUBDOMAIN, {"cluster": {"name": "kreo-alpha"}})
+    override(fixture_config, SUBDOMAIN, {"cluster": {"name": "kreo-alpha"}})
     assert "alpha.yaml" in account_error(fixture_config).problem

@@ -22,7 +22,7 @@ from kreo_infra.config.loader import (
 )
 from kreo_infra.config.models import EKS_STANDARD_SUPPORT
 from tests.conftest import CONFIG_DIR
-from tests.kreo_infra.config.conftest import APEX_OWNER, SUBDOMAIN
+from tests.kreo_infra.config.conftest import APEX_OWNER, SUBDOMAIN, override
 
 
 def read(config_dir: Path, stem: str) -> dict[str, Any]:
@@ -33,13 +33,6 @@ def read(config_dir: Path, stem: str) -> dict[str, Any]:
 def merged(config_dir: Path, env: str) -> dict[str, Any]:
     """``<env>.yaml`` over the defaults, as the loader merges them (before derivation)."""
     return deep_merge(read(config_dir, "defaults"), read(config_dir, env))
-
-
-def override(config_dir: Path, stem: str, data: dict[str, Any]) -> Path:
-    """Merge ``data`` into ``<stem>.yaml`` (an environment or the defaults); the file."""
-    path = config_dir / f"{stem}.yaml"
-    path.write_text(yaml.safe_dump(deep_merge(read(config_dir, stem), data)))
-    return path
 
 
 def edit(config_dir: Path, stem: str, change: Callable[[dict[str, Any]], None]) -> Path:
