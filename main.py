@@ -39,6 +39,9 @@ def main(argv: list[str]) -> int:
         if "--check" in argv:
             print(f"config ok: {', '.join(c.name for c in configs)}")
             return 0
+        if "--account-id" in argv:
+            print("\n".join(c.account_id for c in configs))
+            return 0
         if "--first-deploy" in argv:
             print("\n".join(first_deploy_order(configs)))
             return 0
@@ -59,8 +62,8 @@ def main(argv: list[str]) -> int:
         # config error should not wait for it.
         from kreo_infra.app import build_app
 
-        # The account's bootstrap is built from every environment, whichever
-        # ones are selected (its deploy roles are one per environment).
+        # What the accounts share (registry pulls, zone delegations) depends on
+        # every environment, whichever ones are selected.
         every = configs if names is None else load_environments(config_dir)
         app = build_app(configs, charts_dir=Path(__file__).parent / "charts", account_configs=every)
     except (ConfigError, PropsError) as error:

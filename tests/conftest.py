@@ -72,22 +72,25 @@ class Synthesis:
         return next(c for c in self.configs if c.name == name)
 
     def config(self, stack_name: str) -> EnvironmentConfig:
-        """The config a stack was built from (account-wide stacks: the first one)."""
+        """The config a stack was built from (kreo-github: the apex owner's)."""
+        from kreo_infra.config.loader import apex_owner
+
         return next(
             (c for c in self.configs if stack_name.startswith(f"{c.stack_prefix}-")),
-            self.configs[0],
+            apex_owner(self.configs),
         )
 
     def is_account_wide(self, stack_name: str) -> bool:
-        return not any(stack_name.startswith(f"{c.stack_prefix}-") for c in self.configs)
+        """The account's own stack (the bootstrap), applied by an administrator."""
+        from kreo_infra.layers import ACCOUNT_LAYERS
+
+        return any(stack_name.endswith(f"-{layer}") for layer in ACCOUNT_LAYERS)
 
     def tags(self, stack_name: str) -> dict[str, str]:
         """The standard tags every taggable resource of the stack must carry."""
         from kreo_infra.tags import standard_tags
 
-        return standard_tags(
-            self.config(stack_name), stack_name, account_wide=self.is_account_wide(stack_name)
-        )
+        return standard_tags(self.config(stack_name), stack_name)
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +110,7 @@ def import_providers() -> None:
         return
     start = time.perf_counter()
     import cdktf_cdktf_provider_aws  # noqa: F401
+    import cdktf_cdktf_provider_github  # noqa: F401
     import cdktf_cdktf_provider_helm  # noqa: F401
     import cdktf_cdktf_provider_kubernetes  # noqa: F401
 

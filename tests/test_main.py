@@ -45,6 +45,22 @@ def delegations() -> list[tuple[EnvironmentConfig, EnvironmentConfig]]:
     return pairs
 
 
+def bootstraps() -> list[str]:
+    """Every environment's bootstrap, the apex owner's (the registry's account) first."""
+    configs = load_environments(CONFIG_DIR)
+    owner = [c for c in configs if c.dns.domain == c.dns.apex]
+    return [f"{c.stack_prefix}-bootstrap" for c in owner + [c for c in configs if c not in owner]]
+
+
+def test_account_ids_for_the_workflows(tmp_path: Path, env_name: str) -> None:
+    result = run_main(
+        tmp_path, "--account-id", KREO_CONFIG_DIR=str(CONFIG_DIR), KREO_ENVIRONMENTS=env_name
+    )
+    assert result.returncode == 0
+    (config,) = load_environments(CONFIG_DIR, [env_name])
+    assert result.stdout == f"{config.account_id}\n"
+
+
 @pytest.fixture
 def broken_config(tmp_path: Path, env_name: str) -> Path:
     target = tmp_path / "config"
@@ -126,7 +142,7 @@ def test_stacks_of_the_whole_account_in_an_order_a_fresh_account_accepts(
     stacks = result.stdout.split()
     first = run_main(tmp_path, "--first-deploy", KREO_CONFIG_DIR=str(CONFIG_DIR))
     assert stacks == [s for s in first.stdout.splitlines() if not s.startswith("#")]
-    assert stacks[0] == "kreo-bootstrap"
+    assert stacks[: len(ENVIRONMENT_NAMES)] == bootstraps()
     for parent, child in delegations():
         assert stacks.index(f"{parent.stack_prefix}-edge") < stacks.index(
             f"{child.stack_prefix}-edge"
@@ -138,7 +154,8 @@ def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
     assert result.returncode == 0
     steps = result.stdout.splitlines()
     stacks = [s for s in steps if not s.startswith("#")]
-    assert stacks[0] == "kreo-bootstrap"
+    # Every account's bootstrap first, the registry's (the apex owner's) first of all.
+    assert stacks[: len(ENVIRONMENT_NAMES)] == bootstraps()
     for parent, child in delegations():
         # The child's zone is delegated from the parent's: the parent's edge first.
         assert stacks.index(f"{parent.stack_prefix}-edge") < stacks.index(
@@ -148,15 +165,15 @@ def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
         assert stacks.index(f"{child.stack_prefix}-observability") < stacks.index(
             f"{parent.stack_prefix}-base"
         )
-    assert len(stacks) == len(set(stacks)) == 1 + len(ENVIRONMENT_NAMES) * len(LAYERS)
+    assert len(stacks) == len(set(stacks)) == len(ENVIRONMENT_NAMES) * (1 + len(LAYERS))
     # Secret values are set between each environment's two phases.
     for env in ENVIRONMENT_NAMES:
         note = steps.index(f"# set the secret values of {env} (make preflight)")
         assert steps.index(f"kreo-{env}-data") < note < steps.index(f"kreo-{env}-platform")
-    # Images are pushed (to the bootstrap's repositories) before any environment.
-    assert steps.index("kreo-bootstrap") == 0
-    assert "push the images" in steps[1]
-    assert stacks[1:] == [s for s in steps[2:] if not s.startswith("#")]
+    # Images are pushed (to the registry's repositories) before any environment.
+    pushed = len(ENVIRONMENT_NAMES)
+    assert "push the images" in steps[pushed]
+    assert stacks[pushed:] == [s for s in steps[pushed + 1 :] if not s.startswith("#")]
 
 
 def test_make_plan_refuses_an_unknown_stack(tmp_path: Path, env_name: str) -> None:

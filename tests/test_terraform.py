@@ -18,9 +18,12 @@ pytestmark = pytest.mark.terraform
 HELM_LAYERS = ("platform", "app")
 """Layers with helm/kubernetes providers: not in this machine's mirror."""
 
+GITHUB_LAYERS = ("github",)
+"""The GitHub settings (integrations/github): not in this machine's mirror either."""
+
 
 def _aws_only(stack_name: str) -> bool:
-    return not stack_name.endswith(tuple(f"-{layer}" for layer in HELM_LAYERS))
+    return not stack_name.endswith(tuple(f"-{n}" for n in (*HELM_LAYERS, *GITHUB_LAYERS)))
 
 
 def _skip_if_unchecked(results, stack_name: str) -> None:
@@ -53,11 +56,16 @@ def test_tier2_apply_and_replan(terraform_tiers, stack_name: str) -> None:
 def test_unchecked_stacks_are_exactly_the_helm_stacks(terraform_tiers) -> None:
     toolchain, results = terraform_tiers
     unchecked = results.unchecked()
-    if toolchain.registry or all(toolchain.versions(p) for p in ("helm", "kubernetes")):
+    if toolchain.registry or all(
+        toolchain.versions(p) for p in ("helm", "kubernetes", "github")
+    ):
         assert unchecked == {}
         return
     assert sorted(unchecked) == sorted(n for n in results.prepared if not _aws_only(n))
-    for reason in unchecked.values():
+    for name, reason in unchecked.items():
+        if name.endswith(tuple(f"-{layer}" for layer in GITHUB_LAYERS)):
+            assert "github" in reason
+            continue
         assert "helm" in reason
         assert "kubernetes" in reason
 

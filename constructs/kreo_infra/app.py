@@ -8,6 +8,7 @@ from pathlib import Path
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.config.loader import apex_owner, parent_of
 from kreo_infra.stacks import (
     AppStack,
     BackupStack,
@@ -16,6 +17,7 @@ from kreo_infra.stacks import (
     ClusterStack,
     DataStack,
     EdgeStack,
+    GithubStack,
     KreoStack,
     NetworkStack,
     ObservabilityStack,
@@ -36,12 +38,32 @@ LAYERS: tuple[type[KreoStack], ...] = (
 """Stack classes in deployment order; :func:`build_environment` creates exactly these."""
 
 
-def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) -> list[KreoStack]:
-    """The stacks of one environment, each given the earlier stacks it reads."""
+def build_environment(
+    app: App,
+    config: EnvironmentConfig,
+    *,
+    charts_dir: Path,
+    peers: Sequence[EnvironmentConfig] = (),
+) -> list[KreoStack]:
+    """The stacks of one environment, each given the earlier stacks it reads.
+
+    ``peers`` (every environment; default: this one alone) say where the shared
+    things live: the image registry in the apex owner's account, the parent
+    zone in its owner's account."""
+    peers = list(peers) or [config]
+    parent = parent_of(config, peers)
     base = BaseStack(app, config=config)
     network = NetworkStack(app, config=config)
-    edge = EdgeStack(app, config=config)
-    cluster = ClusterStack(app, config=config, network=network, edge=edge)
+    edge = EdgeStack(
+        app, config=config, parent_zone_account_id=parent.account_id if parent else None
+    )
+    cluster = ClusterStack(
+        app,
+        config=config,
+        network=network,
+        edge=edge,
+        registry_account_id=apex_owner(peers).account_id,
+    )
     data = DataStack(app, config=config, network=network, edge=edge, cluster=cluster)
     platform = PlatformStack(
         app, config=config, network=network, edge=edge, cluster=cluster, charts_dir=charts_dir
@@ -62,16 +84,18 @@ def build_environment(app: App, config: EnvironmentConfig, *, charts_dir: Path) 
     return [base, network, edge, cluster, data, platform, app_stack, backup, observability]
 
 
-def build_account(app: App, configs: Sequence[EnvironmentConfig]) -> BootstrapStack:
-    """``kreo-bootstrap``, once for all environments (they share the account), built
-    from the environment that owns the domain's apex."""
-    # The loader has checked that they agree (loader.check_account); the apex's
-    # owner (production) speaks for the account: its tags go on the bootstrap.
-    owner = next((c for c in configs if c.dns.domain == c.dns.apex), configs[0])
-    services = sorted({service for config in configs for service in config.services})
-    return BootstrapStack(
-        app, config=owner, environments=[c.name for c in configs], services=services
-    )
+def build_account(
+    app: App, config: EnvironmentConfig, peers: Sequence[EnvironmentConfig]
+) -> BootstrapStack:
+    """``kreo-<env>-bootstrap``: the environment's account, knowing every environment
+    (``peers``) for what the accounts share (registry pulls, zone delegations)."""
+    return BootstrapStack(app, config=config, environments=peers)
+
+
+def build_github(app: App, peers: Sequence[EnvironmentConfig]) -> GithubStack:
+    """``kreo-github``: the repositories' GitHub settings, once for every environment,
+    its state in the apex owner's bucket (a repository administrator applies it)."""
+    return GithubStack(app, config=apex_owner(peers), environments=[c.name for c in peers])
 
 
 def build_app(
@@ -81,24 +105,32 @@ def build_app(
     outdir: str | None = None,
     account_configs: Sequence[EnvironmentConfig] | None = None,
 ) -> App:
-    """An ``App`` holding ``kreo-bootstrap`` and ``kreo-<env>-<layer>`` for every
+    """An ``App`` holding ``kreo-<env>-bootstrap`` and ``kreo-<env>-<layer>`` for every
     config and layer.
 
-    ``account_configs`` (default: ``configs``) are every environment of the
-    account: the bootstrap always gets all of them, so synthesizing one
-    environment never yields a bootstrap without the others' deploy roles.
+    ``account_configs`` (default: ``configs``) are every environment: what the
+    accounts share (the registry's pull grants, the zone delegation roles, where
+    the registry and the parent zones are) depends on all of them, so
+    synthesizing one environment yields the same stacks as synthesizing all.
     ``charts_dir`` holds the project's local charts (``charts/``); ``outdir``
     defaults to what the cdktf CLI passes (``cdktf.out``); tests pass a
     temporary directory.
     """
     app = App(outdir=outdir) if outdir else App()
-    build_account(app, account_configs or configs)
+    peers = list(account_configs or configs)
     for config in configs:
-        build_environment(app, config, charts_dir=charts_dir)
+        build_account(app, config, peers)
+        build_environment(app, config, charts_dir=charts_dir, peers=peers)
+    if configs:
+        build_github(app, peers)
     return app
 
 
 def stack_names(configs: Sequence[EnvironmentConfig]) -> list[str]:
-    """The stack ids :func:`build_app` creates, in deployment order."""
-    account = [BootstrapStack.name_for(configs[0])] if configs else []
-    return account + [layer.name_for(config) for config in configs for layer in LAYERS]
+    """The stack ids :func:`build_app` creates: each environment's bootstrap and layers,
+    then ``kreo-github``."""
+    return [
+        name
+        for config in configs
+        for name in [BootstrapStack.name_for(config), *(l.name_for(config) for l in LAYERS)]
+    ] + ([GithubStack.name_for(configs[0])] if configs else [])

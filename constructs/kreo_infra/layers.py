@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from kreo_infra.config import EnvironmentConfig
 
 ACCOUNT_LAYERS = ("bootstrap",)
-"""One stack per AWS account: ``<project>-<layer>``."""
+"""The account's own stacks, ``<project>-<env>-<layer>`` (each environment has an
+account of its own), applied by an administrator, not by the pipeline."""
+
+GITHUB_LAYER = "github"
+"""``<project>-github``: the repositories' GitHub settings, one stack for every
+environment, applied by a repository administrator (never the pipeline)."""
 
 ENVIRONMENT_LAYERS = (
     "base",
@@ -44,25 +49,35 @@ def environment_stacks(config: EnvironmentConfig, phase: str | None = None) -> l
 
 
 def first_deploy_order(configs: Sequence[EnvironmentConfig]) -> list[str]:
-    """Every step of a first deploy into a fresh account, in an order that works.
+    """Every step of a first deploy into fresh accounts, in an order that works.
 
     Stack ids, and ``# ...`` lines for the steps that are not stacks. The
-    bootstrap comes first (an administrator applies it; it creates the state
-    bucket, the pipeline's roles and the image repositories); then the images
-    are pushed; then, for an environment whose zone is delegated from another
-    environment's (staging.kreo.com from kreo.com), that other environment's
-    edge stack comes before it, because the delegation record goes into its
-    zone. Environments whose zone others delegate from (production) deploy
-    last, as the pipeline deploys them: staging rehearses every change first.
-    Each environment deploys in its two phases, its secret values set between.
+    bootstraps come first, one per environment's account (an administrator
+    applies them; they create the state buckets, the pipeline's roles, and in
+    the apex owner's account the image repositories and the zone delegation
+    roles); then the images are pushed; then, for an environment whose zone is
+    delegated from another environment's (staging.kreo.com from kreo.com), that
+    other environment's edge stack comes before it, because the delegation record
+    goes into its zone. Environments whose zone others delegate from (production)
+    deploy last, as the pipeline deploys them: staging rehearses every change
+    first. Each environment deploys in its two phases, its secret values set
+    between.
     """
     if not configs:
         return []
     parents = {c.dns.delegate_from for c in configs if c.dns.delegate_from}
     configs = sorted(configs, key=lambda c: c.dns.domain in parents)
-    project = configs[0].project
-    steps = [f"{project}-{layer}" for layer in ACCOUNT_LAYERS]
-    steps.append("# import the runners' GitHub source credential (CodeBuild), then push the images")
+    owners_first = sorted(configs, key=lambda c: c.dns.domain != c.dns.apex)
+    steps = [f"{c.stack_prefix}-{layer}" for c in owners_first for layer in ACCOUNT_LAYERS]
+    steps.append(
+        f"# a repository administrator applies {configs[0].project}-{GITHUB_LAYER} with a GitHub "
+        "token (OIDC subjects, environments, rulesets)"
+    )
+    steps.append(f"{configs[0].project}-{GITHUB_LAYER}")
+    steps.append(
+        "# in each account, import the runners' GitHub source credential (CodeBuild); "
+        "then push the images"
+    )
     done: set[str] = set()
     by_domain = {c.dns.domain: c for c in configs}
     for config in configs:
@@ -83,8 +98,13 @@ def first_deploy_order(configs: Sequence[EnvironmentConfig]) -> list[str]:
 
 
 def all_stacks(configs: Sequence[EnvironmentConfig]) -> list[str]:
-    """The account's stacks, then each environment's, in deployment order."""
-    if not configs:
-        return []
-    account = [f"{configs[0].project}-{layer}" for layer in ACCOUNT_LAYERS]
-    return account + [name for config in configs for name in environment_stacks(config)]
+    """Every environment's bootstrap, then its stacks in deployment order; then the
+    repositories' GitHub settings."""
+    return [
+        name
+        for config in configs
+        for name in (
+            *(f"{config.stack_prefix}-{layer}" for layer in ACCOUNT_LAYERS),
+            *environment_stacks(config),
+        )
+    ] + ([f"{configs[0].project}-{GITHUB_LAYER}"] if configs else [])

@@ -21,17 +21,11 @@ def backup_tags(config: EnvironmentConfig) -> dict[str, str]:
     return {key: value, "Environment": config.name, "Project": config.project}
 
 
-ACCOUNT_ENVIRONMENT = "account"
-"""The ``Environment`` tag of account-wide stacks' resources (the bootstrap)."""
-
-
-def standard_tags(
-    config: EnvironmentConfig, stack_name: str, *, account_wide: bool = False
-) -> dict[str, str]:
+def standard_tags(config: EnvironmentConfig, stack_name: str) -> dict[str, str]:
     """The tags every taggable AWS resource of ``stack_name`` carries."""
     return {
         "Project": config.project,
-        "Environment": ACCOUNT_ENVIRONMENT if account_wide else config.name,
+        "Environment": config.name,
         "Stack": stack_name,
         "ManagedBy": MANAGED_BY,
         "Owner": config.tags.owner,

@@ -1,4 +1,4 @@
-"""The app holds kreo-<env>-<layer> for every environment and layer."""
+"""The app holds kreo-<env>-bootstrap and kreo-<env>-<layer> for every environment and layer."""
 
 from __future__ import annotations
 
@@ -13,13 +13,13 @@ LAYER_NAMES = (
 
 
 def environment_stack_names(config: EnvironmentConfig) -> list[str]:
-    return [f"kreo-{config.name}-{layer}" for layer in LAYER_NAMES]
+    """The environment's bootstrap (its account's), then its layers."""
+    return [f"kreo-{config.name}-{layer}" for layer in ("bootstrap", *LAYER_NAMES)]
 
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
     assert stack_names(configs) == [
-        "kreo-bootstrap",
-        *(name for config in configs for name in environment_stack_names(config)),
+        name for config in configs for name in environment_stack_names(config)
     ]
 
 
@@ -35,7 +35,7 @@ def test_layers_have_unique_kebab_case_names() -> None:
 
 def test_one_environment_only(configs: list[EnvironmentConfig], env_name: str) -> None:
     selected = [c for c in configs if c.name == env_name]
-    assert stack_names(selected) == ["kreo-bootstrap", *environment_stack_names(selected[0])]
+    assert stack_names(selected) == environment_stack_names(selected[0])
 
 
 def test_build_environment_creates_the_layers_in_order(
@@ -56,35 +56,32 @@ def test_layer_names_without_cdktf_match_the_app(configs: list[EnvironmentConfig
     assert all_stacks(configs) == stack_names(configs)
 
 
-def test_the_bootstrap_speaks_for_the_apex_owner(
+def test_each_environment_gets_its_own_accounts_bootstrap(
     providers: None, configs: list[EnvironmentConfig]
 ) -> None:
-    """Whatever order the environments come in (the loader has checked they agree on
-    what the bootstrap creates: tests/kreo_infra/config/test_account.py)."""
     from cdktf import Testing as CdktfTesting
 
     from kreo_infra.app import build_account
 
-    (owner,) = [c for c in configs if c.dns.domain == c.dns.apex]
-    for ordered in (configs, list(reversed(configs))):
-        assert build_account(CdktfTesting.app(), ordered).config is owner
+    for config in configs:
+        assert build_account(CdktfTesting.app(), config, configs).config is config
 
 
-def test_one_environment_still_gets_the_whole_accounts_bootstrap(
-    providers: None, configs: list[EnvironmentConfig], tmp_path
+def test_one_environment_synthesizes_as_it_does_among_all(
+    providers: None, synthesis: Synthesis, configs: list[EnvironmentConfig], tmp_path
 ) -> None:
+    """What the accounts share depends on every environment (registry pulls, zone
+    delegations): one environment alone yields the same stacks as all of them."""
     import json
 
     from kreo_infra.app import build_app
 
-    # The last environment alone: its deploy role is not the only one the bootstrap needs.
     alone = configs[-1]
     build_app(
         [alone], charts_dir=PROJECT_ROOT / "charts", outdir=str(tmp_path), account_configs=configs
     ).synth()
     stacks = sorted(p.name for p in (tmp_path / "stacks").iterdir())
-    assert stacks == sorted(["kreo-bootstrap", *environment_stack_names(alone)])
-    bootstrap = json.loads((tmp_path / "stacks" / "kreo-bootstrap" / "cdk.tf.json").read_text())
-    roles = {r["name"] for r in bootstrap["resource"]["aws_iam_role"].values()}
-    assert len(configs) > 1
-    assert {f"kreo-deploy-{c.name}" for c in configs} <= roles
+    assert stacks == sorted(environment_stack_names(alone))
+    for name in stacks:
+        mine = json.loads((tmp_path / "stacks" / name / "cdk.tf.json").read_text())
+        assert mine == synthesis.stack(name), name

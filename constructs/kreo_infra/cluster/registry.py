@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 from cdktf_cdktf_provider_aws.ecr_lifecycle_policy import EcrLifecyclePolicy
+from cdktf_cdktf_provider_aws.ecr_repository_policy import EcrRepositoryPolicy
 from cdktf_cdktf_provider_aws.ecr_repository import (
     EcrRepository,
     EcrRepositoryEncryptionConfiguration,
@@ -15,7 +17,21 @@ from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
+from kreo_infra.security.iam import policy_document
 from kreo_infra.security.kms import RotatingKey
+
+PULL_ACTIONS = [
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+]
+"""What a node needs to pull an image (AmazonEC2ContainerRegistryReadOnly's pull
+actions). ECR decrypts the layers under its own KMS grant on the repository's key,
+so a puller in another account needs no key permission
+(https://docs.aws.amazon.com/AmazonECR/latest/userguide/encryption-at-rest.html)."""
+
+ROLE_ARN = re.compile(r"^arn:[^:]+:iam::(?P<account>\d{12}):role/[\w+=,.@/-]+$")
+"""A role ARN with a literal account (the partition may be a token)."""
 
 
 def lifecycle_rules(*, untagged_expiry_days: int, keep_releases: int) -> str:
@@ -55,6 +71,12 @@ class ServiceRepositories(Construct):
     Tags are immutable (a tag names one image forever, so a rollout is
     reproducible and reviewable), every push is scanned, images are encrypted
     with a rotating KMS key, and a lifecycle policy keeps the registry small.
+
+    ``pull_role_arns`` are roles of *other* accounts (the other environments'
+    node roles) that may pull: a repository policy names their accounts as
+    principals and each role exactly (``aws:PrincipalArn``, so the roles need
+    not exist yet when the policy is set), for the pull actions only. Default:
+    none, only this account's principals (through IAM) pull.
     """
 
     def __init__(
@@ -67,7 +89,13 @@ class ServiceRepositories(Construct):
         untagged_expiry_days: int,
         keep_releases: int,
         account: AwsAccount,
+        pull_role_arns: Sequence[str] = (),
     ) -> None:
+        for arn in pull_role_arns:
+            if not ROLE_ARN.match(arn) or "*" in arn:
+                raise PropsError(
+                    "ServiceRepositories", "pull_role_arns", arn, "name IAM roles by exact ARN"
+                )
         super().__init__(scope, id)
         if not services or len(set(services)) != len(services):
             raise PropsError(
@@ -105,4 +133,28 @@ class ServiceRepositories(Construct):
                     untagged_expiry_days=untagged_expiry_days, keep_releases=keep_releases
                 ),
             )
+            if pull_role_arns:
+                EcrRepositoryPolicy(
+                    self,
+                    f"{service}-pull",
+                    repository=repository.name,
+                    policy=cross_account_pull(pull_role_arns),
+                )
             self.repositories[service] = repository
+
+
+def cross_account_pull(role_arns: Sequence[str]) -> str:
+    """A repository policy: ``role_arns`` (other accounts' roles) may pull, nothing else."""
+    partition = role_arns[0].split(":")[1]
+    accounts = sorted({ROLE_ARN.match(arn)["account"] for arn in role_arns})  # type: ignore[index]
+    return policy_document(
+        [
+            {
+                "Sid": "TheOtherEnvironmentsNodesPull",
+                "Effect": "Allow",
+                "Principal": {"AWS": [f"arn:{partition}:iam::{a}:root" for a in accounts]},
+                "Action": PULL_ACTIONS,
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": sorted(role_arns)}},
+            }
+        ]
+    )

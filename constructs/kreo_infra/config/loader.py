@@ -219,18 +219,22 @@ def load_environments(
     return [loaded[name] for name in wanted]
 
 
-ACCOUNT_SETTINGS = (
+SHARED_SETTINGS = (
     "project",
-    "region",
-    "state",
     "delivery",
     "registry",
     "dns.apex",
     "cluster.admin_role_names",
     "cluster.readonly_role_names",
 )
-"""What kreo-bootstrap (once per account) creates or every environment shares: the
-environments of one account must agree on all of it."""
+"""What every environment shares across the accounts: one project, one pipeline
+(the same repository, role names and people's roles in every account), one
+image registry and one apex domain. The environments must agree on all of it."""
+
+SHARED_ROLE_NAMES = ("dns", "break-glass", "pipeline-boundary")
+"""Names ``<project>-<name>…`` the bootstraps take besides ``delivery``'s roles:
+the apex owner's DNS delegation roles (``kreo-dns-*``), the break-glass role and
+the pipeline's permissions boundary."""
 
 
 def _get(config: EnvironmentConfig, path: str) -> Any:
@@ -269,13 +273,30 @@ def _account_roles(config: EnvironmentConfig) -> list[str]:
         delivery.plan_role,
         delivery.image_push_role,
         *delivery.access_roles,
+        *(f"{config.project}-{name}" for name in SHARED_ROLE_NAMES),
     ]
 
 
-def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:
-    """Rules across the environments of one account; raise :class:`ConfigError`.
+def apex_owner(configs: Sequence[EnvironmentConfig]) -> EnvironmentConfig:
+    """The environment whose domain is the apex (production): its account holds what
+    the environments share, the apex zone and the image registry. The loader has
+    checked there is exactly one (:func:`check_account`)."""
+    return next(c for c in configs if c.dns.domain == c.dns.apex)
 
-    * they agree on :data:`ACCOUNT_SETTINGS` (one bootstrap, one state bucket);
+
+def parent_of(
+    config: EnvironmentConfig, configs: Sequence[EnvironmentConfig]
+) -> EnvironmentConfig | None:
+    """The environment whose zone ``config``'s zone is delegated from, if any."""
+    parent = config.dns.delegate_from
+    return next((c for c in configs if c.dns.domain == parent), None) if parent else None
+
+
+def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:
+    """Rules across the environments; raise :class:`ConfigError`.
+
+    * each has an AWS account of its own (``account_id``);
+    * they agree on :data:`SHARED_SETTINGS` (one pipeline, registry and apex);
     * no two share a globally or account-unique name (buckets, zones, clusters);
     * exactly one owns the apex zone (``dns.domain`` equal to ``dns.apex``);
     * a zone delegated from a parent has that parent among them, created here, and
@@ -298,16 +319,27 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
                     f"{config.name!r} names the account's role {role!r} "
                     f"({config.stack_prefix}-* roles would be taken for the environment's)",
                 )
+    accounts: dict[str, EnvironmentConfig] = {}
+    for config in configs:
+        other = accounts.setdefault(config.account_id, config)
+        if other is not config:
+            raise ConfigError(
+                file_of(config),
+                "account_id",
+                f"{config.account_id!r} is also {other.name}'s account ({file_of(other)}): "
+                "each environment has an account of its own, so one's pipeline cannot "
+                "reach another's resources",
+            )
     for config in configs[1:]:
-        for setting in ACCOUNT_SETTINGS:
+        for setting in SHARED_SETTINGS:
             mine, theirs = _get(config, setting), _get(first, setting)
             if mine != theirs:
                 path, value, other = _first_difference(setting, mine, theirs)
                 raise ConfigError(
                     file_of(config),
                     path,
-                    f"{value!r} differs from {first.name}'s {other!r}: the environments of "
-                    "one account share it (kreo-bootstrap)",
+                    f"{value!r} differs from {first.name}'s {other!r}: every environment "
+                    "shares it (one pipeline, registry and apex)",
                 )
     seen: dict[tuple[str, str], tuple[EnvironmentConfig, str]] = {}
     for config in configs:
@@ -358,14 +390,14 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
             raise ConfigError(
                 file_of(config),
                 "dns.delegate_from",
-                f"no environment of this account creates the zone {parent!r}",
+                f"no environment creates the zone {parent!r}",
             )
         if config.dns.zone == "create" and nearest is not None and parent != nearest:
             raise ConfigError(
                 file_of(config),
                 "dns.delegate_from",
                 f"{parent!r}: {domain!r} must be delegated from {nearest!r}, the nearest zone "
-                "created in this account, or resolvers never find it",
+                "created by an environment, or resolvers never find it",
             )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -105,8 +106,14 @@ class Tags(Model):
     cost_center: TagValue
 
 
+AccountId = Annotated[str, Field(pattern=r"^\d{12}$")]
+"""A 12-digit AWS account id (quoted in YAML: a leading zero is part of it)."""
+
+
 class StateBackend(Model):
-    """Where Terraform state lives: the S3 bucket made by the bootstrap stack."""
+    """Where Terraform state lives: the S3 bucket made by the environment's bootstrap
+    stack, in the environment's own account (unset ``bucket``: derived, see
+    :func:`derive_names`)."""
 
     bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")]
     region: AwsRegion
@@ -124,7 +131,7 @@ class Versions(Model):
     """
 
     terraform: Annotated[str, Field(min_length=1)]
-    providers: dict[Literal["aws", "kubernetes", "helm"], Version]
+    providers: dict[Literal["aws", "kubernetes", "helm", "github"], Version]
 
 
 class SubnetCidrs(Model):
@@ -548,36 +555,65 @@ class Autoscaling(Model):
 MOVING_TAGS = ("latest", "main", "master", "stable")
 
 
+_DIGEST = r"sha256:[0-9a-f]{64}"
+_IMAGE_TAG = re.compile(
+    rf"^(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}})?(@(?P<digest>{_DIGEST}))?$"
+)
+
+
+def split_image_tag(value: str) -> tuple[str | None, str | None]:
+    """``<tag>``, ``<tag>@sha256:<hex>`` or ``@sha256:<hex>`` as (tag, digest), each
+    None when absent (the value is assumed valid: :data:`ImageTag`)."""
+    match = _IMAGE_TAG.match(value)
+    return (match.group("tag"), match.group("digest")) if match else (value, None)
+
+
 def _image_tag(value: str) -> str:
-    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$", value):
-        raise ValueError(f"{value!r} is not a valid image tag")
-    if value in MOVING_TAGS:
+    match = _IMAGE_TAG.match(value)
+    if not value or not match:
+        raise ValueError(
+            f"{value!r} is not <tag>, <tag>@sha256:<64 hex digits> or @sha256:<64 hex digits>"
+        )
+    if match.group("tag") in MOVING_TAGS:
         raise ValueError(f"{value!r} moves between builds; name one build (e.g. 1.4.2 or a commit)")
     return value
 
 
 ImageTag = Annotated[str, AfterValidator(_image_tag)]
-"""An image tag that names one build (ECR repositories refuse to overwrite it)."""
+"""The build of an image in its repository: a tag naming one build (ECR
+repositories refuse to overwrite it), optionally followed by its digest
+(``1.4.2@sha256:<64 hex>``: the digest is what runs, the tag is for people), or
+the digest alone (``@sha256:<64 hex>``)."""
 
 _IMAGE_REFERENCE = re.compile(
     r"^(?P<repository>[a-z0-9.-]+(:[0-9]+)?/[a-z0-9._/-]+)"
-    r":(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127})(@sha256:[0-9a-f]{64})?$"
+    rf"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{{0,127}}))?(@(?P<digest>{_DIGEST}))?$"
 )
 
 
 def _image_reference(value: str) -> str:
     match = _IMAGE_REFERENCE.match(value)
-    if not match:
+    if not match or not (match.group("tag") or match.group("digest")):
         raise ValueError(
-            f"{value!r} is not <registry>/<repository>:<tag> (optionally @sha256:<digest>)"
+            f"{value!r} is not <registry>/<repository>:<tag>, "
+            "<registry>/<repository>:<tag>@sha256:<64 hex digits> "
+            "or <registry>/<repository>@sha256:<64 hex digits>"
         )
-    _image_tag(match.group("tag"))
+    if match.group("tag"):
+        _image_tag(match.group("tag"))
     return value
+
+
+def image_reference_digest(value: str) -> str | None:
+    """The ``sha256:<hex>`` digest of an :data:`ImageReference`, None without one."""
+    match = _IMAGE_REFERENCE.match(value)
+    return match.group("digest") if match else None
 
 
 ImageReference = Annotated[str, AfterValidator(_image_reference)]
 """A full image reference, ``<registry>/<repository>:<tag>``, its tag naming one
-build (never ``latest``); ``@sha256:<digest>`` may follow."""
+build (never ``latest``); ``@sha256:<digest>`` may follow, or replace the tag."""
+
 
 SecretName = Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
 
@@ -657,9 +693,16 @@ class DatabasePool(Model):
 class Application(Model):
     """Settings the marketplace services read at run time (non-secret only), and
     which secret becomes which environment variable. ``database_client_image``
-    is the PostgreSQL client (psql) the chart's database-roles hook job runs."""
+    is the PostgreSQL client (psql) the chart's database-roles hook job runs.
+
+    ``require_image_digests`` makes ``image_tag`` and
+    ``database_client_image`` name their digest (``@sha256:<64 hex>``): the
+    cluster then runs exactly the bytes reviewed, whatever happens to a tag in
+    its registry; :func:`image_digest_problems` applies the same rule to the
+    services' own ``image_tag``."""
 
     image_tag: ImageTag
+    require_image_digests: bool
     cors_origins: Annotated[list[HttpsOrigin], Field(min_length=1)]
     rate_limit: RateLimit
     edge_rate_limit: EdgeRateLimit
@@ -673,6 +716,44 @@ class Application(Model):
     stripe_api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")]
     secret_env: dict[SecretName, Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$")]]
     shared_secrets: list[SecretName]
+
+    @model_validator(mode="after")
+    def _digests_when_required(self) -> Application:
+        if self.require_image_digests:
+            for field, value, digest in (
+                ("image_tag", self.image_tag, split_image_tag(self.image_tag)[1]),
+                (
+                    "database_client_image",
+                    self.database_client_image,
+                    image_reference_digest(self.database_client_image),
+                ),
+            ):
+                if not digest:
+                    raise FieldPathError(
+                        field,
+                        f"{value!r} has no digest; require_image_digests wants "
+                        "<tag>@sha256:<64 hex digits>",
+                    )
+        return self
+
+
+def image_digest_problems(
+    application: Application, services: Mapping[str, Service]
+) -> list[tuple[str, str]]:
+    """``(field path, problem)`` for each service ``image_tag`` without a digest
+    when ``application.require_image_digests`` is set (EnvironmentConfig's
+    validator reports them; a Service alone cannot see the application's rule)."""
+    if not application.require_image_digests:
+        return []
+    return [
+        (
+            f"services.{name}.image_tag",
+            f"{service.image_tag!r} has no digest; application.require_image_digests "
+            "wants <tag>@sha256:<64 hex digits>",
+        )
+        for name, service in services.items()
+        if service.image_tag is not None and split_image_tag(service.image_tag)[1] is None
+    ]
 
 
 Percent = Annotated[float, Field(gt=0, le=100)]
@@ -769,6 +850,23 @@ class Backup(Model):
 
 
 GithubRepository = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")]
+WorkflowPath = Annotated[str, Field(pattern=r"^\.github/workflows/[A-Za-z0-9_.-]+\.ya?ml$")]
+GithubTeamSlug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$")]
+GithubEnvironmentName = Annotated[str, Field(pattern=ENVIRONMENT_NAME.pattern)]
+StatusCheckName = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class Workflows(Model):
+    """The workflow files whose jobs assume the pipeline's roles. Their paths are
+    part of the roles' OIDC subjects (``job_workflow_ref``): a job of any other
+    workflow file gets a token no role trusts."""
+
+    ci: WorkflowPath
+    """This repository's pull-request workflow (the plan role)."""
+    deploy: WorkflowPath
+    """This repository's deploy workflow on main (the deploy roles)."""
+    release: WorkflowPath
+    """The release workflow of every application repository, on main (image push)."""
 
 
 class Delivery(Model):
@@ -790,6 +888,16 @@ class Delivery(Model):
     bootstrap creates each, assumable only from that permission set's roles.
     Identity Center's own roles are named ``AWSReservedSSO_<set>_<random>`` under
     a path, which EKS access entries and OpenSearch cannot name stably."""
+    workflows: Workflows
+    approver_teams: dict[
+        GithubEnvironmentName, Annotated[list[GithubTeamSlug], Field(min_length=1, max_length=6)]
+    ]
+    """GitHub environment → the teams (slugs) whose approval a deploy job there
+    waits for (one approval from any of them; GitHub allows six reviewers). An
+    environment not named here deploys without approval, still from main only."""
+    required_checks: Annotated[list[StatusCheckName], Field(min_length=1)]
+    """The check runs (job names of ``workflows.ci``) a pull request to main must
+    pass; a test keeps them equal to job names of that workflow."""
 
     @model_validator(mode="after")
     def _no_identity_center_names(self) -> Delivery:
@@ -805,6 +913,7 @@ DR_COPY_SUFFIX = "-dr"
 """The media bucket's copy in the DR region is ``<media bucket>-dr`` (data layer)."""
 
 UNIQUE_NAMES = (
+    "state.bucket",
     "storage.media_bucket",
     "storage.access_logs_bucket",
     "edge.www_bucket",
@@ -819,7 +928,8 @@ def derive_names(data: dict[str, Any]) -> dict[str, Any]:
     """The naming rule: what an environment's file leaves unset, from its name.
 
     S3 buckets (global names) are ``<project>-marketplace-<env>`` and
-    ``…-access-logs``, ``…-www``, ``…-vendors``, ``…-cdn-logs``; the domain is
+    ``…-access-logs``, ``…-www``, ``…-vendors``, ``…-cdn-logs``, and the state
+    bucket ``<project>-infra-terraform-state-<env>``; the domain is
     ``<env>.<dns.apex>``, delegated from the apex; the CORS origins are the
     environment's own web apps. Everything else unique (stacks, the cluster,
     roles, secrets, topics) is already named after the environment.
@@ -830,6 +940,7 @@ def derive_names(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     base = f"{project}-marketplace-{name}"
     derived = {
+        "state": {"bucket": f"{project}-infra-terraform-state-{name}"},
         "storage": {"media_bucket": base, "access_logs_bucket": f"{base}-access-logs"},
         "edge": {
             "www_bucket": f"{base}-www",
@@ -861,6 +972,10 @@ class EnvironmentConfig(Model):
     """Everything one environment (staging, production) is built from."""
 
     name: str
+    account_id: AccountId
+    """The environment's own AWS account (one account per environment: the
+    pipeline of one cannot reach another's resources; docs/decisions.md).
+    Every AWS provider of its stacks refuses any other account."""
     project: DnsLabel
     region: AwsRegion
     dr_region: AwsRegion
@@ -985,6 +1100,23 @@ class EnvironmentConfig(Model):
     def deploy_role(self) -> str:
         """The IAM role this environment's deploy jobs assume (``kreo-deploy-<env>``)."""
         return f"{self.delivery.deploy_role_prefix}-{self.name}"
+
+    @property
+    def dns_delegation_role(self) -> str:
+        """The role in the parent zone's account that writes this environment's NS
+        delegation record there (``kreo-dns-delegation-<env>``; the deploy role only)."""
+        return f"{self.project}-dns-delegation-{self.name}"
+
+    @property
+    def dns_reader_role(self) -> str:
+        """The role in the parent zone's account that reads it (``kreo-dns-reader-<env>``):
+        what pull-request plans of this environment's edge assume instead."""
+        return f"{self.project}-dns-reader-{self.name}"
+
+    def node_role_names(self) -> list[str]:
+        """The IAM roles of this environment's EKS nodes (``<cluster>-<group>-node``):
+        the registry account lets exactly these pull."""
+        return [f"{self.cluster_name}-{group}-node" for group in self.cluster.node_groups]
 
     @property
     def cluster_name(self) -> str:

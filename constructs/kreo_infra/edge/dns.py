@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformIterator, Token
+from cdktf import TerraformIterator, TerraformProvider, Token
 from cdktf_cdktf_provider_aws.acm_certificate import AcmCertificate
 from cdktf_cdktf_provider_aws.acm_certificate_validation import AcmCertificateValidation
 from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
@@ -29,7 +29,9 @@ class PublicZone(Construct):
 
     With ``create`` the zone is made here, never force-destroyed with its
     records; with ``delegate_from`` the NS record delegating ``domain`` is added
-    to that parent zone (looked up by name in this account). Without
+    to that parent zone, looked up by name through ``parent_provider`` (the
+    parent zone's account, through a role it grants; default: this stack's
+    provider, a parent in the same account). Without
     ``create`` an existing zone is looked up by name and nothing is changed.
     """
 
@@ -41,7 +43,12 @@ class PublicZone(Construct):
         domain: str,
         create: bool = True,
         delegate_from: str | None = None,
+        parent_provider: TerraformProvider | None = None,
     ) -> None:
+        if parent_provider is not None and delegate_from is None:
+            raise PropsError(
+                "PublicZone", "parent_provider", "given", "pass it with delegate_from only"
+            )
         if delegate_from is not None and not create:
             raise PropsError(
                 "PublicZone", "delegate_from", delegate_from, "delegate only a zone created here"
@@ -67,7 +74,13 @@ class PublicZone(Construct):
             self.zone_id = existing.zone_id
             self.name_servers = existing.name_servers
         if delegate_from is not None:
-            parent = DataAwsRoute53Zone(self, "parent", name=delegate_from, private_zone=False)
+            parent = DataAwsRoute53Zone(
+                self,
+                "parent",
+                name=delegate_from,
+                private_zone=False,
+                provider=parent_provider,
+            )
             Route53Record(
                 self,
                 "delegation",
@@ -76,6 +89,7 @@ class PublicZone(Construct):
                 type="NS",
                 ttl=DELEGATION_TTL,
                 records=self.name_servers,
+                provider=parent_provider,
             )
 
     def alias_to_cloudfront(self, id: str, *, name: str, distribution_domain: str) -> None:

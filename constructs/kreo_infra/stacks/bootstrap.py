@@ -1,9 +1,12 @@
-"""``kreo-bootstrap``: what the pipeline needs before any other stack can exist.
+"""``kreo-<env>-bootstrap``: what the pipeline needs before any other stack can exist.
 
-One per AWS account, applied once by an administrator (docs/operations.md,
-"Bootstrap a new account"): the Terraform state bucket every other stack's
-backend names, the GitHub Actions OIDC provider, and the roles the workflows
-assume.
+One per environment, in the environment's own AWS account, applied by an
+administrator (docs/operations.md, "Bootstrap a new account"): the Terraform
+state bucket every other stack's backend names, the GitHub Actions OIDC
+provider, and the roles the workflows assume. The apex owner's (production's)
+also holds what the environments share: the image registry, pulled by the other
+accounts' nodes, and the roles through which the other environments delegate
+their zones from the apex zone.
 """
 
 from __future__ import annotations
@@ -15,20 +18,67 @@ from constructs import Construct
 
 from kreo_infra.cluster.registry import ServiceRepositories
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.config.loader import parent_of
 from kreo_infra.delivery.access import AccessRole, access_statements
 from kreo_infra.delivery.github import (
     DEPLOY_SESSION_SECONDS,
     PLAN_SESSION_SECONDS,
+    PULL_REQUEST_CONTEXT,
+    PULL_REQUEST_REFS,
     GithubOidcProvider,
     GithubRole,
+    branch_context,
+    environment_context,
     state_access,
+    workflow_subject,
 )
 from kreo_infra.delivery.state import StateBucket
+from kreo_infra.delivery.zone_delegation import ParentZoneAccess
 from kreo_infra.errors import PropsError
 from kreo_infra.stacks.kreo_stack import KreoStack
 
 READ_ONLY_POLICY = "ReadOnlyAccess"
 DEPLOY_POLICY = "AdministratorAccess"
+
+PLAN_DENIED_DATA_READS = [
+    # secret values; a connection token is a GitHub App token (none is used
+    # here, decision 56; denied should one ever be created)
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:BatchGetSecretValue",
+    "ssm:GetParameter",
+    "ssm:GetParameters",
+    "ssm:GetParametersByPath",
+    "codeconnections:GetConnectionToken",
+    "codestar-connections:GetConnectionToken",
+    # log events (the application's, the flow logs', the WAF's)
+    "logs:GetLogEvents",
+    "logs:FilterLogEvents",
+    "logs:StartQuery",
+    "logs:GetQueryResults",
+    "logs:GetLogRecord",
+    "logs:StartLiveTail",
+    "logs:Unmask",
+    # database log files
+    "rds:DownloadDBLogFilePortion",
+    "rds:DownloadCompleteDBLogFile",
+    # image layers (the code)
+    "ecr:GetDownloadUrlForLayer",
+    "ecr:BatchGetImage",
+    # the search index's documents
+    "es:ESHttpGet",
+    "es:ESHttpHead",
+    "es:ESHttpPost",
+    # builds' environment and logs, instances' consoles
+    "codebuild:BatchGetBuilds",
+    "ec2:GetConsoleOutput",
+    "ec2:GetConsoleScreenshot",
+    "ec2:GetPasswordData",
+    # backup contents' metadata (restore parameters)
+    "backup:GetRecoveryPointRestoreMetadata",
+]
+"""Reads of data (not configuration) that AWS's ReadOnlyAccess grants and a
+``terraform plan`` never needs: denied to the plan role, whose sessions run the
+code of unmerged pull requests."""
 
 ECR_PUSH_ACTIONS = [
     "ecr:BatchCheckLayerAvailability",
@@ -43,16 +93,21 @@ ECR_PUSH_ACTIONS = [
 
 
 class BootstrapStack(KreoStack):
-    """The state bucket, the GitHub OIDC provider and the pipeline's roles.
+    """The state bucket, the GitHub OIDC provider and the pipeline's roles of one
+    environment's account.
 
-    * ``kreo-plan``: pull requests of this repository; AWS's read-only policy,
-      the state (read, and lock files), and explicit denials of reading data
-      (S3 objects outside the state, secret values);
-    * ``kreo-deploy-<env>`` per environment: jobs of this repository running in
-      the GitHub environment ``<env>`` (required reviewers, main only); full
-      rights except over this stack's own resources and IAM users;
-    * ``kreo-image-push``: the main branch of the application repositories;
-      push to the ``<project>/*`` ECR repositories, nothing else.
+    * ``kreo-plan``: pull requests of this repository and the deploy workflow's
+      plan jobs; AWS's read-only policy, the state (read only: plans take no
+      lock), and explicit denials of reading data (objects outside the state,
+      log events, database logs, image layers, secret values);
+    * ``kreo-deploy-<env>``: jobs of this repository running in the GitHub
+      environment ``<env>`` (required reviewers, main only); full rights except
+      over this stack's own resources and IAM users;
+    * the apex owner only (``environments``: every environment, to know the
+      others): the ``<project>/*`` image repositories, which the other
+      environments' node roles may pull, ``kreo-image-push`` (the application
+      repositories push there, nothing else), and per other environment
+      delegated from a zone of this one, its DNS delegation and reader roles.
     """
 
     layer = "bootstrap"
@@ -63,16 +118,19 @@ class BootstrapStack(KreoStack):
         scope: Construct,
         *,
         config: EnvironmentConfig,
-        environments: Sequence[str],
-        services: Sequence[str] = (),
+        environments: Sequence[EnvironmentConfig] = (),
     ) -> None:
         if config.state.region != config.region:
             raise PropsError(
                 "BootstrapStack", "state.region", config.state.region,
                 f"create the state bucket in the stacks' region ({config.region})",
             )  # fmt: skip
-        if not environments:
-            raise PropsError("BootstrapStack", "environments", [], "name at least one")
+        peers = list(environments) or [config]
+        if config.name not in [p.name for p in peers]:
+            raise PropsError(
+                "BootstrapStack", "environments", [p.name for p in peers],
+                f"include this stack's own ({config.name})",
+            )  # fmt: skip
         super().__init__(scope, config=config)
         aws = self.account
         partition, region, account_id = aws.partition, aws.region, aws.account_id
@@ -87,6 +145,8 @@ class BootstrapStack(KreoStack):
         )
         self.oidc = GithubOidcProvider(self, "github-oidc")
         repository = delivery.github_repository
+        parent = parent_of(config, peers)
+        owns_apex = config.dns.domain == config.dns.apex
         state_arn = self.state.arn
         state_objects = f"{state_arn}/{state.key_prefix}/*"
         guarded_roles = [
@@ -102,23 +162,41 @@ class BootstrapStack(KreoStack):
             self,
             "plan-role",
             name=delivery.plan_role,
-            description=f"terraform plan for pull requests of {repository}",
+            description=f"terraform plan for pull requests and deploys of {repository}",
             provider_arn=self.oidc.arn,
-            subjects=[f"repo:{repository}:pull_request"],
+            # Pull requests' plans (infra-ci.yml) and the deploy workflow's plan
+            # jobs on main (no GitHub environment).
+            subjects=[
+                workflow_subject(
+                    repository,
+                    context=PULL_REQUEST_CONTEXT,
+                    workflow_path=delivery.workflows.ci,
+                    ref=PULL_REQUEST_REFS,
+                ),
+                workflow_subject(
+                    repository, context=branch_context(), workflow_path=delivery.workflows.deploy
+                ),
+            ],
             account=aws,
             managed_policies=[READ_ONLY_POLICY],
             max_session_seconds=PLAN_SESSION_SECONDS,
             statements=[
-                *state_access(
-                    bucket_arn=state_arn,
-                    key_arn=self.state.key.arn,
-                    key_prefix=state.key_prefix,
-                    write=False,
+                # Read only: a plan takes no lock (-lock=false), so a pull
+                # request's code cannot hold the state of a deploy hostage.
+                *(
+                    statement
+                    for statement in state_access(
+                        bucket_arn=state_arn,
+                        key_arn=self.state.key.arn,
+                        key_prefix=state.key_prefix,
+                        write=False,
+                    )
+                    if statement["Sid"] != "TakeStateLocks"
                 ),
                 {
                     "Sid": "NoDataOutsideTheState",
                     "Effect": "Deny",
-                    "Action": "s3:GetObject",
+                    "Action": ["s3:GetObject", "s3:GetObjectVersion"],
                     "NotResource": state_objects,
                 },
                 {
@@ -130,17 +208,25 @@ class BootstrapStack(KreoStack):
                     "Action": "secretsmanager:GetRandomPassword",
                     "Resource": "*",
                 },
+                *(
+                    [
+                        {
+                            "Sid": "ReadTheParentZoneForPlans",
+                            "Effect": "Allow",
+                            "Action": "sts:AssumeRole",
+                            "Resource": f"arn:{partition}:iam::{parent.account_id}:role/"
+                            f"{config.dns_reader_role}",
+                        }
+                    ]
+                    if parent is not None and parent.account_id != config.account_id
+                    else []
+                ),
                 {
-                    "Sid": "NoSecretValues",
+                    # Configuration, not data: ReadOnlyAccess grants these reads
+                    # of what the platform holds; a plan needs none of them.
+                    "Sid": "NoDataReads",
                     "Effect": "Deny",
-                    # A connection token is a GitHub App token (none is used here,
-                    # decision 56; denied should one ever be created).
-                    "Action": [
-                        "secretsmanager:GetSecretValue",
-                        "ssm:GetParameter*",
-                        "codeconnections:GetConnectionToken",
-                        "codestar-connections:GetConnectionToken",
-                    ],
+                    "Action": PLAN_DENIED_DATA_READS,
                     "Resource": "*",
                 },
             ],
@@ -204,21 +290,26 @@ class BootstrapStack(KreoStack):
                 "Resource": "*",
             },
         ]
-        self.deploy_roles = {
-            environment: GithubRole(
-                self,
-                f"deploy-role-{environment}",
-                name=f"{delivery.deploy_role_prefix}-{environment}",
-                description=f"cdktf deploy of {environment} from {repository}",
-                provider_arn=self.oidc.arn,
-                subjects=[f"repo:{repository}:environment:{environment}"],
-                account=aws,
-                managed_policies=[DEPLOY_POLICY],
-                statements=guard,
-                max_session_seconds=DEPLOY_SESSION_SECONDS,
-            )
-            for environment in environments
-        }
+        # This account's environment only: another environment's pipeline has
+        # no role here (one account per environment).
+        self.deploy_role = GithubRole(
+            self,
+            f"deploy-role-{config.name}",
+            name=config.deploy_role,
+            description=f"cdktf deploy of {config.name} from {repository}",
+            provider_arn=self.oidc.arn,
+            subjects=[
+                workflow_subject(
+                    repository,
+                    context=environment_context(config.name),
+                    workflow_path=delivery.workflows.deploy,
+                )
+            ],
+            account=aws,
+            managed_policies=[DEPLOY_POLICY],
+            statements=guard,
+            max_session_seconds=DEPLOY_SESSION_SECONDS,
+        )
         # People's roles, which the clusters' access entries and the search
         # domains name; what each may do there is decided by those (EKS access
         # policies, OpenSearch's fine-grained access control), not here.
@@ -235,17 +326,59 @@ class BootstrapStack(KreoStack):
             )
             for role, permission_set in delivery.access_roles.items()
         }
-        # The services' image repositories: the account's, so they exist before
-        # the first environment deploys and every environment pulls the same
-        # images (defaults: every service of ``config``).
+        # The environments whose zones are delegated from this one's: the roles
+        # their pipelines assume to write (deploys) or read (plans) the NS record.
+        self.zone_access = {
+            child.name: ParentZoneAccess(
+                self,
+                f"zone-access-{child.name}",
+                account=aws,
+                child_domain=child.dns.domain,
+                child_account_id=child.account_id,
+                delegation_role=child.dns_delegation_role,
+                reader_role=child.dns_reader_role,
+                child_deploy_role=child.deploy_role,
+                child_plan_role=child.delivery.plan_role,
+            )
+            for child in peers
+            if child.account_id != config.account_id
+            and (of := parent_of(child, peers)) is not None
+            and of.name == config.name
+        }
+        outputs: dict[str, object] = {
+            "state-bucket": self.state.name,
+            "github-oidc-provider-arn": self.oidc.arn,
+            "plan-role-arn": self.plan_role.arn,
+            "deploy-role-arn": self.deploy_role.arn,
+            "access-role-arns": {n: r.arn for n, r in self.access_roles.items()},
+        }
+        if owns_apex:
+            self._shared(peers, outputs)
+        for output_id, value in outputs.items():
+            TerraformOutput(self, output_id, value=value)
+
+    def _shared(self, peers: Sequence[EnvironmentConfig], outputs: dict[str, object]) -> None:
+        """What the apex owner's account holds for every environment: the images, and
+        the roles through which the others delegate their zones from its zones."""
+        config, aws = self.config, self.account
+        delivery, partition = config.delivery, aws.partition
+        others = [p for p in peers if p.account_id != config.account_id]
+        # The services' image repositories, one registry for every environment
+        # (build once, promote the same image): they exist before the first
+        # environment deploys, and the other accounts' nodes pull from them.
         self.registry = ServiceRepositories(
             self,
             "registry",
             prefix=config.project,
-            services=list(services or config.services),
+            services=sorted({service for peer in peers for service in peer.services}),
             untagged_expiry_days=config.registry.untagged_expiry_days,
             keep_releases=config.registry.keep_releases,
             account=aws,
+            pull_role_arns=[
+                f"arn:{partition}:iam::{peer.account_id}:role/{role}"
+                for peer in others
+                for role in peer.node_role_names()
+            ],
         )
         self.image_push_role = GithubRole(
             self,
@@ -253,7 +386,13 @@ class BootstrapStack(KreoStack):
             name=delivery.image_push_role,
             description="Pushes the marketplace images from the application repositories",
             provider_arn=self.oidc.arn,
-            subjects=[f"repo:{app}:ref:refs/heads/main" for app in delivery.app_repositories],
+            # Only the application repositories' release workflow, on main.
+            subjects=[
+                workflow_subject(
+                    app, context=branch_context(), workflow_path=delivery.workflows.release
+                )
+                for app in delivery.app_repositories
+            ],
             account=aws,
             statements=[
                 {
@@ -268,20 +407,13 @@ class BootstrapStack(KreoStack):
                     "Effect": "Allow",
                     "Action": ECR_PUSH_ACTIONS,
                     "Resource": (
-                        f"arn:{partition}:ecr:{region}:{account_id}:repository/{config.project}/*"
+                        f"arn:{partition}:ecr:{aws.region}:{aws.account_id}:repository/"
+                        f"{config.project}/*"
                     ),
                 },
             ],
         )
-
-        outputs = {
-            "state-bucket": self.state.name,
-            "github-oidc-provider-arn": self.oidc.arn,
-            "plan-role-arn": self.plan_role.arn,
-            "deploy-role-arns": {e: r.arn for e, r in self.deploy_roles.items()},
-            "image-push-role-arn": self.image_push_role.arn,
-            "access-role-arns": {n: r.arn for n, r in self.access_roles.items()},
-            "repository-urls": {s: r.repository_url for s, r in self.registry.repositories.items()},
+        outputs["image-push-role-arn"] = self.image_push_role.arn
+        outputs["repository-urls"] = {
+            s: r.repository_url for s, r in self.registry.repositories.items()
         }
-        for output_id, value in outputs.items():
-            TerraformOutput(self, output_id, value=value)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
+from cdktf import TerraformOutput, TerraformVariable
+from cdktf_cdktf_provider_aws.provider import (
+    AwsProvider,
+    AwsProviderAssumeRole,
+    AwsProviderDefaultTags,
+)
 from constructs import Construct
 
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.errors import PropsError
 from kreo_infra.data.storage import PrivateBucket, replica_bucket_name, s3_origin_domain
 from kreo_infra.edge.cdn import EdgeSettings, S3Distribution, SecurityHeadersPolicy, StaticSite
 from kreo_infra.edge.dns import DnsValidatedCertificate, PublicZone
@@ -31,7 +37,13 @@ class EdgeStack(KreoStack):
 
     layer = "edge"
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        parent_zone_account_id: str | None = None,
+    ) -> None:
         super().__init__(scope, config=config)
         name = config.stack_prefix
         dns, edge, aws = config.dns, config.edge, self.account
@@ -42,6 +54,11 @@ class EdgeStack(KreoStack):
             domain=dns.domain,
             create=dns.zone == "create",
             delegate_from=dns.delegate_from,
+            parent_provider=(
+                self._parent_zone_provider(parent_zone_account_id)
+                if dns.delegate_from and parent_zone_account_id != config.account_id
+                else None
+            ),
         )
         self.api_certificate = DnsValidatedCertificate(
             self, "api-certificate", domain_name=dns.api_fqdn, zone_id=self.zone.zone_id
@@ -160,3 +177,48 @@ class EdgeStack(KreoStack):
         }
         for output_id, value in outputs.items():
             TerraformOutput(self, output_id, value=value)
+
+    def _parent_zone_provider(self, parent_account_id: str | None) -> AwsProvider:
+        """An AWS provider (alias ``parent-zone``) in the parent zone's account, through
+        the role its bootstrap grants this environment (delivery.zone_delegation):
+        the delegation role by default (deploys), the reader role when the variable
+        ``parent_zone_role`` says so (pull-request plans: ``TF_VAR_parent_zone_role``)."""
+        config = self.config
+        if parent_account_id is None:
+            raise PropsError(
+                "EdgeStack", "parent_zone_account_id", None,
+                f"name the account of {config.dns.delegate_from}'s zone",
+            )  # fmt: skip
+        role = TerraformVariable(
+            self,
+            "parent_zone_role",
+            type="string",
+            default=config.dns_delegation_role,
+            description=(
+                f"The role in {config.dns.delegate_from}'s account this stack's parent-zone "
+                f"provider assumes: {config.dns_delegation_role} (deploys) or "
+                f"{config.dns_reader_role} (pull-request plans)"
+            ),
+        )
+        role.add_validation(
+            condition=(
+                f'contains(["{config.dns_delegation_role}", "{config.dns_reader_role}"], '
+                "var.parent_zone_role)"
+            ),
+            error_message="parent_zone_role: the delegation or the reader role",
+        )
+        return AwsProvider(
+            self,
+            "aws-parent-zone",
+            alias="parent-zone",
+            region=config.region,
+            allowed_account_ids=[parent_account_id],
+            assume_role=[
+                AwsProviderAssumeRole(
+                    role_arn=f"arn:{self.partition}:iam::{parent_account_id}:role/"
+                    f"{role.string_value}",
+                    session_name=f"{config.stack_prefix}-edge",
+                )
+            ],
+            default_tags=[AwsProviderDefaultTags(tags=self._tags)],
+        )

@@ -18,8 +18,9 @@ from kreo_infra.errors import PropsError
 from kreo_infra.tags import standard_tags
 
 LOCAL_STATE_DIR = "../../../state"
-"""Local state of account-wide stacks, relative to a stack's directory in
-cdktf.out/stacks/: the project's ``state/`` directory (git-ignored)."""
+"""Local state of the administrators' stacks (the bootstrap) until the state bucket
+exists, relative to a stack's directory in cdktf.out/stacks/: the project's
+``state/`` directory (git-ignored)."""
 
 
 class KreoStack(TerraformStack):
@@ -28,7 +29,9 @@ class KreoStack(TerraformStack):
     Every subclass gets, without asking:
 
     * the AWS provider in the environment's region, with the standard tags as
-      ``default_tags``;
+      ``default_tags``, that refuses to act in any account but the environment's
+      own (``allowed_account_ids``): credentials of another environment's
+      account fail before the first call;
     * its own state object ``<key_prefix>/<env>/<layer>.tfstate`` in the S3 state
       bucket, encrypted with the state key (SSE-KMS), with S3-native locking
       (``use_lockfile``; no DynamoDB);
@@ -41,13 +44,13 @@ class KreoStack(TerraformStack):
 
     layer: ClassVar[str]
     account_wide: ClassVar[bool] = False
-    """One stack per AWS account (``<project>-<layer>``) instead of one per environment."""
+    """The account's own stack (the bootstrap: one per environment, since every
+    environment has an account of its own), applied by an administrator: its state
+    starts local (``state.bootstrap_backend``) because it creates the state bucket."""
 
     @classmethod
     def name_for(cls, config: EnvironmentConfig) -> str:
-        """The stack id of this layer in ``config``'s environment (or account)."""
-        if cls.account_wide:
-            return f"{config.project}-{cls.layer}"
+        """The stack id of this layer in ``config``'s environment."""
         return f"{config.stack_prefix}-{cls.layer}"
 
     def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
@@ -60,13 +63,14 @@ class KreoStack(TerraformStack):
         self._dr: AwsProvider | None = None
         self.stack_name = self.name_for(config)
         super().__init__(scope, self.stack_name)
-        tags = standard_tags(config, self.stack_name, account_wide=self.account_wide)
+        tags = standard_tags(config, self.stack_name)
 
         self._tags = tags
         self.aws = AwsProvider(
             self,
             "aws",
             region=config.region,
+            allowed_account_ids=[config.account_id],
             default_tags=[AwsProviderDefaultTags(tags=tags)],
         )
         state = config.state
@@ -95,10 +99,7 @@ class KreoStack(TerraformStack):
     @property
     def state_key(self) -> str:
         """This stack's state object in the state bucket."""
-        prefix = self.config.state.key_prefix
-        if self.account_wide:
-            return f"{prefix}/{self.layer}.tfstate"
-        return f"{prefix}/{self.config.name}/{self.layer}.tfstate"
+        return f"{self.config.state.key_prefix}/{self.config.name}/{self.layer}.tfstate"
 
     @property
     def account_id(self) -> str:
@@ -134,6 +135,7 @@ class KreoStack(TerraformStack):
                 "aws-dr",
                 alias="dr",
                 region=self.config.dr_region,
+                allowed_account_ids=[self.config.account_id],
                 default_tags=[AwsProviderDefaultTags(tags=self._tags)],
             )
         return self._dr

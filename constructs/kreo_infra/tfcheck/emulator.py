@@ -1,7 +1,7 @@
 """Tier 3: apply the stacks against a local AWS emulator (moto, server mode).
 
 ``python -m kreo_infra.tfcheck emulate`` (``make emulate``) starts moto's server on
-127.0.0.1 (a free port), applies ``kreo-bootstrap`` and then each AWS stack of one
+127.0.0.1 (a free port), applies ``kreo-<env>-bootstrap`` and then each AWS stack of one
 environment (production by default) in deployment order, each with its S3 backend
 in the state bucket the bootstrap stack created in the emulator, plans each stack
 again (which must show no change), and finally destroys everything in reverse
@@ -569,6 +569,8 @@ def configure_for_emulator(stack: dict[str, Any], endpoint: str) -> None:
         providers = [providers]
         stack["provider"]["aws"] = providers
     for provider in providers or []:
+        # The emulator is one account (moto's 123456789012), not the environment's.
+        provider.pop("allowed_account_ids", None)
         provider.update(provider_settings(endpoint))
     for body in stack.get("data", {}).get("terraform_remote_state", {}).values():
         if body.get("backend") == "s3":

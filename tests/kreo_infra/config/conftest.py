@@ -21,6 +21,7 @@ SUBDOMAIN = "beta"
 """Everything derived from its name: ``beta.kreo.com``, ``kreo-marketplace-beta-*``."""
 
 APEX_OWNER_YAML = """\
+account_id: "111111111111"
 tags: {cost_center: marketplace-alpha}
 storage:
   media_bucket: kreo-alpha-media
@@ -33,6 +34,7 @@ edge:
 """
 
 SUBDOMAIN_YAML = """\
+account_id: "222222222222"
 tags: {cost_center: marketplace-beta}
 cluster: {node_groups: {general: {min_size: 1, desired_size: 1, max_size: 2}}}
 """

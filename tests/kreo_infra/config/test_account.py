@@ -1,4 +1,4 @@
-"""Rules across the environments of one account (loader.check_account), one test each,
+"""Rules across the environments (loader.check_account), one test each,
 on the fixture directory (alpha owns the apex, beta derives everything)."""
 
 from __future__ import annotations
@@ -54,11 +54,27 @@ def test_a_copied_cluster_name_is_rejected(fixture_config: Path) -> None:
     assert "'kreo-alpha' is also alpha's cluster.name" in error.problem
 
 
-def test_account_settings_must_agree(fixture_config: Path) -> None:
-    override(fixture_config, SUBDOMAIN, {"state": {"bucket": "another-state-bucket"}})
+def test_shared_settings_must_agree(fixture_config: Path) -> None:
+    override(fixture_config, SUBDOMAIN, {"delivery": {"plan_role": "another-plan"}})
+    error = account_error(fixture_config)
+    assert error.path == "delivery.plan_role"
+    assert "differs from alpha's 'kreo-plan'" in error.problem
+
+
+def test_each_environment_has_an_account_of_its_own(fixture_config: Path) -> None:
+    override(fixture_config, SUBDOMAIN, {"account_id": "111111111111"})
+    error = account_error(fixture_config)
+    assert (error.path, error.file.endswith(f"{SUBDOMAIN}.yaml")) == ("account_id", True)
+    assert "'111111111111' is also alpha's account" in error.problem
+
+
+def test_each_environment_has_a_state_bucket_of_its_own(fixture_config: Path) -> None:
+    configs = {c.name: c for c in load_environments(fixture_config)}
+    assert configs[SUBDOMAIN].state.bucket == f"kreo-infra-terraform-state-{SUBDOMAIN}"
+    override(fixture_config, SUBDOMAIN, {"state": {"bucket": configs[APEX_OWNER].state.bucket}})
     error = account_error(fixture_config)
     assert error.path == "state.bucket"
-    assert "differs from alpha's 'kreo-infra-terraform-state'" in error.problem
+    assert "global" in error.problem
 
 
 def test_the_apex_must_agree(fixture_config: Path) -> None:
@@ -79,7 +95,7 @@ def test_a_delegated_zone_needs_its_parent_here(fixture_config: Path) -> None:
     error = account_error(fixture_config)
     assert error.file.endswith(f"{SUBDOMAIN}.yaml")
     assert error.path == "dns.delegate_from"
-    assert "no environment of this account creates the zone 'kreo.com'" in error.problem
+    assert "no environment creates the zone 'kreo.com'" in error.problem
 
 
 def test_loading_one_environment_checks_the_whole_account(fixture_config: Path) -> None:
@@ -97,7 +113,9 @@ def test_a_domain_may_not_be_another_environments_host(fixture_config: Path) -> 
 
 
 def test_delegation_comes_from_the_nearest_zone(fixture_config: Path) -> None:
-    (fixture_config / "gamma.yaml").write_text("dns: {domain: gamma.beta.kreo.com}\n")
+    (fixture_config / "gamma.yaml").write_text(
+        'account_id: "333333333333"\ndns: {domain: gamma.beta.kreo.com}\n'
+    )
     error = account_error(fixture_config)
     assert error.file.endswith("gamma.yaml")
     assert error.path == "dns.delegate_from"
@@ -119,11 +137,13 @@ def test_the_dr_copy_of_a_bucket_is_unique_too(fixture_config: Path) -> None:
     assert "alpha's storage.media_bucket (its DR copy)" in error.problem
 
 
-@pytest.mark.parametrize("name", ["deploy", "plan", "platform", "image"])
+@pytest.mark.parametrize(
+    "name", ["deploy", "plan", "platform", "image", "dns", "break", "pipeline"]
+)
 def test_an_environment_may_not_take_the_accounts_role_names(
     fixture_config: Path, name: str
 ) -> None:
-    (fixture_config / f"{name}.yaml").write_text("")
+    (fixture_config / f"{name}.yaml").write_text('account_id: "333333333333"\n')
     error = account_error(fixture_config)
     assert error.file.endswith(f"{name}.yaml")
     assert error.path == "name"

@@ -77,12 +77,27 @@ def test_no_environment_files(fixture_config: Path) -> None:
     assert caught.value.problem == "no environment files found"
 
 
-def test_empty_environment_file_takes_everything_from_the_defaults(fixture_config: Path) -> None:
-    (fixture_config / f"{SUBDOMAIN}.yaml").write_text("")
+def test_an_account_id_is_all_an_environment_file_needs(fixture_config: Path) -> None:
+    (fixture_config / f"{SUBDOMAIN}.yaml").write_text('account_id: "222222222222"\n')
     config = load_environment(fixture_config, SUBDOMAIN)
     defaults = read(fixture_config, "defaults")
     assert config.tags.cost_center == defaults["tags"]["cost_center"]
     assert config.storage.media_bucket == f"kreo-marketplace-{SUBDOMAIN}"
+
+
+def test_an_environment_names_its_own_account(fixture_config: Path) -> None:
+    path = fixture_config / f"{SUBDOMAIN}.yaml"
+    path.write_text("")
+    error = error_of(fixture_config, SUBDOMAIN)
+    assert (error.file, error.path) == (str(path), "account_id")
+    assert error.problem == "required key is missing"
+
+
+@pytest.mark.parametrize("value", ["12345678901", "1234567890123", "abcdefghijkl", 123456789012])
+def test_an_account_id_is_twelve_digits_quoted(fixture_config: Path, value: object) -> None:
+    override(fixture_config, SUBDOMAIN, {"account_id": value})
+    error = error_of(fixture_config, SUBDOMAIN)
+    assert error.path == "account_id"
 
 
 def test_top_level_must_be_a_mapping(fixture_config: Path) -> None:

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from kreo_infra.config import EnvironmentConfig, load_environment, load_environments
-from kreo_infra.config.loader import ACCOUNT_SETTINGS
+from kreo_infra.config.loader import SHARED_SETTINGS
 from kreo_infra.config.models import (
     ADDONS,
     EKS_STANDARD_SUPPORT,
@@ -234,7 +234,9 @@ def test_the_two_environments_share_no_name(
 
 def test_a_partly_named_environment_derives_the_rest(fixture_config: Path) -> None:
     """Setting the media bucket does not rename its access-logs bucket."""
-    (fixture_config / f"{SUBDOMAIN}.yaml").write_text("storage: {media_bucket: kreo-shop-media}\n")
+    (fixture_config / f"{SUBDOMAIN}.yaml").write_text(
+        'account_id: "222222222222"\nstorage: {media_bucket: kreo-shop-media}\n'
+    )
     config = load_environment(fixture_config, SUBDOMAIN)
     assert config.storage.media_bucket == "kreo-shop-media"
     assert config.storage.access_logs_bucket == f"kreo-marketplace-{SUBDOMAIN}-access-logs"
@@ -244,9 +246,10 @@ def test_a_partly_named_environment_derives_the_rest(fixture_config: Path) -> No
 def test_the_longest_environment_name_derives_valid_names(fixture_config: Path) -> None:
     name = "a" * 20
     assert ENVIRONMENT_NAME.match(name)
-    (fixture_config / f"{name}.yaml").write_text("")
+    (fixture_config / f"{name}.yaml").write_text('account_id: "333333333333"\n')
     config = load_environments(fixture_config, [name])[0]
     assert config.storage.access_logs_bucket == f"kreo-marketplace-{name}-access-logs"
+    assert config.state.bucket == f"kreo-infra-terraform-state-{name}"
     assert config.dns.domain == f"{name}.kreo.com"
 
 
@@ -327,13 +330,13 @@ def test_explicit_cors_origins_win_through_the_loader(fixture_config: Path) -> N
 # Every committed environment --------------------------------------------------------
 
 
-def test_every_environment_agrees_on_the_account_level_settings(
+def test_every_environment_agrees_on_the_shared_settings(
     configs: list[EnvironmentConfig],
 ) -> None:
-    # kreo-bootstrap creates the repositories and the access roles once per account.
+    # One registry (the apex owner's bootstrap), the same access roles in every account.
     assert len({c.registry for c in configs}) == 1
     assert len({tuple(c.delivery.access_roles.items()) for c in configs}) == 1
-    for setting in ACCOUNT_SETTINGS:
+    for setting in SHARED_SETTINGS:
         values = [attrgetter(setting)(c) for c in configs]
         assert all(v == values[0] for v in values), setting
     assert sorted(configs[0].delivery.access_roles) == [

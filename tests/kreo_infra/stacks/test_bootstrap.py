@@ -1,4 +1,5 @@
-"""kreo-bootstrap: the state bucket, the GitHub OIDC provider and the pipeline's roles."""
+"""kreo-<env>-bootstrap: each environment's account's state bucket, GitHub OIDC provider
+and pipeline roles; in the apex owner's, what the environments share."""
 
 from __future__ import annotations
 
@@ -8,26 +9,40 @@ from typing import Any
 from kreo_infra.config import EnvironmentConfig
 from tests.conftest import Synthesis
 
-STACK = "kreo-bootstrap"
 OIDC = "token.actions.githubusercontent.com"
 
 
-def one(synthesis: Synthesis, kind: str, path: str) -> dict[str, Any]:
-    return synthesis.resources(STACK, kind)[path]
+def bootstrap(synthesis: Synthesis, env_name: str) -> str:
+    return f"{synthesis.environment(env_name).stack_prefix}-bootstrap"
 
 
-def test_state_is_local_until_the_bucket_exists(synthesis: Synthesis) -> None:
-    backend = synthesis.stack(STACK)["terraform"]["backend"]
-    assert backend == {"local": {"path": "../../../state/kreo-bootstrap.tfstate"}}
+def one(synthesis: Synthesis, env_name: str, kind: str, path: str) -> dict[str, Any]:
+    return synthesis.resources(bootstrap(synthesis, env_name), kind)[path]
 
 
-def test_state_bucket_protections(synthesis: Synthesis, configs: list[EnvironmentConfig]) -> None:
-    state = configs[0].state
-    bucket = one(synthesis, "aws_s3_bucket", "state/bucket/bucket")
+def owner(synthesis: Synthesis) -> EnvironmentConfig:
+    """The apex owner: its account holds the registry."""
+    (config,) = [c for c in synthesis.configs if c.dns.domain == c.dns.apex]
+    return config
+
+
+def test_state_is_local_until_the_bucket_exists(synthesis: Synthesis, env_name: str) -> None:
+    stack = bootstrap(synthesis, env_name)
+    backend = synthesis.stack(stack)["terraform"]["backend"]
+    assert backend == {"local": {"path": f"../../../state/{stack}.tfstate"}}
+
+
+def test_state_bucket_protections(synthesis: Synthesis, env_name: str) -> None:
+    state = synthesis.environment(env_name).state
+    bucket = one(synthesis, env_name, "aws_s3_bucket", "state/bucket/bucket")
     assert bucket["bucket"] == state.bucket
     assert bucket["force_destroy"] is False
-    ref = synthesis.ref(STACK, "aws_s3_bucket", "state/bucket/bucket", "id")
-    block = one(synthesis, "aws_s3_bucket_public_access_block", "state/bucket/public-access-block")
+    ref = synthesis.ref(
+        bootstrap(synthesis, env_name), "aws_s3_bucket", "state/bucket/bucket", "id"
+    )
+    block = one(
+        synthesis, env_name, "aws_s3_bucket_public_access_block", "state/bucket/public-access-block"
+    )
     assert block["bucket"] == ref
     assert all(
         block[k]
@@ -38,41 +53,52 @@ def test_state_bucket_protections(synthesis: Synthesis, configs: list[Environmen
             "restrict_public_buckets",
         )
     )
-    versioning = one(synthesis, "aws_s3_bucket_versioning", "state/bucket/versioning")
+    versioning = one(synthesis, env_name, "aws_s3_bucket_versioning", "state/bucket/versioning")
     assert versioning["versioning_configuration"]["status"] == "Enabled"
     sse = one(
-        synthesis, "aws_s3_bucket_server_side_encryption_configuration", "state/bucket/encryption"
+        synthesis,
+        env_name,
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "state/bucket/encryption",
     )
     (rule,) = sse["rule"]
     assert rule["apply_server_side_encryption_by_default"] == {
         "sse_algorithm": "aws:kms",
-        "kms_master_key_id": synthesis.ref(STACK, "aws_kms_key", "state/key/key", "arn"),
+        "kms_master_key_id": synthesis.ref(
+            bootstrap(synthesis, env_name), "aws_kms_key", "state/key/key", "arn"
+        ),
     }
-    policy = json.loads(one(synthesis, "aws_s3_bucket_policy", "state/bucket/policy")["policy"])
+    policy = json.loads(
+        one(synthesis, env_name, "aws_s3_bucket_policy", "state/bucket/policy")["policy"]
+    )
     (deny,) = policy["Statement"]
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
-    lifecycle = one(synthesis, "aws_s3_bucket_lifecycle_configuration", "state/bucket/lifecycle")
+    lifecycle = one(
+        synthesis, env_name, "aws_s3_bucket_lifecycle_configuration", "state/bucket/lifecycle"
+    )
     (expiry,) = lifecycle["rule"][0]["noncurrent_version_expiration"]
     assert expiry["noncurrent_days"] == state.noncurrent_version_expiry_days
-    logging = one(synthesis, "aws_s3_bucket_logging", "state/access-logging")
+    logging = one(synthesis, env_name, "aws_s3_bucket_logging", "state/access-logging")
     assert logging["bucket"] == ref
     assert logging["target_bucket"] == synthesis.ref(
-        STACK, "aws_s3_bucket", "state/access-logs/bucket", "id"
+        bootstrap(synthesis, env_name), "aws_s3_bucket", "state/access-logs/bucket", "id"
     )
 
 
-def test_no_dynamodb_lock_table(synthesis: Synthesis) -> None:
-    assert "aws_dynamodb_table" not in synthesis.stack(STACK)["resource"]
+def test_no_dynamodb_lock_table(synthesis: Synthesis, env_name: str) -> None:
+    assert "aws_dynamodb_table" not in synthesis.stack(bootstrap(synthesis, env_name))["resource"]
 
 
-def test_every_other_stack_keeps_its_state_in_the_bootstrap_bucket(
-    synthesis: Synthesis, all_stack_names: list[str]
+def test_every_other_stack_keeps_its_state_in_its_accounts_bucket(
+    synthesis: Synthesis, env_name: str, all_stack_names: list[str]
 ) -> None:
-    bucket = one(synthesis, "aws_s3_bucket", "state/bucket/bucket")["bucket"]
+    bucket = one(synthesis, env_name, "aws_s3_bucket", "state/bucket/bucket")["bucket"]
+    prefix = f"{synthesis.environment(env_name).stack_prefix}-"
+    mine = [n for n in all_stack_names if n.startswith(prefix)]
     keys = set()
-    for name in all_stack_names:
-        if name == STACK:
+    for name in mine:
+        if name == bootstrap(synthesis, env_name):
             continue
         backend = synthesis.stack(name)["terraform"]["backend"]["s3"]
         assert backend["bucket"] == bucket, name
@@ -82,93 +108,120 @@ def test_every_other_stack_keeps_its_state_in_the_bootstrap_bucket(
         assert backend["kms_key_id"] == f"alias/{bucket}", name
         assert backend["use_lockfile"] is True
         keys.add(backend["key"])
-    assert len(keys) == len(all_stack_names) - 1  # one state object per stack
+    assert len(keys) == len(mine) - 1  # one state object per stack
 
 
-def test_github_oidc_provider(synthesis: Synthesis) -> None:
-    (provider,) = synthesis.resources(STACK, "aws_iam_openid_connect_provider").values()
+def test_github_oidc_provider(synthesis: Synthesis, env_name: str) -> None:
+    (provider,) = synthesis.resources(
+        bootstrap(synthesis, env_name), "aws_iam_openid_connect_provider"
+    ).values()
     assert provider["url"] == f"https://{OIDC}"
     assert provider["client_id_list"] == ["sts.amazonaws.com"]
 
 
-def trust_of(synthesis: Synthesis, path: str) -> dict[str, Any]:
-    role = one(synthesis, "aws_iam_role", f"{path}/role")
-    (statement,) = json.loads(role["assume_role_policy"])["Statement"]
-    return statement
-
-
-def assert_github_trust(synthesis: Synthesis, path: str, subjects: list[str]) -> None:
-    statement = trust_of(synthesis, path)
+def trusted_subjects(synthesis: Synthesis, env_name: str, path: str) -> list[str]:
+    """The ``sub`` claims a GitHub role trusts: exact ones, then pull-request patterns,
+    each statement for GitHub's OIDC provider and audience STS only."""
+    role = one(synthesis, env_name, "aws_iam_role", f"{path}/role")
     provider = synthesis.ref(
-        STACK, "aws_iam_openid_connect_provider", "github-oidc/provider", "arn"
+        bootstrap(synthesis, env_name),
+        "aws_iam_openid_connect_provider",
+        "github-oidc/provider",
+        "arn",
     )
-    assert statement["Principal"] == {"Federated": provider}
-    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-    assert statement["Condition"] == {
-        "StringEquals": {f"{OIDC}:aud": "sts.amazonaws.com", f"{OIDC}:sub": subjects}
-    }
+    subjects = []
+    for statement in json.loads(role["assume_role_policy"])["Statement"]:
+        assert statement["Principal"] == {"Federated": provider}
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        condition = statement["Condition"]
+        assert condition["StringEquals"][f"{OIDC}:aud"] == "sts.amazonaws.com"
+        assert set(condition) <= {"StringEquals", "StringLike"}
+        subjects += condition["StringEquals"].get(f"{OIDC}:sub", [])
+        subjects += condition.get("StringLike", {}).get(f"{OIDC}:sub", [])
+    return subjects
 
 
-def test_plan_role_trusts_only_this_repositorys_pull_requests(
-    synthesis: Synthesis, configs: list[EnvironmentConfig]
+def test_plan_role_trusts_pull_requests_and_the_deploys_plan_jobs(
+    synthesis: Synthesis, env_name: str
 ) -> None:
-    delivery = configs[0].delivery
-    assert_github_trust(synthesis, "plan-role", [f"repo:{delivery.github_repository}:pull_request"])
-    role = one(synthesis, "aws_iam_role", "plan-role/role")
+    delivery = synthesis.environment(env_name).delivery
+    repository = delivery.github_repository
+    assert trusted_subjects(synthesis, env_name, "plan-role") == [
+        f"repo:{repository}:ref:refs/heads/main:job_workflow_ref:{repository}/"
+        f"{delivery.workflows.deploy}@refs/heads/main",
+        f"repo:{repository}:pull_request:job_workflow_ref:{repository}/"
+        f"{delivery.workflows.ci}@refs/pull/*/merge",
+    ]
+    role = one(synthesis, env_name, "aws_iam_role", "plan-role/role")
     assert role["name"] == delivery.plan_role
+    attachments = synthesis.resources(
+        bootstrap(synthesis, env_name), "aws_iam_role_policy_attachment"
+    )
     attached = {
         a["policy_arn"].rsplit("/", 1)[1]
-        for p, a in synthesis.resources(STACK, "aws_iam_role_policy_attachment").items()
+        for p, a in attachments.items()
         if p.startswith("plan-role/")
     }
     assert attached == {"ReadOnlyAccess"}
-    statements = json.loads(one(synthesis, "aws_iam_role_policy", "plan-role/policy")["policy"])[
-        "Statement"
-    ]
+    statements = json.loads(
+        one(synthesis, env_name, "aws_iam_role_policy", "plan-role/policy")["policy"]
+    )["Statement"]
     by_sid = {s["Sid"]: s for s in statements}
     assert "WriteState" not in by_sid
-    assert by_sid["TakeStateLocks"]["Resource"].endswith(".tflock")
-    assert by_sid["NoSecretValues"]["Effect"] == "Deny"
+    # Plans take no lock (-lock=false): a pull request cannot hold a deploy's state.
+    assert "TakeStateLocks" not in by_sid
+    assert not any(
+        "s3:PutObject" in json.dumps(s["Action"]) for s in statements if s["Effect"] == "Allow"
+    )
+    assert by_sid["NoDataReads"]["Effect"] == "Deny"
     assert by_sid["NoDataOutsideTheState"]["Effect"] == "Deny"
 
 
-def test_deploy_roles_trust_only_their_github_environment(
-    synthesis: Synthesis, configs: list[EnvironmentConfig]
-) -> None:
-    repository = configs[0].delivery.github_repository
-    for config in configs:
-        path = f"deploy-role-{config.name}"
-        assert_github_trust(synthesis, path, [f"repo:{repository}:environment:{config.name}"])
-        assert one(synthesis, "aws_iam_role", f"{path}/role")["name"] == config.deploy_role
-        statements = json.loads(one(synthesis, "aws_iam_role_policy", f"{path}/policy")["policy"])[
-            "Statement"
-        ]
-        denied = {a for s in statements if s["Effect"] == "Deny" for a in s["Action"]}
-        assert {"iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey", "s3:DeleteBucket"} <= denied
-        assert all(s["Effect"] == "Deny" for s in statements)
-
-
-def test_image_push_role_trusts_the_app_repositories_main_branch(
-    synthesis: Synthesis, configs: list[EnvironmentConfig]
-) -> None:
-    delivery = configs[0].delivery
-    assert_github_trust(
-        synthesis,
-        "image-push-role",
-        [f"repo:{app}:ref:refs/heads/main" for app in delivery.app_repositories],
-    )
+def test_the_deploy_role_is_this_environments_only(synthesis: Synthesis, env_name: str) -> None:
+    config = synthesis.environment(env_name)
+    repository = config.delivery.github_repository
+    deploy_roles = [
+        r["name"]
+        for r in synthesis.resources(bootstrap(synthesis, env_name), "aws_iam_role").values()
+        if r["name"].startswith(f"{config.delivery.deploy_role_prefix}-")
+    ]
+    assert deploy_roles == [config.deploy_role]
+    path = f"deploy-role-{config.name}"
+    # Jobs of the deploy workflow on main, in this environment's GitHub environment.
+    assert trusted_subjects(synthesis, env_name, path) == [
+        f"repo:{repository}:environment:{config.name}:job_workflow_ref:{repository}/"
+        f"{config.delivery.workflows.deploy}@refs/heads/main"
+    ]
+    assert one(synthesis, env_name, "aws_iam_role", f"{path}/role")["name"] == config.deploy_role
     statements = json.loads(
-        one(synthesis, "aws_iam_role_policy", "image-push-role/policy")["policy"]
+        one(synthesis, env_name, "aws_iam_role_policy", f"{path}/policy")["policy"]
+    )["Statement"]
+    denied = {a for s in statements if s["Effect"] == "Deny" for a in s["Action"]}
+    assert {"iam:UpdateAssumeRolePolicy", "iam:CreateAccessKey", "s3:DeleteBucket"} <= denied
+    assert all(s["Effect"] == "Deny" for s in statements)
+
+
+def test_image_push_role_trusts_the_app_repositories_main_branch(synthesis: Synthesis) -> None:
+    env_name = owner(synthesis).name
+    delivery = owner(synthesis).delivery
+    # Only the application repositories' release workflow, on main.
+    assert trusted_subjects(synthesis, env_name, "image-push-role") == [
+        f"repo:{app}:ref:refs/heads/main:job_workflow_ref:{app}/"
+        f"{delivery.workflows.release}@refs/heads/main"
+        for app in delivery.app_repositories
+    ]
+    statements = json.loads(
+        one(synthesis, env_name, "aws_iam_role_policy", "image-push-role/policy")["policy"]
     )["Statement"]
     login, push = statements
     assert login["Action"] == "ecr:GetAuthorizationToken"
-    assert push["Resource"].endswith(f":repository/{configs[0].project}/*")
+    assert push["Resource"].endswith(f":repository/{owner(synthesis).project}/*")
     assert "ecr:PutImage" in push["Action"]
     assert not any(a.startswith("ecr:Delete") for a in push["Action"])
 
 
-def test_no_wildcard_principal_in_any_trust_policy(synthesis: Synthesis) -> None:
-    for path, role in synthesis.resources(STACK, "aws_iam_role").items():
+def test_no_wildcard_principal_in_any_trust_policy(synthesis: Synthesis, env_name: str) -> None:
+    for path, role in synthesis.resources(bootstrap(synthesis, env_name), "aws_iam_role").items():
         for statement in json.loads(role["assume_role_policy"])["Statement"]:
             principal = json.dumps(statement["Principal"])
             assert '"*"' not in principal, path
@@ -180,8 +233,17 @@ def test_no_wildcard_principal_in_any_trust_policy(synthesis: Synthesis) -> None
                 assert "/sso.amazonaws.com/*AWSReservedSSO_" in pattern, path
                 assert pattern.endswith("_*"), path
                 continue
-            subjects = statement["Condition"]["StringEquals"][f"{OIDC}:sub"]
-            assert all("*" not in s for s in subjects), path
+            if path.startswith("zone-access-"):
+                continue  # another account's roles, named exactly: the test below
+            condition = statement["Condition"]
+            assert condition["StringEquals"][f"{OIDC}:aud"] == "sts.amazonaws.com", path
+            exact = condition["StringEquals"].get(f"{OIDC}:sub", [])
+            assert all("*" not in s for s in exact), path
+            # The one wildcard: a pull request's merge ref (refs/pull/<number>/merge).
+            patterns = condition.get("StringLike", {}).get(f"{OIDC}:sub", [])
+            assert all(s.count("*") == 1 and s.endswith("@refs/pull/*/merge") for s in patterns), (
+                path
+            )
 
 
 def test_cluster_access_for_the_pipeline(
@@ -205,14 +267,20 @@ def test_cluster_access_for_the_pipeline(
         assert policies["kreo-platform-admin"] == "AmazonEKSClusterAdminPolicy"
 
 
-def test_bootstrap_resources_are_tagged_as_account_wide(synthesis: Synthesis) -> None:
-    (provider,) = synthesis.stack(STACK)["provider"]["aws"]
-    assert provider["default_tags"][0]["tags"]["Environment"] == "account"
+def test_the_bootstrap_is_its_environments(synthesis: Synthesis, env_name: str) -> None:
+    (provider,) = synthesis.stack(bootstrap(synthesis, env_name))["provider"]["aws"]
+    assert provider["default_tags"][0]["tags"]["Environment"] == env_name
+    assert provider["allowed_account_ids"] == [synthesis.environment(env_name).account_id]
 
 
-def test_the_account_owns_the_service_repositories(synthesis: Synthesis) -> None:
-    stack = "kreo-bootstrap"
-    config = synthesis.configs[0]
+def test_the_apex_owners_account_holds_the_service_repositories(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    stack = bootstrap(synthesis, env_name)
+    config = synthesis.environment(env_name)
+    if config is not owner(synthesis):
+        assert "aws_ecr_repository" not in synthesis.stack(stack)["resource"]
+        return
     services = {s for c in synthesis.configs for s in c.services}
     repositories = synthesis.resources(stack, "aws_ecr_repository")
     assert sorted(r["name"] for r in repositories.values()) == sorted(f"kreo/{s}" for s in services)
@@ -234,43 +302,47 @@ def test_the_account_owns_the_service_repositories(synthesis: Synthesis) -> None
         assert releases["selection"]["countNumber"] == config.registry.keep_releases
 
 
-def test_the_state_key_alias_the_backends_name(synthesis: Synthesis) -> None:
-    bucket = one(synthesis, "aws_s3_bucket", "state/bucket/bucket")["bucket"]
-    aliases = {a["name"] for a in synthesis.resources(STACK, "aws_kms_alias").values()}
+def test_the_state_key_alias_the_backends_name(synthesis: Synthesis, env_name: str) -> None:
+    bucket = one(synthesis, env_name, "aws_s3_bucket", "state/bucket/bucket")["bucket"]
+    aliases = {
+        a["name"]
+        for a in synthesis.resources(bootstrap(synthesis, env_name), "aws_kms_alias").values()
+    }
     assert f"alias/{bucket}" in aliases
 
 
-def test_sessions_outlast_a_first_deploy(
-    synthesis: Synthesis, configs: list[EnvironmentConfig]
-) -> None:
+def test_sessions_outlast_a_first_deploy(synthesis: Synthesis, env_name: str) -> None:
     # A first deploy of an environment runs well past an hour; the workflow asks for
     # the same (tests/test_workflows.py).
-    for config in configs:
-        role = one(synthesis, "aws_iam_role", f"deploy-role-{config.name}/role")
-        assert role["max_session_duration"] == 4 * 3600
-    assert one(synthesis, "aws_iam_role", "plan-role/role")["max_session_duration"] == 2 * 3600
-    assert one(synthesis, "aws_iam_role", "image-push-role/role")["max_session_duration"] == 3600
+    role = one(synthesis, env_name, "aws_iam_role", f"deploy-role-{env_name}/role")
+    assert role["max_session_duration"] == 4 * 3600
+    plan = one(synthesis, env_name, "aws_iam_role", "plan-role/role")
+    assert plan["max_session_duration"] == 2 * 3600
+    push = one(synthesis, owner(synthesis).name, "aws_iam_role", "image-push-role/role")
+    assert push["max_session_duration"] == 3600
 
 
-def test_plan_role_may_generate_passwords_but_not_read_secrets(synthesis: Synthesis) -> None:
+def test_plan_role_may_generate_passwords_but_not_read_secrets(
+    synthesis: Synthesis, env_name: str
+) -> None:
     # Plans evaluate the ephemeral password resources (GetRandomPassword).
-    statements = json.loads(one(synthesis, "aws_iam_role_policy", "plan-role/policy")["policy"])[
-        "Statement"
-    ]
+    statements = json.loads(
+        one(synthesis, env_name, "aws_iam_role_policy", "plan-role/policy")["policy"]
+    )["Statement"]
     by_sid = {s["Sid"]: s for s in statements}
     allow = by_sid["GeneratePasswordsForWriteOnlyArguments"]
     assert (allow["Effect"], allow["Action"]) == ("Allow", "secretsmanager:GetRandomPassword")
-    assert "secretsmanager:GetSecretValue" in by_sid["NoSecretValues"]["Action"]
+    assert "secretsmanager:GetSecretValue" in by_sid["NoDataReads"]["Action"]
     # Pull-request code runs on the plan runner: no GitHub token from the connection.
-    assert "codeconnections:GetConnectionToken" in by_sid["NoSecretValues"]["Action"]
+    assert "codeconnections:GetConnectionToken" in by_sid["NoDataReads"]["Action"]
 
 
 def test_access_roles_for_people_from_their_permission_sets(
-    synthesis: Synthesis, configs: list[EnvironmentConfig]
+    synthesis: Synthesis, env_name: str, configs: list[EnvironmentConfig]
 ) -> None:
-    access = configs[0].delivery.access_roles
+    access = synthesis.environment(env_name).delivery.access_roles
     for role_name, permission_set in access.items():
-        role = one(synthesis, "aws_iam_role", f"access-role-{role_name}/role")
+        role = one(synthesis, env_name, "aws_iam_role", f"access-role-{role_name}/role")
         assert role["name"] == role_name
         (statement,) = json.loads(role["assume_role_policy"])["Statement"]
         assert statement["Principal"]["AWS"].endswith(":root")
@@ -281,7 +353,9 @@ def test_access_roles_for_people_from_their_permission_sets(
             f":role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_{permission_set}_*"
         )
         policy = json.loads(
-            one(synthesis, "aws_iam_role_policy", f"access-role-{role_name}/policy")["policy"]
+            one(synthesis, env_name, "aws_iam_role_policy", f"access-role-{role_name}/policy")[
+                "policy"
+            ]
         )
         by_sid = {s["Sid"]: s for s in policy["Statement"]}
         assert by_sid["FindTheClusters"]["Resource"].endswith(":cluster/kreo-*")
@@ -298,8 +372,140 @@ def test_access_roles_for_people_from_their_permission_sets(
             assert role in access
 
 
-def test_no_github_connection_in_the_account(synthesis: Synthesis) -> None:
+def test_no_github_connection_in_the_account(synthesis: Synthesis, env_name: str) -> None:
     """The runners use CodeBuild's source credential, imported out of band: a
     connection would let any build that can use it mint a GitHub App token."""
-    assert "aws_codeconnections_connection" not in synthesis.stack(STACK)["resource"]
-    assert "github-connection-arn" not in synthesis.stack(STACK)["output"]
+    assert (
+        "aws_codeconnections_connection"
+        not in synthesis.stack(bootstrap(synthesis, env_name))["resource"]
+    )
+    assert "github-connection-arn" not in synthesis.stack(bootstrap(synthesis, env_name))["output"]
+
+
+# What the accounts share ---------------------------------------------------------------
+
+
+def delegations(synthesis: Synthesis) -> list[tuple[EnvironmentConfig, EnvironmentConfig]]:
+    """``(parent, child)`` pairs of environments whose zones are delegated across accounts."""
+    by_domain = {c.dns.domain: c for c in synthesis.configs}
+    pairs = [(by_domain[c.dns.delegate_from], c) for c in synthesis.configs if c.dns.delegate_from]
+    assert pairs, "no delegated zone: nothing to check"
+    return pairs
+
+
+def test_the_other_accounts_nodes_pull_exactly_and_only(synthesis: Synthesis) -> None:
+    """The registry's repository policies name each other environment's node roles, as
+    its cluster stack creates them, for the pull actions only."""
+    apex = owner(synthesis)
+    stack = bootstrap(synthesis, apex.name)
+    node_roles = []
+    for c in synthesis.configs:
+        if c is apex:
+            continue
+        cluster = f"{c.stack_prefix}-cluster"
+        (eks,) = synthesis.resources(cluster, "aws_eks_cluster").values()
+        assert eks["name"] == c.cluster_name
+        cluster_name = synthesis.ref(cluster, "aws_eks_cluster", "control-plane/cluster", "name")
+        made = [
+            r["name"].replace(cluster_name, c.cluster_name)
+            for r in synthesis.resources(cluster, "aws_iam_role").values()
+            if r["name"].endswith("-node")
+        ]
+        assert sorted(made) == sorted(c.node_role_names())
+        node_roles += [f"{c.account_id}:{role}" for role in made]
+    node_roles.sort()
+    assert node_roles
+    policies = synthesis.resources(stack, "aws_ecr_repository_policy")
+    assert len(policies) == len(synthesis.resources(stack, "aws_ecr_repository"))
+    for policy in policies.values():
+        (statement,) = json.loads(policy["policy"])["Statement"]
+        assert statement["Effect"] == "Allow"
+        assert statement["Action"] == [
+            "ecr:BatchCheckLayerAvailability",
+            "ecr:BatchGetImage",
+            "ecr:GetDownloadUrlForLayer",
+        ]
+        granted = statement["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+        assert (
+            sorted(f"{arn.split(':')[4]}:{arn.rsplit('/', 1)[1]}" for arn in granted) == node_roles
+        )
+        accounts = {arn.split(":")[4] for arn in statement["Principal"]["AWS"]}
+        assert accounts == {n.split(":")[0] for n in node_roles}
+        assert apex.account_id not in accounts
+
+
+def test_clusters_pull_from_the_registry_account(synthesis: Synthesis, env_name: str) -> None:
+    config = synthesis.environment(env_name)
+    urls = synthesis.stack(f"{config.stack_prefix}-cluster")["output"]["repository-urls"]["value"]
+    for service, url in urls.items():
+        assert url.startswith(f"{owner(synthesis).account_id}.dkr.ecr.{config.region}."), service
+        assert url.endswith(f"/{config.project}/{service}")
+
+
+def test_children_delegate_through_roles_of_the_parents_account(synthesis: Synthesis) -> None:
+    for parent, child in delegations(synthesis):
+        stack = bootstrap(synthesis, parent.name)
+        roles = {
+            p: r for p, r in synthesis.resources(stack, "aws_iam_role").items()
+            if p.startswith(f"zone-access-{child.name}/")
+        }  # fmt: skip
+        by_name = {r["name"]: (p, r) for p, r in roles.items()}
+        assert set(by_name) == {child.dns_delegation_role, child.dns_reader_role}
+
+        def trusted(role: dict[str, Any], child: EnvironmentConfig = child) -> list[str]:
+            (statement,) = json.loads(role["assume_role_policy"])["Statement"]
+            assert statement["Principal"] == {
+                "AWS": f"arn:${{data.aws_partition.partition.partition}}:iam::"
+                f"{child.account_id}:root"
+            }
+            return sorted(a.rsplit("/", 1)[1] for a in statement["Condition"]["ArnEquals"][
+                "aws:PrincipalArn"
+            ] if f":{child.account_id}:" in a)  # fmt: skip
+
+        _, delegation = by_name[child.dns_delegation_role]
+        assert trusted(delegation) == [child.deploy_role]
+        assert trusted(by_name[child.dns_reader_role][1]) == sorted(
+            [child.deploy_role, child.delivery.plan_role]
+        )
+        policies = synthesis.resources(stack, "aws_iam_role_policy")
+        writes = [
+            s
+            for p, policy in policies.items()
+            if p.startswith(f"zone-access-{child.name}/")
+            for s in json.loads(policy["policy"])["Statement"]
+            if "route53:ChangeResourceRecordSets" in json.dumps(s["Action"])
+        ]
+        (write,) = writes  # the delegation role's, and no other
+        names = write["Condition"]["ForAllValues:StringEquals"]
+        assert names == {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames": [child.dns.domain],
+            "route53:ChangeResourceRecordSetsRecordTypes": ["NS"],
+        }
+        assert set(write["Condition"]["Null"].values()) == {"false"}
+
+
+def test_a_childs_edge_writes_its_delegation_from_the_parents_account(
+    synthesis: Synthesis,
+) -> None:
+    for parent, child in delegations(synthesis):
+        stack = synthesis.stack(f"{child.stack_prefix}-edge")
+        (alias,) = [p for p in stack["provider"]["aws"] if p.get("alias") == "parent-zone"]
+        assert alias["allowed_account_ids"] == [parent.account_id]
+        (assume,) = alias["assume_role"]
+        assert assume["role_arn"].endswith(f":{parent.account_id}:role/${{var.parent_zone_role}}")
+        variable = stack["variable"]["parent_zone_role"]
+        assert variable["default"] == child.dns_delegation_role  # what deploys assume
+        assert child.dns_reader_role in variable["validation"][0]["condition"]
+        record = synthesis.resources(f"{child.stack_prefix}-edge", "aws_route53_record")[
+            "zone/delegation"
+        ]
+        assert record["provider"] == "aws.parent-zone"
+        assert record["type"] == "NS"
+        # Pull-request plans of the child read the parent zone through the reader role.
+        plan = json.loads(
+            one(synthesis, child.name, "aws_iam_role_policy", "plan-role/policy")["policy"]
+        )
+        by_sid = {s["Sid"]: s for s in plan["Statement"]}
+        assert by_sid["ReadTheParentZoneForPlans"]["Resource"].endswith(
+            f":{parent.account_id}:role/{child.dns_reader_role}"
+        )

@@ -20,7 +20,15 @@ def test_aws_provider_in_the_environment_region(synthesis: Synthesis, stack_name
     (default,) = [p for p in providers if "alias" not in p]
     assert default["region"] == config.region
     assert all(p["region"] == config.dr_region for p in providers if p.get("alias") == "dr")
-    assert {p.get("alias") for p in providers} <= {None, "dr"}
+    # parent-zone: the parent zone's account (the edge of a delegated zone only).
+    assert {p.get("alias") for p in providers} <= {None, "dr", "parent-zone"}
+    for provider in providers:
+        if provider.get("alias") != "parent-zone":
+            # Credentials of another environment's account fail before any call.
+            assert provider["allowed_account_ids"] == [config.account_id]
+        else:
+            assert stack_name == f"{config.stack_prefix}-edge"
+            assert config.dns.delegate_from
 
 
 def test_s3_backend_with_own_key_encryption_and_locking(
