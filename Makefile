@@ -43,22 +43,58 @@ VENV_STAMP := .venv/.kreo-synced
 NODE_STAMP := node_modules/.kreo-installed
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan deploy first-deploy preflight review review-example diagram clean distclean
+.PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan plan-phase \
+	bundle-plans verify-plans apply-plan apply-plans converged first-deploy-stack parent-zone-profile deploy \
+	first-deploy preflight \
+	review review-example diagram clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, PHASE one of its two
 # phases (infrastructure: base..data; workloads: platform..observability, which
 # need the private cluster API: docs/operations.md), STACK one of its layers
 # (base, network, edge, cluster, data, platform, app, backup, observability) or
-# `bootstrap` (the account's stack). Terraform >= 1.10 and AWS credentials needed.
+# `bootstrap` (the environment's account stack). Terraform >= 1.11 and AWS credentials needed.
 ENV ?= staging
 STACK ?=
+PHASE ?=
 NO_SYNTH ?=
-# Only the gated deploy workflow passes --auto-approve (docs/operations.md).
-DEPLOY_FLAGS ?=
-STACK_ID = $(if $(filter bootstrap,$(STACK)),kreo-bootstrap,kreo-$(ENV)-$(STACK))
+# One account per environment: its bootstrap stack is kreo-<env>-bootstrap too.
+STACK_ID = kreo-$(ENV)-$(STACK)
+# Saved plans (docs/operations.md, "Approving a deploy"): `make plan` writes
+# PLAN_FILE (relative to the stack's directory) with plan.txt, plan.json and
+# plan.status beside it; `make apply-plan` applies exactly that file. LOCK=false
+# plans without taking the state lock: the read-only kreo-plan role cannot write
+# the S3 lock object, and a saved plan needs no lock to stay safe, because
+# `terraform apply` (which does lock) refuses a plan whose state changed since
+# ("Saved plan is stale"): https://developer.hashicorp.com/terraform/cli/commands/apply#saved-plan-mode
+PLAN_FILE ?= plan.tfplan
+LOCK ?= true
+STACKS_DIR ?= cdktf.out/stacks
+# The ordered stack list `make plan-phase` writes and the bundle carries.
+PLAN_LIST ?= cdktf.out/plan-stacks.txt
+# A bundle of saved plans (`make bundle-plans`, `make verify-plans`): what the
+# deploy workflow's plan job uploads and its apply job verifies by DIGEST.
+BUNDLE ?= plan-bundle
+DIGEST ?=
+# true: apply-plans plans and applies deferred stacks that only create (first deploy).
+FIRST_DEPLOY ?=
+# An edge stack whose zone is delegated from another account's zone reaches that
+# zone through the profile kreo-parent-zone of parent-zone.aws-config beside it
+# (kreo_infra.stacks.edge): plans get the parent's reader role, applies its
+# delegation role, so a plan made read-only applies with the role that may write
+# the NS record. The job's credentials (environment variables) assume it.
+PARENT_ZONE_ACCESS ?= reader
+define parent_zone_profile
+	role=$$(KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --parent-zone-role $(1)); \
+	if [ -n "$$role" ] && [ "$(STACK)" = edge ]; then \
+		printf '[profile kreo-parent-zone]\nrole_arn = %s\ncredential_source = Environment\nrole_session_name = %s\n' \
+			"$$role" "$(STACK_ID)" > $(STACKS_DIR)/$(STACK_ID)/parent-zone.aws-config; fi
+endef
+# The stacks a phase selects, in deployment order (one STACK, else PHASE, else all).
+SELECTED = $(if $(STACK),$(STACK_ID),$$(KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks \
+	$(if $(PHASE),--phase $(PHASE))))
 
 help: ## List the targets.
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
 $(PIPENV):
 	$(PYTHON) -m venv $(CACHE)/tools
@@ -106,20 +142,119 @@ capacity: install ## The capacity model of cdktf.out/ (make synth first): what e
 bench: install ## Synthesis time and peak memory against the bare provider import.
 	$(VENV_BIN)/python bench/bench.py
 
-plan: install ## terraform plan of one stack: make plan ENV=production STACK=network
+plan: install ## terraform plan of one stack into a plan file: make plan ENV=production STACK=network [LOCK=false]
 	@test -n "$(STACK)" || { echo "usage: make plan ENV=<env> STACK=<layer|bootstrap>" >&2; exit 2; }
 	@[ "$(STACK)" = bootstrap ] || KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks \
 		| grep -x "$(STACK_ID)" >/dev/null || { echo "unknown stack $(STACK_ID)" >&2; exit 2; }
 	@[ -n "$(NO_SYNTH)" ] || KREO_ENVIRONMENTS=$(ENV) $(CDKTF) synth
 	@# plan.status: 0 no changes, 2 changes (terraform -detailed-exitcode); errors fail.
-	cd cdktf.out/stacks/$(STACK_ID) && terraform init -input=false -no-color >/dev/null \
-		&& { terraform plan -input=false -no-color -lock-timeout=5m -detailed-exitcode \
-			-out=plan.tfplan; status=$$?; [ $$status -ne 1 ] || exit 1; echo $$status > plan.status; } \
-		&& terraform show -no-color plan.tfplan > plan.txt
+	@$(call parent_zone_profile,$(PARENT_ZONE_ACCESS))
+	cd $(STACKS_DIR)/$(STACK_ID) && rm -f plan.status plan.txt plan.json \
+		&& terraform init -input=false -no-color >/dev/null \
+		&& { terraform plan -input=false -no-color -lock=$(LOCK) -lock-timeout=5m \
+			-detailed-exitcode -out=$(PLAN_FILE); status=$$?; [ $$status -ne 1 ] || exit 1; \
+			echo $$status > plan.status; } \
+		&& terraform show -no-color $(PLAN_FILE) > plan.txt \
+		&& terraform show -json $(PLAN_FILE) > plan.json
 
-deploy: install ## Deploy an environment's stacks in order (asks before each): make deploy ENV=staging [PHASE=infrastructure|workloads]
-	KREO_ENVIRONMENTS=$(ENV) $(CDKTF) deploy $(DEPLOY_FLAGS) \
-		$(if $(STACK),$(STACK_ID),$$(KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python main.py --stacks $(if $(PHASE),--phase $(PHASE))))
+plan-phase: install ## Plan a phase's stacks in order into plan files: make plan-phase ENV=staging PHASE=infrastructure [LOCK=false]
+	@[ -n "$(NO_SYNTH)" ] || KREO_ENVIRONMENTS=$(ENV) $(CDKTF) synth
+	@# A stack whose plan fails after an earlier one showed changes is deferred, not
+	@# an error: it may read an output that stack creates (cross-stack references
+	@# are remote-state reads). Its plan.status says so; the next run plans it.
+	@mkdir -p $(dir $(PLAN_LIST)) && : > $(PLAN_LIST); changed=; \
+	for stack in $(SELECTED); do \
+		echo "$$stack" >> $(PLAN_LIST); \
+		if $(MAKE) --no-print-directory plan ENV=$(ENV) STACK=$${stack#kreo-$(ENV)-} NO_SYNTH=1 \
+			LOCK=$(LOCK) PLAN_FILE=$(PLAN_FILE) STACKS_DIR=$(STACKS_DIR); then \
+			[ "$$(cat $(STACKS_DIR)/$$stack/plan.status)" = 0 ] || changed=$$stack; \
+		elif [ -n "$$changed" ]; then \
+			echo "::warning::$$stack deferred: its plan failed after $$changed showed changes; the next run plans it" >&2; \
+			rm -f $(STACKS_DIR)/$$stack/$(PLAN_FILE); echo deferred > $(STACKS_DIR)/$$stack/plan.status; \
+		else exit 1; fi; \
+	done
+
+bundle-plans: ## The plan-phase's stack directories (no .terraform/) and a SHA-256 manifest into BUNDLE; prints the manifest's digest
+	@test -s "$(PLAN_LIST)" || { echo "no $(PLAN_LIST): make plan-phase first" >&2; exit 2; }
+	@rm -rf $(BUNDLE) && mkdir -p $(BUNDLE)/stacks && cp $(PLAN_LIST) $(BUNDLE)/STACKS
+	@tar -C $(STACKS_DIR) --exclude=.terraform --exclude=parent-zone.aws-config -cf - $$(cat $(PLAN_LIST)) \
+		| tar -C $(BUNDLE)/stacks -xf -
+	@cd $(BUNDLE) && find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort \
+		| tr '\n' '\0' | xargs -0 sha256sum > SHA256SUMS
+	@sha256sum $(BUNDLE)/SHA256SUMS | cut -d' ' -f1
+
+verify-plans: ## Check BUNDLE against DIGEST (its manifest's SHA-256) and every file against the manifest; then restore it
+	@[[ "$(DIGEST)" =~ ^[0-9a-f]{64}$$ ]] || { echo "verify-plans: DIGEST=<sha256 of SHA256SUMS> needed" >&2; exit 2; }
+	@cd $(BUNDLE) && echo "$(DIGEST)  SHA256SUMS" | sha256sum --check --strict --quiet \
+		|| { echo "::error::the plan bundle's manifest is not the one the plan job made" >&2; exit 1; }
+	@cd $(BUNDLE) && sha256sum --check --strict --quiet SHA256SUMS \
+		|| { echo "::error::a planned file differs from the manifest" >&2; exit 1; }
+	@cd $(BUNDLE) && diff <(find . -type f ! -name SHA256SUMS | sed 's|^\./||' | LC_ALL=C sort) \
+		<(sed 's/^[0-9a-f]*  //' SHA256SUMS | LC_ALL=C sort) >/dev/null \
+		|| { echo "::error::the plan bundle holds files the manifest does not name" >&2; exit 1; }
+	@# Only now, verified: the stack directories and their order where apply-plans reads them.
+	@mkdir -p $(STACKS_DIR) $(dir $(PLAN_LIST)) && cp -R $(BUNDLE)/stacks/. $(STACKS_DIR)/ \
+		&& cp $(BUNDLE)/STACKS $(PLAN_LIST)
+	@echo "verify-plans: $(BUNDLE) matches $(DIGEST); restored into $(STACKS_DIR)"
+
+apply-plans: install ## Apply PLAN_LIST's saved plans in order (after verify-plans): make apply-plans ENV=staging
+	@test -s "$(PLAN_LIST)" || { echo "no $(PLAN_LIST): make verify-plans (or plan-phase) first" >&2; exit 2; }
+	@# 2: changes (its saved plan); 0: nothing to apply; deferred: nothing planned, so
+	@# nothing applied, except on a first deploy (FIRST_DEPLOY=true): first-deploy-stack.
+	@for stack in $$(cat $(PLAN_LIST)); do \
+		status=$$(cat $(STACKS_DIR)/$$stack/plan.status 2>/dev/null); layer=$${stack#kreo-$(ENV)-}; \
+		case "$$status" in \
+		2) $(MAKE) --no-print-directory apply-plan ENV=$(ENV) STACK=$$layer STACKS_DIR=$(STACKS_DIR) || exit 1 ;; \
+		0) echo "$$stack: no changes" ;; \
+		deferred) if [ "$(FIRST_DEPLOY)" = true ]; then \
+				$(MAKE) --no-print-directory first-deploy-stack ENV=$(ENV) STACK=$$layer STACKS_DIR=$(STACKS_DIR) || exit 1; \
+			else echo "::warning::$$stack was deferred: nothing applied; the next run plans it"; fi ;; \
+		*) echo "$$stack: no plan status" >&2; exit 1 ;; \
+		esac; \
+	done
+
+apply-plan: install ## Apply one stack's saved plan file, nothing else: make apply-plan ENV=production STACK=network
+	@test -n "$(STACK)" || { echo "usage: make apply-plan ENV=<env> STACK=<layer|bootstrap> [PLAN_FILE=plan.tfplan]" >&2; exit 2; }
+	@test -f $(STACKS_DIR)/$(STACK_ID)/$(PLAN_FILE) \
+		|| { echo "no plan file $(STACKS_DIR)/$(STACK_ID)/$(PLAN_FILE): make plan first" >&2; exit 2; }
+	@# The plan file carries the configuration, variables and provider checksums it
+	@# was made with; init only installs those providers (-lockfile=readonly) and a
+	@# changed state makes Terraform refuse ("Saved plan is stale"):
+	@# https://developer.hashicorp.com/terraform/cli/commands/apply#saved-plan-mode
+	@$(call parent_zone_profile,delegation)
+	cd $(STACKS_DIR)/$(STACK_ID) && terraform init -input=false -no-color -lockfile=readonly >/dev/null \
+		&& terraform apply -input=false -no-color -lock-timeout=5m $(PLAN_FILE)
+
+converged: install ## After applying: re-plan the stacks (as deploy selects them); fail when one still has changes
+	@# Saved plans of later stacks read the outputs earlier ones had at plan time;
+	@# what an apply changed there shows up only in a new plan.
+	@pending=; for stack in $(SELECTED); do \
+		$(MAKE) --no-print-directory parent-zone-profile ENV=$(ENV) STACK=$${stack#kreo-$(ENV)-} \
+			STACKS_DIR=$(STACKS_DIR) PARENT_ZONE_ACCESS=delegation; \
+		( cd $(STACKS_DIR)/$$stack && terraform init -input=false -no-color >/dev/null \
+			&& terraform plan -input=false -no-color -lock-timeout=5m -detailed-exitcode >/dev/null ) \
+			|| pending="$$pending $$stack"; \
+	done; \
+	[ -z "$$pending" ] || { echo "::error::not converged:$$pending. Run the workflow again: the next plan shows the rest for approval" >&2; exit 4; }
+
+first-deploy-stack: install ## First deploy only: plan a deferred stack, apply it only if it creates and nothing else
+	@test -n "$(STACK)" || { echo "usage: make first-deploy-stack ENV=<env> STACK=<layer>" >&2; exit 2; }
+	$(MAKE) --no-print-directory plan ENV=$(ENV) STACK=$(STACK) NO_SYNTH=1 STACKS_DIR=$(STACKS_DIR) \
+		PARENT_ZONE_ACCESS=delegation
+	$(VENV_BIN)/python -m kreo_infra.review.plan --require-create-only $(STACKS_DIR)/$(STACK_ID)
+	@# On record beside the approved plans: what was applied without its own approval.
+	@[ -z "$$GITHUB_STEP_SUMMARY" ] || $(VENV_BIN)/python -m kreo_infra.review.plan \
+		--title "first deploy: $(STACK_ID), planned and applied in the deploy job (creates only)" \
+		$(STACKS_DIR)/$(STACK_ID) >> "$$GITHUB_STEP_SUMMARY"
+	$(MAKE) --no-print-directory apply-plan ENV=$(ENV) STACK=$(STACK) STACKS_DIR=$(STACKS_DIR)
+
+parent-zone-profile: ## Write the parent-zone profile of an edge stack: make parent-zone-profile ENV=staging STACK=edge PARENT_ZONE_ACCESS=reader|delegation
+	@$(call parent_zone_profile,$(PARENT_ZONE_ACCESS))
+
+deploy: install ## Deploy an environment's stacks in order, asking before each (by hand only): make deploy ENV=staging [PHASE=infrastructure|workloads]
+	@[ -n "$(NO_SYNTH)" ] || KREO_ENVIRONMENTS=$(ENV) $(CDKTF) synth
+	@$(MAKE) --no-print-directory parent-zone-profile ENV=$(ENV) STACK=edge PARENT_ZONE_ACCESS=delegation
+	KREO_ENVIRONMENTS=$(ENV) $(CDKTF) deploy --skip-synth $(SELECTED)
 
 first-deploy: install ## Print every step of a first deploy into a fresh account, in order.
 	@$(VENV_BIN)/python main.py --first-deploy

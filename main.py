@@ -24,7 +24,12 @@ import os
 import sys
 from pathlib import Path
 
-from kreo_infra.config.loader import ConfigError, load_environments, parse_environment_list
+from kreo_infra.config.loader import (
+    ConfigError,
+    load_environments,
+    parent_of,
+    parse_environment_list,
+)
 from kreo_infra.errors import PropsError
 from kreo_infra.layers import PHASES, environment_stacks, first_deploy_order
 
@@ -41,6 +46,20 @@ def main(argv: list[str]) -> int:
             return 0
         if "--account-id" in argv:
             print("\n".join(c.account_id for c in configs))
+            return 0
+        if "--parent-zone-role" in argv[:-1]:
+            access = argv[argv.index("--parent-zone-role") + 1]
+            if access not in ("reader", "delegation"):
+                print("error: --parent-zone-role: use reader or delegation", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            every = load_environments(config_dir)
+            for config in configs:
+                parent = parent_of(config, every)
+                if parent is not None and parent.account_id != config.account_id:
+                    role = (
+                        config.dns_reader_role if access == "reader" else config.dns_delegation_role
+                    )
+                    print(f"arn:aws:iam::{parent.account_id}:role/{role}")
             return 0
         if "--first-deploy" in argv:
             print("\n".join(first_deploy_order(configs)))

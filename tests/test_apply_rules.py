@@ -46,8 +46,14 @@ from tests.rule_catalogue import Bite, Catalogue, bite_cases
 
 APPLY_RULES_DIR = Path(__file__).resolve().parent / "apply_rules"
 PRE_FIX_DIR = APPLY_RULES_DIR / "pre_fix"
-BOOTSTRAP = "kreo-bootstrap"
-"""The account-level stack: deployed once, before any environment."""
+BOOTSTRAP_LAYER = "-bootstrap"
+"""The accounts' stacks (``kreo-<env>-bootstrap``): each deployed once, before its
+environment, by an administrator."""
+
+
+def bootstraps(d: Deployment) -> list[str]:
+    """The bootstrap stacks of ``d``, one per environment's account."""
+    return sorted(name for name in d.stacks if name.endswith(BOOTSTRAP_LAYER))
 
 
 @dataclass
@@ -109,9 +115,7 @@ def referenced(stack: dict[str, Any], value: Any, kind: str) -> tuple[str, dict[
 
 
 def env_stacks(d: Deployment, stack_name: str) -> list[str]:
-    """The stacks of ``stack_name``'s environment (``kreo-<env>-*``), or all for the bootstrap."""
-    if stack_name == BOOTSTRAP:
-        return sorted(d.stacks)
+    """The stacks of ``stack_name``'s environment (``kreo-<env>-*``, its bootstrap too)."""
     prefix = stack_name.rsplit("-", 1)[0] + "-"
     return sorted(name for name in d.stacks if name.startswith(prefix))
 
@@ -432,7 +436,9 @@ def images_exist_before_environments(d: Deployment) -> list[str]:
     ("Amazon ECR private repositories": images are pushed to, and pulled from, an existing
     repository); docs/decisions.md (deploy order: the bootstrap, then the environments).
     """
-    created = {body.get("name") for body in of(d, BOOTSTRAP, "aws_ecr_repository").values()}
+    created = {
+        body.get("name") for b in bootstraps(d) for body in of(d, b, "aws_ecr_repository").values()
+    }
     found = []
     for stack_name, name, values in _marketplace_releases(d):
         where = at(stack_name, "helm_release", name)
@@ -440,23 +446,23 @@ def images_exist_before_environments(d: Deployment) -> list[str]:
             repository = str(((settings or {}).get("image") or {}).get("repository", ""))
             output = ECR_OUTPUT.search(repository)
             if output:
-                if output["stack"] != BOOTSTRAP:
+                if not output["stack"].endswith(BOOTSTRAP_LAYER):
                     found.append(
                         f"{where}: services.{service} pulls from a repository of "
-                        f"{output['stack']}, not of {BOOTSTRAP}"
+                        f"{output['stack']}, not of a bootstrap"
                     )
                 continue
             repository_name = repository.split(".amazonaws.com/", 1)[-1]
             if repository_name not in created:
                 found.append(
                     f"{where}: services.{service} pulls {repository_name}, "
-                    f"which {BOOTSTRAP} does not create"
+                    "which no bootstrap creates"
                 )
     for stack_name, name, body in each(d, "aws_ecr_repository"):
-        if stack_name != BOOTSTRAP:
+        if not stack_name.endswith(BOOTSTRAP_LAYER):
             found.append(
                 f"{at(stack_name, 'aws_ecr_repository', name)}: {body.get('name')} is created "
-                f"by an environment stack, not by {BOOTSTRAP}"
+                "by an environment stack, not by a bootstrap"
             )
     return found
 
@@ -603,14 +609,15 @@ def deploy_sessions_outlast_a_first_deploy(d: Deployment) -> list[str]:
     (role-duration-seconds, role-chaining).
     """
     roles = {
-        body.get("name"): (name, body.get("max_session_duration", DEFAULT_SESSION))
-        for name, body in of(d, BOOTSTRAP, "aws_iam_role").items()
+        body.get("name"): (b, name, body.get("max_session_duration", DEFAULT_SESSION))
+        for b in bootstraps(d)
+        for name, body in of(d, b, "aws_iam_role").items()
     }
     found = []
-    for role, (name, maximum) in sorted(roles.items()):
+    for role, (b, name, maximum) in sorted(roles.items()):
         if maximum < _session_need(role):
             found.append(
-                f"{at(BOOTSTRAP, 'aws_iam_role', name)}: {role} allows {maximum} s sessions, "
+                f"{at(b, 'aws_iam_role', name)}: {role} allows {maximum} s sessions, "
                 f"its jobs need {_session_need(role)}"
             )
     for file_name, workflow in sorted(d.workflows.items()):
@@ -679,7 +686,6 @@ def state_encrypted_with_the_state_key(d: Deployment) -> list[str]:
     ``kms_key_id``); hashicorp/terraform internal/backend/remote-state/s3/client.go (put:
     ServerSideEncryptionAes256 unless a KMS key or customer key is configured).
     """
-    aliases = {body.get("name") for body in of(d, BOOTSTRAP, "aws_kms_alias").values()}
     found = []
     for stack_name, stack in sorted(d.stacks.items()):
         backend = (stack.get("terraform", {}).get("backend") or {}).get("s3")
@@ -691,8 +697,18 @@ def state_encrypted_with_the_state_key(d: Deployment) -> list[str]:
             found.append(f"{stack_name}: terraform.backend.s3: encrypt without kms_key_id (SSE-S3)")
         elif key != wanted:
             found.append(f"{stack_name}: terraform.backend.s3: kms_key_id {key}, not {wanted}")
-        elif key not in aliases:
-            found.append(f"{stack_name}: terraform.backend.s3: {BOOTSTRAP} creates no {key}")
+        else:
+            # The bootstrap that creates the state bucket (its account's).
+            owners = [
+                b
+                for b in bootstraps(d)
+                if backend.get("bucket")
+                in {x.get("bucket") for x in of(d, b, "aws_s3_bucket").values()}
+            ]
+            aliases = {x.get("name") for b in owners for x in of(d, b, "aws_kms_alias").values()}
+            if key not in aliases:
+                made_by = " and ".join(owners) or "no bootstrap"
+                found.append(f"{stack_name}: terraform.backend.s3: {made_by} creates no {key}")
     return found
 
 
@@ -1003,7 +1019,7 @@ def access_roles_are_plain_iam_roles(d: Deployment) -> list[str]:
             continue
         created = {
             body.get("name")
-            for stack in {BOOTSTRAP, *env_stacks(d, stack_name)}
+            for stack in {*bootstraps(d), *env_stacks(d, stack_name)}
             for body in of(d, stack, "aws_iam_role").values()
         }
         if role not in created and role not in (d.access_roles or ()):
@@ -2153,7 +2169,7 @@ BITES: dict[str, list[Bite]] = {
     "images_exist_before_environments": [
         Bite(f"services.api-gateway pulls from a repository of {PRE_FIX_PREFIX}-cluster"),
         Bite("aws_ecr_repository.registry_api-gateway_280C4F27: kreo/api-gateway is created"),
-        Bite("-nowhere, which kreo-bootstrap does not create", _image_from_nowhere),
+        Bite("-nowhere, which no bootstrap creates", _image_from_nowhere),
     ],
     "generated_secrets_have_values": [
         Bite(

@@ -22,7 +22,9 @@ from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT, Synthesi
 QA = "qa"
 QA_YAML = """\
 # QA: a third environment, qa.kreo.com: a smaller cluster, one NAT gateway
-# (an account has 5 Elastic IPs by default), a vault it can tear down.
+# (an account has 5 Elastic IPs by default), a vault it can tear down; an
+# AWS account of its own.
+account_id: "777788889999"
 tags: {cost_center: marketplace-qa}
 cluster: {node_groups: {general: {min_size: 1, desired_size: 1, max_size: 2}}}
 network: {single_nat_gateway: true}
@@ -59,8 +61,12 @@ ACCOUNT_UNIQUE = {
     "aws_codebuild_project": "name",
     "aws_launch_template": "name",
 }
-"""Resource names unique in an account and region (S3: everywhere): two environments
-sharing one would fail to apply, or (a hosted zone) silently make a second one."""
+"""Resource names unique in an account and region: two stacks of one environment (one
+account) sharing one would fail to apply, or (a hosted zone) silently make a second one."""
+
+GLOBALLY_UNIQUE = {"aws_s3_bucket": "bucket", "aws_route53_zone": "name"}
+"""Names unique across accounts: S3 buckets everywhere, and a public zone's name, which
+only one zone can be delegated (the others are parked, never answered)."""
 
 
 @pytest.fixture(scope="module")
@@ -103,14 +109,17 @@ def test_copying_a_unique_name_is_rejected(qa_config_dir: Path, tmp_path: Path) 
     assert message.startswith(f"{target / 'qa.yaml'}: storage.media_bucket: '{taken}' is also ")
 
 
-def names_of(stacks: dict[str, dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """``(resource type, literal name) -> stack`` of every account-unique name."""
+def names_of(
+    stacks: dict[str, dict[str, Any]], unique: dict[str, str] = GLOBALLY_UNIQUE
+) -> dict[tuple[str, str], str]:
+    """``(resource type, literal name) -> stack`` of every name ``unique`` lists."""
     found = {}
     for stack_name, stack in stacks.items():
-        for kind, attribute in ACCOUNT_UNIQUE.items():
+        for kind, attribute in unique.items():
             for body in stack.get("resource", {}).get(kind, {}).values():
                 value = body.get(attribute)
                 if isinstance(value, str) and "${" not in value:
+                    assert (kind, value) not in found, f"{kind} {value!r} twice in one account"
                     found[(kind, value)] = stack_name
     return found
 
@@ -140,7 +149,9 @@ def qa_stacks(
 def test_qa_synthesizes_every_layer(qa_stacks: dict[str, dict[str, Any]]) -> None:
     from kreo_infra.layers import ENVIRONMENT_LAYERS
 
-    assert sorted(qa_stacks) == sorted(f"kreo-qa-{layer}" for layer in ENVIRONMENT_LAYERS)
+    assert sorted(qa_stacks) == sorted(
+        f"kreo-qa-{layer}" for layer in ("bootstrap", *ENVIRONMENT_LAYERS)
+    )
 
 
 def clashes(by_environment: dict[str, dict[tuple[str, str], str]]) -> list[str]:
@@ -155,7 +166,21 @@ def clashes(by_environment: dict[str, dict[tuple[str, str], str]]) -> list[str]:
     return found
 
 
-def test_no_environment_shares_a_unique_name(
+def test_no_account_holds_a_name_twice(
+    synthesis: Synthesis, qa_stacks: dict[str, dict[str, Any]]
+) -> None:
+    """Within one environment's account, every account-unique name is made once."""
+    for config in synthesis.configs:
+        mine = {
+            name: synthesis.stack(name)
+            for name in synthesis.stack_names
+            if name.startswith(f"{config.stack_prefix}-")
+        }
+        assert len(names_of(mine, ACCOUNT_UNIQUE)) > 50
+    assert len(names_of(qa_stacks, ACCOUNT_UNIQUE)) > 50
+
+
+def test_no_environment_shares_a_globally_unique_name(
     synthesis: Synthesis, qa_stacks: dict[str, dict[str, Any]]
 ) -> None:
     by_environment = {
@@ -176,7 +201,9 @@ def test_no_environment_shares_a_unique_name(
 def test_the_clash_check_bites(qa_stacks: dict[str, dict[str, Any]]) -> None:
     """Two environments with qa's names would clash on every one of them."""
     names = names_of(qa_stacks)
-    assert len(clashes({"one": names, "two": dict(names)})) == len(names) > 50
+    assert len(clashes({"one": names, "two": dict(names)})) == len(names) > 5
+    with pytest.raises(AssertionError, match="twice in one account"):
+        names_of({**qa_stacks, "copy": qa_stacks["kreo-qa-data"]}, ACCOUNT_UNIQUE)
 
 
 # --- the workflows deploy and plan every environment ---------------------------------------------

@@ -184,3 +184,31 @@ def test_make_plan_refuses_an_unknown_stack(tmp_path: Path, env_name: str) -> No
     )  # fmt: skip
     assert result.returncode != 0
     assert f"unknown stack kreo-{env_name}-nonsense" in result.stderr
+
+
+def test_parent_zone_roles_for_the_makefile(tmp_path: Path) -> None:
+    """The role an edge stack's parent-zone profile names: the reader for plans, the
+    delegation role for applies; nothing for a zone delegated from no other account."""
+    for parent, child in delegations():
+        for access, role in (
+            ("reader", child.dns_reader_role),
+            ("delegation", child.dns_delegation_role),
+        ):
+            result = run_main(
+                tmp_path,
+                "--parent-zone-role",
+                access,
+                KREO_CONFIG_DIR=str(CONFIG_DIR),
+                KREO_ENVIRONMENTS=child.name,
+            )
+            assert result.stdout == f"arn:aws:iam::{parent.account_id}:role/{role}\n"
+        alone = run_main(
+            tmp_path,
+            "--parent-zone-role",
+            "reader",
+            KREO_CONFIG_DIR=str(CONFIG_DIR),
+            KREO_ENVIRONMENTS=parent.name,
+        )
+        assert (alone.returncode, alone.stdout) == (0, "")
+    bad = run_main(tmp_path, "--parent-zone-role", "admin", KREO_CONFIG_DIR=str(CONFIG_DIR))
+    assert_one_line_exit_2(bad, "--parent-zone-role: use reader or delegation")

@@ -7,6 +7,7 @@ from kreo_infra.stacks.bootstrap import BootstrapStack
 from kreo_infra.stacks.cluster import ClusterStack
 from kreo_infra.stacks.data import DataStack
 from kreo_infra.stacks.edge import EdgeStack
+from kreo_infra.stacks.github import GithubStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.network import NetworkStack
 from kreo_infra.stacks.observability import ObservabilityStack
@@ -20,6 +21,7 @@ __all__ = [
     "ClusterStack",
     "DataStack",
     "EdgeStack",
+    "GithubStack",
     "KreoStack",
     "NetworkStack",
     "ObservabilityStack",

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput, TerraformVariable
-from cdktf_cdktf_provider_aws.provider import (
-    AwsProvider,
-    AwsProviderAssumeRole,
-    AwsProviderDefaultTags,
-)
+from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.errors import PropsError
 from kreo_infra.data.storage import PrivateBucket, replica_bucket_name, s3_origin_domain
 from kreo_infra.edge.cdn import EdgeSettings, S3Distribution, SecurityHeadersPolicy, StaticSite
 from kreo_infra.edge.dns import DnsValidatedCertificate, PublicZone
 from kreo_infra.edge.waf import CLOUDFRONT_REGION, RateLimit, WebAcl, rate_limit_per_window
+from kreo_infra.errors import PropsError
 from kreo_infra.marketplace.values import METRICS_PATH
 from kreo_infra.stacks.kreo_stack import KreoStack
+
+PARENT_ZONE_PROFILE = "kreo-parent-zone"
+"""The AWS profile the parent-zone provider uses (``make plan`` / ``apply-plan`` write it)."""
+
+PARENT_ZONE_CONFIG = "parent-zone.aws-config"
+"""The shared config file holding that profile, in the stack's directory (never in a
+plan bundle: each job writes its own)."""
 
 
 class EdgeStack(KreoStack):
@@ -179,46 +182,26 @@ class EdgeStack(KreoStack):
             TerraformOutput(self, output_id, value=value)
 
     def _parent_zone_provider(self, parent_account_id: str | None) -> AwsProvider:
-        """An AWS provider (alias ``parent-zone``) in the parent zone's account, through
-        the role its bootstrap grants this environment (delivery.zone_delegation):
-        the delegation role by default (deploys), the reader role when the variable
-        ``parent_zone_role`` says so (pull-request plans: ``TF_VAR_parent_zone_role``)."""
+        """An AWS provider (alias ``parent-zone``) in the parent zone's account, as the
+        profile :data:`PARENT_ZONE_PROFILE` of the file :data:`PARENT_ZONE_CONFIG`
+        beside the stack says: a role the parent's bootstrap grants this environment
+        (delivery.zone_delegation). The job, not the plan, picks the role: ``make
+        plan`` writes the reader role there, ``make apply-plan``/``deploy`` the
+        delegation role, so a saved plan made read-only applies with the role that
+        may write the NS record (a plan file carries its provider configuration)."""
         config = self.config
         if parent_account_id is None:
             raise PropsError(
                 "EdgeStack", "parent_zone_account_id", None,
                 f"name the account of {config.dns.delegate_from}'s zone",
             )  # fmt: skip
-        role = TerraformVariable(
-            self,
-            "parent_zone_role",
-            type="string",
-            default=config.dns_delegation_role,
-            description=(
-                f"The role in {config.dns.delegate_from}'s account this stack's parent-zone "
-                f"provider assumes: {config.dns_delegation_role} (deploys) or "
-                f"{config.dns_reader_role} (pull-request plans)"
-            ),
-        )
-        role.add_validation(
-            condition=(
-                f'contains(["{config.dns_delegation_role}", "{config.dns_reader_role}"], '
-                "var.parent_zone_role)"
-            ),
-            error_message="parent_zone_role: the delegation or the reader role",
-        )
         return AwsProvider(
             self,
             "aws-parent-zone",
             alias="parent-zone",
             region=config.region,
             allowed_account_ids=[parent_account_id],
-            assume_role=[
-                AwsProviderAssumeRole(
-                    role_arn=f"arn:{self.partition}:iam::{parent_account_id}:role/"
-                    f"{role.string_value}",
-                    session_name=f"{config.stack_prefix}-edge",
-                )
-            ],
+            profile=PARENT_ZONE_PROFILE,
+            shared_config_files=[PARENT_ZONE_CONFIG],
             default_tags=[AwsProviderDefaultTags(tags=self._tags)],
         )

@@ -69,10 +69,8 @@ def test_every_recovery_point_is_copied_to_the_dr_vault(env: Env) -> None:
             if not config.backup.copy_to_dr_region:
                 assert "copy_action" not in rule
                 continue
-            (copy,) = rule["copy_action"]
-            assert copy["destination_vault_arn"] == synthesis.ref(
-                stack, "aws_backup_vault", "dr-vault/vault", "arn"
-            )
+            dr = synthesis.ref(stack, "aws_backup_vault", "dr-vault/vault", "arn")
+            (copy,) = [c for c in rule["copy_action"] if c["destination_vault_arn"] == dr]
             assert copy["lifecycle"] == rule["lifecycle"]
 
 
@@ -151,3 +149,62 @@ def test_automated_backups_replicate_to_the_dr_region_when_copied(env: Env) -> N
         stack, "aws_kms_key", "database-replica-key/key", "arn"
     )
     assert "postgres_primary" in replication["source_db_instance_arn"]
+
+
+def test_daily_points_are_copied_to_the_air_gapped_vault_when_locked(env: Env) -> None:
+    synthesis, stack, config = env
+    vaults = synthesis.resources(stack, "aws_backup_logically_air_gapped_vault")
+    if not config.backup.vault_lock:
+        assert vaults == {}
+        return
+    vault = vaults["air-gapped-vault/vault"]
+    assert vault["name"] == f"{config.stack_prefix}-air-gapped"
+    assert vault["min_retention_days"] == 7
+    # Fixed (no API changes it): a retention change must not replace the vault.
+    assert vault["max_retention_days"] == 365 >= config.backup.daily_retention_days
+    assert "encryption_key_arn" not in vault
+    lag = synthesis.ref(
+        stack, "aws_backup_logically_air_gapped_vault", "air-gapped-vault/vault", "arn"
+    )
+    for plan in ("database", "volumes"):
+        for name, rule in rules_of(synthesis, stack, plan).items():
+            copies = [c for c in rule.get("copy_action", []) if c["destination_vault_arn"] == lag]
+            if name == "hourly":
+                assert copies == []  # kept 2 days, under the vault's 7-day minimum
+                continue
+            (copy,) = copies
+            assert copy["lifecycle"] == rule["lifecycle"]
+
+
+def test_every_vault_has_the_break_glass_access_policy(env: Env) -> None:
+    import json
+
+    synthesis, stack, config = env
+    policies = synthesis.resources(stack, "aws_backup_vault_policy")
+    vaults = {"vault"} | ({"dr-vault"} if config.backup.copy_to_dr_region else set())
+    assert set(policies) == {f"{vault}/policy" for vault in vaults}
+    for path, policy in policies.items():
+        vault = path.replace("/policy", "/vault")
+        assert policy["backup_vault_name"] == synthesis.ref(
+            stack, "aws_backup_vault", vault, "name"
+        )
+        (deny,) = json.loads(policy["policy"])["Statement"]
+        assert deny["Effect"] == "Deny"
+        assert "backup:DeleteRecoveryPoint" in deny["Action"]
+        assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"].endswith(
+            ":role/kreo-break-glass"
+        )
+
+
+def test_keys_of_recovery_points_guard_recovery(env: Env) -> None:
+    import json
+
+    synthesis, stack, config = env
+    keys = synthesis.resources(stack, "aws_kms_key")
+    expected = {"vault/key/key"}
+    if config.backup.copy_to_dr_region:
+        expected |= {"dr-vault/key/key", "database-replica-key/key"}
+    assert set(keys) == expected
+    for key in keys.values():
+        sids = {s["Sid"] for s in json.loads(key["policy"])["Statement"]}
+        assert "OnlyBreakGlassDestroysRecovery" in sids

@@ -491,11 +491,10 @@ def test_a_childs_edge_writes_its_delegation_from_the_parents_account(
         stack = synthesis.stack(f"{child.stack_prefix}-edge")
         (alias,) = [p for p in stack["provider"]["aws"] if p.get("alias") == "parent-zone"]
         assert alias["allowed_account_ids"] == [parent.account_id]
-        (assume,) = alias["assume_role"]
-        assert assume["role_arn"].endswith(f":{parent.account_id}:role/${{var.parent_zone_role}}")
-        variable = stack["variable"]["parent_zone_role"]
-        assert variable["default"] == child.dns_delegation_role  # what deploys assume
-        assert child.dns_reader_role in variable["validation"][0]["condition"]
+        # The job picks the role (make plan: the reader; apply-plan: the delegation).
+        assert alias["profile"] == "kreo-parent-zone"
+        assert alias["shared_config_files"] == ["parent-zone.aws-config"]
+        assert "assume_role" not in alias
         record = synthesis.resources(f"{child.stack_prefix}-edge", "aws_route53_record")[
             "zone/delegation"
         ]

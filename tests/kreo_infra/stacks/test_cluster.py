@@ -224,7 +224,58 @@ def test_vpc_cni_enforces_network_policies(env: Env) -> None:
     synthesis, stack, _ = env
     addons = {a["addon_name"]: a for a in synthesis.resources(stack, "aws_eks_addon").values()}
     assert json.loads(addons["vpc-cni"]["configuration_values"]) == {"enableNetworkPolicy": "true"}
-    assert all("configuration_values" not in a for n, a in addons.items() if n != "vpc-cni")
+    configured = {"vpc-cni", "aws-ebs-csi-driver"}
+    assert all("configuration_values" not in a for n, a in addons.items() if n not in configured)
+
+
+def test_ebs_csi_driver_tags_its_volumes_with_the_cluster(env: Env) -> None:
+    """The tag the driver's role is scoped by (``--k8s-tag-cluster-id``)."""
+    synthesis, stack, config = env
+    addons = {a["addon_name"]: a for a in synthesis.resources(stack, "aws_eks_addon").values()}
+    assert json.loads(addons["aws-ebs-csi-driver"]["configuration_values"]) == {
+        "controller": {"k8sTagClusterId": config.cluster_name}
+    }
+
+
+def test_ebs_csi_driver_acts_only_on_this_clusters_volumes(env: Env) -> None:
+    synthesis, stack, config = env
+    assert managed_policies_of(synthesis, stack, "ebs-csi-driver/role") == set()
+    tag = f"kubernetes.io/cluster/{config.cluster_name}"
+    key = synthesis.ref(stack, "aws_kms_key", "volume-key/key/key", "arn")
+    for statement in statements_of(synthesis, stack, "ebs-csi-driver"):
+        conditions = json.dumps(statement.get("Condition", {}))
+        if statement["Resource"] == "*":
+            assert all(":Describe" in a for a in statement["Action"])
+        elif statement["Resource"] == key:
+            assert all(a.startswith("kms:") for a in statement["Action"])
+        else:
+            assert tag in conditions or "ec2:CreateAction" in conditions, statement["Sid"]
+
+
+def test_volumes_encrypted_with_the_clusters_key(env: Env) -> None:
+    synthesis, stack, config = env
+    key = synthesis.ref(stack, "aws_kms_key", "volume-key/key/key", "arn")
+    for template in synthesis.resources(stack, "aws_launch_template").values():
+        ((root,),) = [template["block_device_mappings"]]
+        assert root["ebs"]["kms_key_id"] == key
+    aliases = {a["name"] for a in synthesis.resources(stack, "aws_kms_alias").values()}
+    assert f"alias/{config.cluster_name}-ebs" in aliases
+
+
+def test_load_balancer_controller_scoped_to_this_cluster(env: Env) -> None:
+    synthesis, stack, config = env
+    tag = "elbv2.k8s.aws/cluster"
+    statements = statements_of(synthesis, stack, "load-balancer-controller")
+    scoped = [
+        s["Condition"]["StringEquals"]
+        for s in statements
+        if any(tag in k for k in s.get("Condition", {}).get("StringEquals", {}))
+    ]
+    assert len(scoped) == 7
+    assert all(v == config.cluster_name for c in scoped for k, v in c.items() if tag in k)
+    assert all(
+        v == "true" for s in statements for v in s.get("Condition", {}).get("Null", {}).values()
+    )
 
 
 def test_addon_order_around_the_nodes(env: Env) -> None:
@@ -274,12 +325,7 @@ def test_workload_bound_to_its_service_account(
     ("addon", "workload", "service_account", "policy"),
     [
         ("vpc-cni", "vpc-cni", "aws-node", "AmazonEKS_CNI_Policy"),
-        (
-            "aws-ebs-csi-driver",
-            "ebs-csi-driver",
-            "ebs-csi-controller-sa",
-            "service-role/AmazonEBSCSIDriverPolicy",
-        ),
+        ("aws-ebs-csi-driver", "ebs-csi-driver", "ebs-csi-controller-sa", None),
         (
             "amazon-cloudwatch-observability",
             "cloudwatch-agent",
@@ -289,7 +335,7 @@ def test_workload_bound_to_its_service_account(
     ],
 )
 def test_addons_get_their_permissions_through_pod_identity(
-    env: Env, addon: str, workload: str, service_account: str, policy: str
+    env: Env, addon: str, workload: str, service_account: str, policy: str | None
 ) -> None:
     synthesis, stack, _ = env
     (body,) = [
@@ -301,7 +347,8 @@ def test_addons_get_their_permissions_through_pod_identity(
             "service_account": service_account,
         }
     ]
-    assert managed_policies_of(synthesis, stack, f"{workload}/role") == {policy}
+    # The EBS CSI driver's own statements: test_ebs_csi_driver_acts_only_on_this_clusters_volumes.
+    assert managed_policies_of(synthesis, stack, f"{workload}/role") == ({policy} - {None})
 
 
 def test_workload_roles_trust_only_pod_identity_of_this_cluster(env: Env) -> None:
@@ -486,6 +533,8 @@ def test_outputs_for_later_stacks(env: Env) -> None:
         "cluster-oidc-issuer", "cluster-security-group-id", "data-clients-security-group-id",
         "workload-role-arns", "repository-urls",
     } <= set(outputs)  # fmt: skip
+    # The volume key reaches the platform layer's StorageClass as a cross-stack
+    # reference (cdktf adds that output itself).
     assert len(outputs["workload-role-arns"]["value"]) == 9
 
 

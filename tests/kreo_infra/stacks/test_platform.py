@@ -179,6 +179,16 @@ def test_load_balancer_controller_values(env: Env) -> None:
     assert values["defaultSSLPolicy"] == "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 
 
+def test_alb_ingress_class_is_not_the_default(env: Env) -> None:
+    """An Ingress reaches the ALB controller only by naming its class (chart 3.5.0:
+    ``ingressClassConfig.default`` annotates the IngressClass is-default-class)."""
+    synthesis, stack, _ = env
+    values = values_of(synthesis, stack, "aws-load-balancer-controller")
+    assert values["ingressClassConfig"] == {"default": False}
+    assert values["createIngressClassResource"] is True
+    assert values["ingressClass"] == "alb"
+
+
 def test_no_release_renders_a_private_key_into_its_record(env: Env) -> None:
     # Helm's release records are ConfigMaps (the view policy reads them): the
     # load balancer controller's chart would render its webhook's tls.key into
