@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -90,27 +94,43 @@ PLAN_JOBS = {"plan-infrastructure": "infrastructure", "plan-workloads": "workloa
 
 
 def deploy_jobs(configs: list[EnvironmentConfig]) -> list[tuple[str, Any, str, str]]:
-    """``(job, needs, environment, phase)`` of infra-deploy.yml, in order: the zone job of
-    every environment whose zone another's is delegated from (first deploy only), then
-    each environment's two phases, those zone owners last (the others rehearse first)."""
+    """``(job, needs, environment, phase)`` of infra-deploy.yml's jobs after ``test``, in
+    order: the zone jobs of every environment whose zone another's is delegated from
+    (first deploy only), then each environment's two phases, those zone owners last (the
+    others rehearse first). Every deploy job ``X`` is preceded by its plan job
+    ``X-plan``, which it needs; the plan job needs what the deploy job used to."""
     parents = {c.dns.delegate_from for c in configs if c.dns.delegate_from}
     owners = [c for c in configs if c.dns.domain in parents]
-    jobs = [(f"{c.name}-zone", "test", c.name, "infrastructure") for c in owners]
-    needs: Any = ["test", *(job for job, *_ in jobs)] if jobs else "test"
+    jobs: list[tuple[str, Any, str, str]] = []
+    for c in owners:
+        jobs += [
+            (f"{c.name}-zone-plan", "test", c.name, "infrastructure"),
+            (f"{c.name}-zone", f"{c.name}-zone-plan", c.name, "infrastructure"),
+        ]
+    zones = [job for job, *_ in jobs if not job.endswith("-plan")]
+    needs: Any = ["test", *zones] if zones else "test"
     for config in [c for c in configs if c not in owners] + owners:
         for phase in ("infrastructure", "workloads"):
-            jobs.append((f"{config.name}-{phase}", needs, config.name, phase))
-            needs = f"{config.name}-{phase}"
+            job = f"{config.name}-{phase}"
+            jobs += [
+                (f"{job}-plan", needs, config.name, phase),
+                (job, f"{job}-plan", config.name, phase),
+            ]
+            needs = job
     return jobs
 
 
-DEPLOY_JOBS = deploy_jobs(load_environments(CONFIG_DIR))
+DEPLOY_WORKFLOW_JOBS = deploy_jobs(load_environments(CONFIG_DIR))
+PLANS = [entry for entry in DEPLOY_WORKFLOW_JOBS if entry[0].endswith("-plan")]
+DEPLOY_JOBS = [entry for entry in DEPLOY_WORKFLOW_JOBS if not entry[0].endswith("-plan")]
 ZONE_JOBS = [job for job, *_ in DEPLOY_JOBS if job.endswith("-zone")]
 RUNNER_LABEL = re.compile(
     r"codebuild-(?P<project>[a-z0-9-]+)-\$\{\{ github\.run_id \}\}-\$\{\{ github\.run_attempt \}\}"
 )
 DEPLOY_SESSION_SECONDS = 14400
 PLAN_SESSION_SECONDS = 7200
+ADVISORY = "produced by this pull request's own code"
+ACCOUNT_ROLE = "arn:aws:iam::${{ steps.account.outputs.id }}:role/"
 
 
 def credentials(job: dict[str, Any]) -> dict[str, Any]:
@@ -130,14 +150,21 @@ def test_pull_requests_plan_with_the_plan_role(configs: list[EnvironmentConfig])
         assert plan["needs"] == "test"
         assert sorted(plan["strategy"]["matrix"]["environment"]) == sorted(c.name for c in configs)
         role = credentials(plan)["role-to-assume"]
-        assert role.endswith(f":role/{configs[0].delivery.plan_role}")
+        # The environment's own account (main.py --account-id), the plan role's name.
+        assert role == (
+            "arn:aws:iam::${{ steps.account.outputs.id }}:role/" + configs[0].delivery.plan_role
+        )
         assert credentials(plan)["role-duration-seconds"] == PLAN_SESSION_SECONDS
         assert "repo.full_name == github.repository" in plan["if"]
         assert plan["env"]["PHASE"] == phase
-        assert any('--phase "$PHASE"' in run for run in runs(plan))
+        assert plan["env"]["ENVIRONMENT"] == "${{ matrix.environment }}"
+        # The plan role cannot write the state's lock object.
+        assert 'make plan-phase ENV="$ENVIRONMENT" PHASE="$PHASE" LOCK=false' in runs(plan)
+        assert any("python -m kreo_infra.review.plan" in run for run in runs(plan))
         (comment,) = [s for s in plan["steps"] if "github-script" in s.get("uses", "")]
         # One comment per environment and phase: the two jobs never overwrite each other.
         assert "kreo-plan-${ENVIRONMENT}-${PHASE}" in comment["with"]["script"]
+        assert ADVISORY in comment["with"]["script"]
         assert plan["permissions"]["pull-requests"] == "write"
     assert ci["concurrency"]["cancel-in-progress"] is True
     uploads = [s for s in ci["jobs"]["test"]["steps"] if "upload-artifact" in s.get("uses", "")]
@@ -149,23 +176,51 @@ def test_deploys_every_environment_in_order_behind_its_gate(
 ) -> None:
     workflow = load("infra-deploy.yml")
     jobs = workflow["jobs"]
-    assert list(jobs) == ["test", *(job_id for job_id, *_ in DEPLOY_JOBS)]
-    for job_id, needs, name, phase in DEPLOY_JOBS:
+    assert list(jobs) == ["test", *(job_id for job_id, *_ in DEPLOY_WORKFLOW_JOBS)]
+    for job_id, needs, name, phase in DEPLOY_WORKFLOW_JOBS:
         job = jobs[job_id]
         assert job["needs"] == needs, job_id
-        assert job["environment"] == name, job_id
+        # Plans never overlap a deploy of their environment either: they read its state.
         assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
         config = next(c for c in configs if c.name == name)
-        assert credentials(job)["role-to-assume"].endswith(f":role/{config.deploy_role}")
         assert credentials(job)["aws-region"] == "${{ env.AWS_REGION }}"
+        assert job["env"] == {"ENVIRONMENT": name, "PHASE": phase}, job_id
+        select = "STACK=edge" if job_id.startswith(tuple(ZONE_JOBS)) else f"PHASE={phase}"
         stage = "account" if phase == "infrastructure" else "workloads"
-        deploy = (
-            f"make deploy ENV={name} STACK=edge DEPLOY_FLAGS=--auto-approve"
-            if job_id in ZONE_JOBS
-            else f"make deploy ENV={name} PHASE={phase} DEPLOY_FLAGS=--auto-approve"
-        )
-        # The preflight of the phase, then the deploy, and nothing else.
-        assert runs(job) == [f"make preflight ENV={name} STAGE={stage}", deploy], job_id
+        if job_id.endswith("-plan"):
+            assert "environment" not in job, job_id
+            assert credentials(job)["role-to-assume"] == ACCOUNT_ROLE + config.delivery.plan_role
+            assert f"make plan-phase ENV={name} {select} LOCK=false" in runs(job), job_id
+        else:
+            assert job["environment"] == name, job_id
+            assert credentials(job)["role-to-assume"] == ACCOUNT_ROLE + config.deploy_role
+            # The preflight of the phase, then the verified plans, then the re-plan.
+            assert runs(job)[-3:] == [
+                f"make preflight ENV={name} STAGE={stage}",
+                f'make apply-plans ENV={name} FIRST_DEPLOY="$FIRST_DEPLOY"',
+                f"make converged ENV={name} {select}",
+            ], job_id
+
+
+def test_every_job_reads_its_account_from_the_config() -> None:
+    """One AWS account per environment: each job asks main.py for its environment's."""
+    for path in sorted(WORKFLOWS.iterdir()):
+        for job_id, job in load(path.name)["jobs"].items():
+            if not any("configure-aws-credentials" in s.get("uses", "") for s in job["steps"]):
+                continue
+            ids = [s for s in job["steps"] if s.get("id") == "account"]
+            assert len(ids) == 1, f"{path.name}:{job_id}"
+            (step,) = ids
+            assert (
+                'KREO_ENVIRONMENTS="$ENVIRONMENT" .venv/bin/python main.py --account-id'
+                in (step["run"])
+            )
+            assert "^[0-9]{12}$" in step["run"]  # an empty or odd answer stops the job
+            steps_ = job["steps"]
+            assert steps_.index(step) < next(
+                i for i, s in enumerate(steps_) if "configure-aws-credentials" in s.get("uses", "")
+            )
+            assert credentials(job)["role-to-assume"].startswith(ACCOUNT_ROLE)
 
 
 def test_zones_only_on_a_first_deploy_and_the_first_environment_either_way() -> None:
@@ -175,12 +230,13 @@ def test_zones_only_on_a_first_deploy_and_the_first_environment_either_way() -> 
     jobs = workflow["jobs"]
     assert ZONE_JOBS
     for zone in ZONE_JOBS:
-        assert jobs[zone]["if"] == (
-            "github.event_name == 'workflow_dispatch' && inputs.first_deploy"
-        )
+        for job_id in (f"{zone}-plan", zone):
+            assert jobs[job_id]["if"] == (
+                "github.event_name == 'workflow_dispatch' && inputs.first_deploy"
+            )
     # Without a status function a job whose need was skipped is skipped too.
-    first_environment, *rest = DEPLOY_JOBS[len(ZONE_JOBS) :]
-    condition = jobs[first_environment[0]]["if"]
+    first_plan, *rest = DEPLOY_WORKFLOW_JOBS[2 * len(ZONE_JOBS) :]
+    condition = jobs[first_plan[0]]["if"]
     assert "!cancelled()" in condition
     assert "needs.test.result == 'success'" in condition
     for zone in ZONE_JOBS:
@@ -192,9 +248,11 @@ def test_zones_only_on_a_first_deploy_and_the_first_environment_either_way() -> 
 
 def test_deploy_sessions_last_the_longest_deploy() -> None:
     """A workloads deploy (Helm waits, the marketplace rollout) outlasts an hour."""
-    for job_id, *_ in DEPLOY_JOBS:
-        job = load("infra-deploy.yml")["jobs"][job_id]
-        assert credentials(job)["role-duration-seconds"] >= DEPLOY_SESSION_SECONDS, job_id
+    jobs = load("infra-deploy.yml")["jobs"]
+    for job_id, *_ in DEPLOY_WORKFLOW_JOBS:
+        job = jobs[job_id]
+        need = PLAN_SESSION_SECONDS if job_id.endswith("-plan") else DEPLOY_SESSION_SECONDS
+        assert credentials(job)["role-duration-seconds"] >= need, job_id
         assert job["timeout-minutes"] * 60 <= credentials(job)["role-duration-seconds"], job_id
 
 
@@ -206,7 +264,8 @@ def job_phases(job: dict[str, Any]) -> set[str]:
     env_phase = job.get("env", {}).get("PHASE")
     found: set[str] = set()
     for run in runs(job):
-        for command in re.findall(r"make (?:plan|deploy|preflight)\b[^\n;&|]*", run):
+        pattern = r"make (?:plan|deploy|preflight|converged)\b[^\n;&|]*"
+        for command in re.findall(pattern, run):
             selected = re.search(r"\b(?:PHASE|STAGE)=(\w+)", command)
             stack = re.search(r"\bSTACK=([a-z-]+)\b", command)
             if selected:
@@ -226,6 +285,9 @@ def job_runners(job: dict[str, Any], configs: list[EnvironmentConfig]) -> dict[s
     """Environment name -> the job's ``runs-on`` label there."""
     if "environment" in job:
         return {job["environment"]: job["runs-on"]}
+    named = job.get("env", {}).get("ENVIRONMENT", "")
+    if named and "${{" not in named:  # a deploy workflow's plan job: no GitHub environment
+        return {named: job["runs-on"]}
     environments = job.get("strategy", {}).get("matrix", {}).get("environment")
     if environments:
         return {e: job["runs-on"].replace("${{ matrix.environment }}", e) for e in environments}
@@ -288,8 +350,8 @@ def test_workloads_run_only_on_runners_in_the_vpc(
                 assert filters["EVENT"] == "WORKFLOW_JOB_QUEUED"
                 assert re.search(filters["WORKFLOW_NAME"], workflow["name"]), where
                 checked += 1
-    # Pull-request plans and deploys, every environment.
-    assert checked == 2 * len(configs)
+    # Pull-request plans, the deploy's plans and its deploys, every environment.
+    assert checked == 3 * len(configs)
 
 
 def test_the_workloads_phase_holds_every_stack_that_talks_to_kubernetes(
@@ -305,13 +367,13 @@ def test_the_workloads_phase_holds_every_stack_that_talks_to_kubernetes(
                 assert not talks or phase == "workloads", f"{config.name}-{layer}"
 
 
-def test_auto_approve_only_inside_an_environment_gate() -> None:
+def test_no_auto_approve_anywhere() -> None:
+    """Approvers approve a plan: nothing in the workflows applies an unseen one."""
     for path in WORKFLOWS.iterdir():
-        workflow = yaml.safe_load(path.read_text())
-        for job_id, job in workflow["jobs"].items():
-            runs = " ".join(step.get("run", "") for step in job["steps"])
-            if "--auto-approve" in runs:
-                assert job.get("environment"), f"{path.name}:{job_id}"
+        for job_id, job in load(path.name)["jobs"].items():
+            text = " ".join(step.get("run", "") for step in job["steps"])
+            for command in ("auto-approve", "make deploy", "cdktf deploy", "terraform apply"):
+                assert command not in text, f"{path.name}:{job_id}: {command}"
 
 
 def test_versions_and_region(workflow: dict[str, Any], configs: list[EnvironmentConfig]) -> None:
@@ -355,3 +417,383 @@ def test_pull_requests_get_the_review_report_and_its_gate() -> None:
     assert "danger-approved" in gate["env"]["APPROVED"]
     assert "exit 1" in gate["run"]
     assert review["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+# --- saved plans: approvers approve the plan that gets applied ---------------------------------
+
+
+def step_index(job: dict[str, Any], predicate: Any) -> int:
+    matches = [i for i, step in enumerate(job["steps"]) if predicate(step)]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+def plan_and_apply_jobs() -> list[tuple[str, str]]:
+    """``(plan job, apply job)`` pairs of infra-deploy.yml, read from the workflow: an
+    apply job is any job that runs ``make apply-plans``."""
+    jobs = load("infra-deploy.yml")["jobs"]
+    pairs = []
+    for job_id, job in jobs.items():
+        if any("apply-plans" in run for run in runs(job)):
+            pairs.append((job["needs"], job_id))
+    return pairs
+
+
+def test_every_apply_applies_the_verified_plans_of_its_plan_job(
+    configs: list[EnvironmentConfig],
+) -> None:
+    """No job applies anything but the plan files its plan job made in the same run,
+    downloaded by artifact id and verified against the digest the plan job published,
+    before the deploy role's credentials exist in the job."""
+    jobs = load("infra-deploy.yml")["jobs"]
+    pairs = plan_and_apply_jobs()
+    assert [apply for _, apply in pairs] == [job for job, *_ in DEPLOY_JOBS]
+    for plan_id, apply_id in pairs:
+        plan, apply = jobs[plan_id], jobs[apply_id]
+        assert plan_id == f"{apply_id}-plan"
+        # The plan job publishes the manifest's digest and the artifact's id.
+        assert plan["outputs"] == {
+            "digest": "${{ steps.bundle.outputs.digest }}",
+            "artifact-id": "${{ steps.upload.outputs.artifact-id }}",
+        }
+        plan_step = step_index(plan, lambda s: "make plan-phase" in s.get("run", ""))
+        bundle = step_index(plan, lambda s: s.get("id") == "bundle")
+        assert plan["steps"][bundle]["run"] == (
+            'echo "digest=$(make --no-print-directory bundle-plans)" >> "$GITHUB_OUTPUT"'
+        )
+        upload = step_index(plan, lambda s: s.get("id") == "upload")
+        assert plan["steps"][upload]["uses"].startswith("actions/upload-artifact@")
+        assert plan["steps"][upload]["with"]["path"] == "plan-bundle"
+        assert plan["steps"][upload]["with"]["include-hidden-files"] is True
+        assert plan["steps"][upload]["with"]["if-no-files-found"] == "error"
+        summary = step_index(plan, lambda s: "kreo_infra.review.plan" in s.get("run", ""))
+        assert "$GITHUB_STEP_SUMMARY" in plan["steps"][summary]["run"]
+        assert plan_step < summary < bundle < upload, plan_id
+
+        download = step_index(apply, lambda s: "download-artifact" in s.get("uses", ""))
+        assert apply["steps"][download]["with"] == {
+            "artifact-ids": f"${{{{ needs.{plan_id}.outputs.artifact-id }}}}",
+            "path": "plan-bundle",
+        }
+        verify = step_index(apply, lambda s: "make verify-plans" in s.get("run", ""))
+        assert apply["steps"][verify]["run"] == 'make verify-plans DIGEST="$DIGEST"'
+        assert apply["steps"][verify]["env"] == {
+            "DIGEST": f"${{{{ needs.{plan_id}.outputs.digest }}}}"
+        }
+        assume = step_index(apply, lambda s: "configure-aws-credentials" in s.get("uses", ""))
+        applies = step_index(apply, lambda s: "make apply-plans" in s.get("run", ""))
+        converged = step_index(apply, lambda s: "make converged" in s.get("run", ""))
+        assert download < verify < assume < applies < converged, apply_id
+        # The one exception, documented in docs/operations.md: on a first deploy a
+        # deferred stack is planned and applied in the job, only if it only creates.
+        assert apply["steps"][applies]["env"] == {"FIRST_DEPLOY": "${{ inputs.first_deploy }}"}
+        # Nothing applies but apply-plans (apply-plan, first-deploy-stack are its parts).
+        for index, run in enumerate(s.get("run", "") for s in apply["steps"]):
+            if index != applies:
+                assert "apply-plan" not in run, apply_id
+                assert "first-deploy-stack" not in run, apply_id
+
+
+def test_apply_jobs_are_gated_and_plan_jobs_are_not(configs: list[EnvironmentConfig]) -> None:
+    """The deploy roles trust only jobs in their GitHub environment, the plan role only jobs
+    in none (kreo_infra.delivery.github): an apply job is in its environment, and each of
+    production's (the gated one: required reviewers) needs its plan job, whose summary
+    the reviewers read; a plan job has no environment and never the deploy role."""
+    jobs = load("infra-deploy.yml")["jobs"]
+    plan_jobs = {
+        job_id
+        for job_id, job in jobs.items()
+        if any("make plan-phase" in run or "make plan " in run for run in runs(job))
+    }
+    assert plan_jobs == {job for job, *_ in PLANS}
+    deploy_roles = {c.deploy_role for c in configs}
+    for job_id in plan_jobs:
+        assert "environment" not in jobs[job_id], job_id
+        role = credentials(jobs[job_id])["role-to-assume"].rsplit("/", 1)[-1]
+        assert role == configs[0].delivery.plan_role, job_id
+        assert role not in deploy_roles, job_id
+    for plan_id, apply_id in plan_and_apply_jobs():
+        name = jobs[apply_id]["environment"]
+        assert jobs[plan_id]["env"]["ENVIRONMENT"] == name
+        assert jobs[apply_id]["needs"] == plan_id
+        assert "plan-phase" not in " ".join(runs(jobs[apply_id])), apply_id
+    gated = [job for job, _, name, _ in DEPLOY_JOBS if name == configs[-1].name]
+    assert gated
+
+
+# --- zizmor -------------------------------------------------------------------------------------
+
+ZIZMOR = Path(sys.executable).parent / "zizmor"
+
+
+def test_zizmor_finds_nothing() -> None:
+    """zizmor (static analysis of GitHub Actions) with its strictest persona, ``auditor``:
+    no finding of any severity; a workflow it cannot parse fails (--strict-collection)
+    instead of being skipped. https://docs.zizmor.sh/usage/"""
+    result = subprocess.run(
+        [
+            str(ZIZMOR),
+            *("--offline", "--persona", "auditor", "--strict-collection"),
+            *("--format", "json", str(WORKFLOWS)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    findings = json.loads(result.stdout or "[]")
+    assert findings == [], [(f["ident"], f["desc"]) for f in findings]
+    assert result.returncode == 0, result.stderr
+
+
+def test_zizmor_ignores_carry_their_reason() -> None:
+    """An ignore comment is allowed only with a comment just above it that names the audit
+    and says why."""
+    for path in WORKFLOWS.iterdir():
+        lines = path.read_text().splitlines()
+        for index, line in enumerate(lines):
+            if "zizmor: ignore[" in line:
+                audit = re.search(r"zizmor: ignore\[([a-z-]+)\]", line)[1]
+                above = "\n".join(lines[max(0, index - 4) : index])
+                assert audit in above, f"{path.name}:{index + 1}"
+                assert len(above) > 80, f"{path.name}:{index + 1}: say why"
+
+
+# --- the Makefile's saved-plan targets, run on a scratch directory -----------------------------
+
+
+def make(*args: str, path: str | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """``make`` in the project, never remaking ``install`` (no pipenv or npm here)."""
+    # Set, so the Makefile does not ask pip for its index (seconds per call); unused here.
+    env = {"PIP_INDEX_URL": "unused", **os.environ}
+    if path:
+        env["PATH"] = f"{path}:{env['PATH']}"
+    return subprocess.run(
+        ["make", "--no-print-directory", "-o", "install", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=check,
+        env=env,
+    )
+
+
+@pytest.fixture
+def planned(tmp_path: Path) -> dict[str, Path]:
+    stacks = tmp_path / "stacks"
+    for stack, status in (("kreo-x-base", "2"), ("kreo-x-network", "0")):
+        (stacks / stack / ".terraform" / "providers").mkdir(parents=True)
+        (stacks / stack / ".terraform" / "providers" / "huge").write_text("provider binary")
+        (stacks / stack / ".terraform.lock.hcl").write_text("# locks\n")
+        (stacks / stack / "cdk.tf.json").write_text("{}\n")
+        (stacks / stack / "plan.status").write_text(f"{status}\n")
+        (stacks / stack / "plan.tfplan").write_bytes(b"PK\x03\x04 plan")
+    (stacks / "kreo-x-base" / "assets").mkdir()
+    (stacks / "kreo-x-base" / "assets" / "chart.tgz").write_bytes(b"chart")
+    plan_list = tmp_path / "plan-stacks.txt"
+    plan_list.write_text("kreo-x-base\nkreo-x-network\n")
+    return {"stacks": stacks, "list": plan_list, "bundle": tmp_path / "bundle", "tmp": tmp_path}
+
+
+def bundle(planned: dict[str, Path]) -> str:
+    result = make(
+        "bundle-plans",
+        f"STACKS_DIR={planned['stacks']}",
+        f"PLAN_LIST={planned['list']}",
+        f"BUNDLE={planned['bundle']}",
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def verify(planned: dict[str, Path], digest: str) -> subprocess.CompletedProcess:
+    return make(
+        "verify-plans",
+        f"BUNDLE={planned['bundle']}",
+        f"DIGEST={digest}",
+        f"STACKS_DIR={planned['tmp'] / 'restored'}",
+        f"PLAN_LIST={planned['tmp'] / 'restored.txt'}",
+    )
+
+
+def test_bundle_holds_the_plans_and_their_manifest_without_providers(
+    planned: dict[str, Path],
+) -> None:
+    digest = bundle(planned)
+    assert re.fullmatch(r"[0-9a-f]{64}", digest)
+    root = planned["bundle"]
+    files = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert files == sorted(
+        [
+            "SHA256SUMS",
+            "STACKS",
+            "stacks/kreo-x-base/.terraform.lock.hcl",
+            "stacks/kreo-x-base/assets/chart.tgz",
+            "stacks/kreo-x-base/cdk.tf.json",
+            "stacks/kreo-x-base/plan.status",
+            "stacks/kreo-x-base/plan.tfplan",
+            "stacks/kreo-x-network/.terraform.lock.hcl",
+            "stacks/kreo-x-network/cdk.tf.json",
+            "stacks/kreo-x-network/plan.status",
+            "stacks/kreo-x-network/plan.tfplan",
+        ]
+    )
+    import hashlib
+
+    assert hashlib.sha256((root / "SHA256SUMS").read_bytes()).hexdigest() == digest
+    named = {line.split("  ", 1)[1] for line in (root / "SHA256SUMS").read_text().splitlines()}
+    assert named == set(files) - {"SHA256SUMS"}
+
+
+def test_verified_bundle_is_restored(planned: dict[str, Path]) -> None:
+    result = verify(planned, bundle(planned))
+    assert result.returncode == 0, result.stderr
+    restored = planned["tmp"] / "restored"
+    assert (restored / "kreo-x-base" / "plan.tfplan").read_bytes() == b"PK\x03\x04 plan"
+    assert (planned["tmp"] / "restored.txt").read_text() == planned["list"].read_text()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        ("changed plan", "a planned file differs from the manifest"),
+        ("added file", "holds files the manifest does not name"),
+        ("removed file", "a planned file differs from the manifest"),
+        ("rewritten manifest", "is not the one the plan job made"),
+        ("another digest", "is not the one the plan job made"),
+        ("no digest", "DIGEST=<sha256 of SHA256SUMS> needed"),
+    ],
+)
+def test_verify_refuses_a_bundle_that_is_not_the_plan_jobs(
+    planned: dict[str, Path], tamper: str, message: str
+) -> None:
+    digest = bundle(planned)
+    root = planned["bundle"]
+    base = root / "stacks" / "kreo-x-base"
+    if tamper == "changed plan":
+        (base / "plan.tfplan").write_bytes(b"PK\x03\x04 another plan")
+    elif tamper == "added file":
+        (base / "override.tf.json").write_text("{}")
+    elif tamper == "removed file":
+        (base / "plan.tfplan").unlink()
+    elif tamper == "rewritten manifest":
+        (base / "plan.tfplan").write_bytes(b"PK\x03\x04 another plan")
+        names = sorted(
+            str(p.relative_to(root))
+            for p in root.rglob("*")
+            if p.is_file() and p.name != "SHA256SUMS"
+        )
+        sums = subprocess.run(
+            ["sha256sum", *names], cwd=root, capture_output=True, text=True, check=True
+        )
+        (root / "SHA256SUMS").write_text(sums.stdout)
+    elif tamper == "another digest":
+        digest = "0" * 64
+    elif tamper == "no digest":
+        digest = ""
+    result = verify(planned, digest)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (planned["tmp"] / "restored").exists()
+
+
+def test_apply_plan_needs_a_plan_file(planned: dict[str, Path]) -> None:
+    result = make("apply-plan", "ENV=x", "STACK=network", f"STACKS_DIR={planned['tmp']}/none")
+    assert result.returncode == 2
+    assert "no plan file" in result.stderr
+
+
+def test_apply_plans_skips_unchanged_and_deferred_stacks(planned: dict[str, Path]) -> None:
+    (planned["stacks"] / "kreo-x-base" / "plan.status").write_text("deferred\n")
+    result = make(
+        "apply-plans", "ENV=x", f"STACKS_DIR={planned['stacks']}", f"PLAN_LIST={planned['list']}"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "::warning::kreo-x-base was deferred: nothing applied" in result.stdout
+    assert "kreo-x-network: no changes" in result.stdout
+    (planned["stacks"] / "kreo-x-network" / "plan.status").unlink()
+    result = make(
+        "apply-plans", "ENV=x", f"STACKS_DIR={planned['stacks']}", f"PLAN_LIST={planned['list']}"
+    )
+    assert result.returncode != 0
+    assert "kreo-x-network: no plan status" in result.stderr
+
+
+FAKE_TERRAFORM = """#!/bin/sh
+# A stand-in for terraform: the first stack has changes, the second fails to plan
+# (as one reading an output the first has yet to create would), the rest have none.
+stack=$(basename "$PWD")
+case "$1" in
+init) exit 0 ;;
+show) echo "Plan: 1 to add, 0 to change, 0 to destroy."; exit 0 ;;
+plan)
+  for arg in "$@"; do echo "$arg" >> ../args-$stack; done
+  case "$stack" in
+  "$FIRST") touch plan.tfplan; exit 2 ;;
+  "$SECOND") echo "Error: Unsupported attribute" >&2; exit 1 ;;
+  *) touch plan.tfplan; exit 0 ;;
+  esac ;;
+esac
+"""
+
+
+@pytest.fixture
+def fake_terraform(tmp_path: Path) -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "terraform").write_text(FAKE_TERRAFORM)
+    (bin_dir / "terraform").chmod(0o755)
+    return bin_dir
+
+
+def phase_stacks(config: EnvironmentConfig) -> list[str]:
+    from kreo_infra.layers import environment_stacks
+
+    return list(environment_stacks(config, "infrastructure"))
+
+
+def plan_phase(config: EnvironmentConfig, tmp_path: Path, fake: Path, first: str, second: str):
+    stacks = tmp_path / "stacks"
+    for stack in phase_stacks(config):
+        (stacks / stack).mkdir(parents=True)
+    os.environ["FIRST"], os.environ["SECOND"] = first, second
+    try:
+        return make(
+            "plan-phase",
+            f"ENV={config.name}",
+            "PHASE=infrastructure",
+            "NO_SYNTH=1",
+            "LOCK=false",
+            f"STACKS_DIR={stacks}",
+            f"PLAN_LIST={tmp_path / 'plan-stacks.txt'}",
+            path=str(fake),
+        )
+    finally:
+        del os.environ["FIRST"], os.environ["SECOND"]
+
+
+def test_plan_phase_plans_in_order_without_the_lock_and_defers_after_changes(
+    configs: list[EnvironmentConfig], tmp_path: Path, fake_terraform: Path
+) -> None:
+    config = configs[0]
+    order = phase_stacks(config)
+    result = plan_phase(config, tmp_path, fake_terraform, order[0], order[1])
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "plan-stacks.txt").read_text().split() == order
+    status = {s: (tmp_path / "stacks" / s / "plan.status").read_text().strip() for s in order}
+    assert status == {order[0]: "2", order[1]: "deferred", **dict.fromkeys(order[2:], "0")}
+    assert not (tmp_path / "stacks" / order[1] / "plan.tfplan").exists()
+    assert f"{order[1]} deferred" in result.stderr
+    args = (tmp_path / "stacks" / f"args-{order[0]}").read_text().split()
+    assert {"-lock=false", "-out=plan.tfplan", "-detailed-exitcode"} <= set(args)
+
+
+def test_plan_phase_fails_when_nothing_before_explains_the_failure(
+    configs: list[EnvironmentConfig], tmp_path: Path, fake_terraform: Path
+) -> None:
+    config = configs[0]
+    order = phase_stacks(config)
+    # The first stack has no changes (FIRST names none), the second fails: an error.
+    result = plan_phase(config, tmp_path, fake_terraform, "none", order[1])
+    assert result.returncode != 0
+    assert not (tmp_path / "stacks" / order[1] / "plan.status").exists()

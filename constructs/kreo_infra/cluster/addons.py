@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from cdktf_cdktf_provider_aws.eks_addon import EksAddon, EksAddonPodIdentityAssociation
 from constructs import Construct, IConstruct
 
 from kreo_infra.cluster.workload_identity import PodIdentityRole
 
-ADDON_CONFIGURATION: Mapping[str, Mapping[str, str]] = {
+ADDON_CONFIGURATION: Mapping[str, Mapping[str, Any]] = {
     # The VPC CNI enforces Kubernetes NetworkPolicies (its network policy agent,
     # eBPF): without this the marketplace's default-deny policies would be inert.
     "vpc-cni": {"enableNetworkPolicy": "true"},
@@ -41,7 +42,7 @@ class ManagedAddons(Construct):
         versions: Mapping[str, str],
         roles: Mapping[str, PodIdentityRole] | None = None,
         depends_on: Sequence[IConstruct] = (),
-        configurations: Mapping[str, Mapping[str, str]] = ADDON_CONFIGURATION,
+        configurations: Mapping[str, Mapping[str, Any]] = ADDON_CONFIGURATION,
     ) -> None:
         super().__init__(scope, id)
         roles = roles or {}

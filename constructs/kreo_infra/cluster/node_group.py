@@ -54,6 +54,13 @@ class ManagedNodeGroup(Construct):
     SSH key, and attaches ``security_group_ids`` (the cluster's security group
     plus, for example, the data-clients group). ``desired_size`` is ignored
     after creation: Cluster Autoscaler owns it.
+
+    Root volumes are encrypted with ``volume_key_arn`` (the cluster's
+    :class:`~kreo_infra.cluster.volume_key.VolumeKey`); None leaves EBS's
+    default key (the account's ``aws/ebs``). Instances carry
+    ``kubernetes.io/cluster/<cluster_name>=owned``, the tag AWS asks nodes to
+    carry (EKS user guide, "Self-managed nodes") and the EBS CSI driver's role
+    requires of the instances it attaches volumes to.
     """
 
     def __init__(
@@ -75,6 +82,7 @@ class ManagedNodeGroup(Construct):
         labels: Mapping[str, str] | None = None,
         ami_type: str = DEFAULT_AMI_TYPE,
         zonal: bool = True,
+        volume_key_arn: str | None = None,
         depends_on: Sequence[IConstruct] = (),
     ) -> None:
         super().__init__(scope, id)
@@ -106,6 +114,9 @@ class ManagedNodeGroup(Construct):
             for policy in NODE_POLICIES
         ]
         instance_tags = {**tags, "Name": f"{cluster_name}-{name}"}
+        # The cluster tag on the instances only: on the root volumes it would let
+        # the EBS CSI driver (which acts on what carries it) detach or delete them.
+        node_tag = {f"kubernetes.io/cluster/{cluster_name}": "owned"}
         self.launch_template = LaunchTemplate(
             self,
             "launch-template",
@@ -126,13 +137,17 @@ class ManagedNodeGroup(Construct):
                         volume_size=disk_size_gb,
                         volume_type="gp3",
                         encrypted="true",
+                        kms_key_id=volume_key_arn,
                         delete_on_termination="true",
                     ),
                 )
             ],
             monitoring=LaunchTemplateMonitoring(enabled=True),
             tag_specifications=[
-                LaunchTemplateTagSpecifications(resource_type=kind, tags=instance_tags)
+                LaunchTemplateTagSpecifications(
+                    resource_type=kind,
+                    tags={**instance_tags, **(node_tag if kind == "instance" else {})},
+                )
                 for kind in ("instance", "volume", "network-interface")
             ],
         )

@@ -889,6 +889,10 @@ class Delivery(Model):
     Identity Center's own roles are named ``AWSReservedSSO_<set>_<random>`` under
     a path, which EKS access entries and OpenSearch cannot name stably."""
     workflows: Workflows
+    break_glass_permission_set: Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,32}$")]
+    """The IAM Identity Center permission set whose roles may assume ``kreo-break-glass``,
+    each account's role for what the pipeline's guardrails deny (docs/operations.md,
+    "Break glass")."""
     approver_teams: dict[
         GithubEnvironmentName, Annotated[list[GithubTeamSlug], Field(min_length=1, max_length=6)]
     ]

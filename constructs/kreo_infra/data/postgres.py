@@ -102,6 +102,8 @@ class PostgresDatabase(Construct):
             alias=f"alias/{name}-postgres",
             description=f"Encrypts the PostgreSQL storage, insights and master secret of {name}",
             account=account,
+            # It also encrypts the automated backups and snapshots: recovery.
+            guards_recovery=True,
         )
         self.subnet_group = DbSubnetGroup(
             self,

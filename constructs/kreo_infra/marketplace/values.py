@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.config.models import split_image_tag
 from kreo_infra.marketplace.database_users import database_reader, database_user
 from kreo_infra.platform.values import ALB_SSL_POLICY, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
 
@@ -129,10 +130,21 @@ def _secret_map(config: EnvironmentConfig, names: Sequence[str]) -> dict[str, st
 
 
 def image_values(reference: str) -> Values:
-    """``registry/path:tag[@sha256:...]`` as the chart's ``{repository, tag[, digest]}``."""
+    """``registry/path[:tag][@sha256:...]`` as the chart's ``{repository[, tag][, digest]}``
+    (the chart pulls by digest when there is one, by tag otherwise)."""
     name, _, digest = reference.partition("@")
-    repository, _, tag = name.rpartition(":")
-    return {"repository": repository, "tag": tag} | ({"digest": digest} if digest else {})
+    repository, tag = name, ""
+    if ":" in name.rsplit("/", 1)[-1]:
+        repository, _, tag = name.rpartition(":")
+    return _image(repository, tag or None, digest or None)
+
+
+def _image(repository: str, tag: str | None, digest: str | None) -> Values:
+    return (
+        {"repository": repository}
+        | ({"tag": tag} if tag else {})
+        | ({"digest": digest} if digest else {})
+    )
 
 
 def database_roles(config: EnvironmentConfig, data: DataEndpoints) -> Values:
@@ -184,10 +196,11 @@ def marketplace_values(
     for name, service in config.services.items():
         entry: Values = {
             "port": service.port,
-            "image": {
-                "repository": repository_urls[name],
-                "tag": service.image_tag or config.application.image_tag,
-            },
+            # The release's build (a tag, and its digest when config names one).
+            "image": _image(
+                repository_urls[name],
+                *split_image_tag(service.image_tag or config.application.image_tag),
+            ),
             "autoscaling": {
                 "minReplicas": service.autoscaling.min_replicas,
                 "maxReplicas": service.autoscaling.max_replicas,

@@ -31,6 +31,9 @@ PROMETHEUS_POD_LABELS = {"app.kubernetes.io/name": "prometheus"}
 """Labels the Prometheus Operator puts on every Prometheus pod: what the services'
 network policies admit from the monitoring namespace (nothing else there)."""
 GRAFANA_ADMIN_SECRET = "grafana-admin"  # noqa: S105 - a Kubernetes secret name
+INGRESS_CLASS = "alb"
+"""The controller's IngressClass (its chart's ``ingressClass`` default; the
+admission policy of charts/kreo-platform guards Ingresses of this class)."""
 ALB_SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
 """TLS 1.3 and 1.2 only, restricted ciphers: the seed's `ssl_protocols TLSv1.2 TLSv1.3`."""
 
@@ -74,6 +77,15 @@ def resources(workload: str) -> Values:
 
 
 def load_balancer_controller(*, cluster_name: str, region: str, vpc_id: str) -> Values:
+    """The controller's values (chart aws-load-balancer-controller 3.5.0).
+
+    Its IngressClass ``alb`` is created but is not the cluster's default
+    (``ingressClassConfig.default`` false, the chart's own default, written out
+    so it is not flipped by accident): an Ingress gets an internet-facing load
+    balancer only by naming the class, which the admission policy then checks.
+    https://github.com/aws/eks-charts/blob/master/stable/aws-load-balancer-controller/values.yaml
+    https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/v3.5.0/pkg/config/feature_gates.go
+    """
     return {
         "clusterName": cluster_name,
         "region": region,
@@ -84,7 +96,16 @@ def load_balancer_controller(*, cluster_name: str, region: str, vpc_id: str) -> 
         "serviceAccount": {"create": True, "name": LOAD_BALANCER_CONTROLLER.service_account},
         "defaultSSLPolicy": ALB_SSL_POLICY,
         "defaultTargetType": "ip",
-        "ingressClassConfig": {"default": True},
+        "ingressClass": INGRESS_CLASS,
+        "createIngressClassResource": True,
+        "ingressClassConfig": {"default": False},
+        # What the admission policy assumes when an Ingress or Service names no
+        # scheme (the controller's own default, pkg/config/controller_config.go).
+        "defaultLoadBalancerScheme": "internal",
+        # Gateway API load balancers (on by default in v3.5.0,
+        # pkg/config/feature_gates.go) escape the Ingress and Service policies:
+        # off until a Gateway is wanted and guarded like the Ingress.
+        "controllerConfig": {"featureGates": {"ALBGatewayAPI": False, "NLBGatewayAPI": False}},
         # Services keep the in-tree behaviour unless they ask for the controller.
         "enableServiceMutatorWebhook": False,
         # The webhook's serving certificate from cert-manager (a Secret the
@@ -353,15 +374,31 @@ def platform_resources(
     region: str,
     grafana_admin_key: str,
     volume_tags: dict[str, str],
+    volume_key_arn: str,
+    web_acl_arn: str,
 ) -> Values:
     """Values of the local chart charts/kreo-platform (cluster-scoped resources).
 
     ``volume_tags`` go on every EBS volume of the default StorageClass (the
-    backup layer selects volumes by them).
+    backup layer selects volumes by them), encrypted with ``volume_key_arn``
+    (the cluster's volume key). ``web_acl_arn`` is the environment's regional
+    WAF ACL: the admission policy admits an internet-facing ALB Ingress only
+    with that ACL.
     """
     return {
         "region": region,
-        "storageClass": {"name": STORAGE_CLASS, "default": True, "volumeTags": volume_tags},
+        "storageClass": {
+            "name": STORAGE_CLASS,
+            "default": True,
+            "volumeTags": volume_tags,
+            "kmsKeyId": volume_key_arn,
+        },
+        "loadBalancerGuard": {
+            "ingressClass": INGRESS_CLASS,
+            "ingressController": "ingress.k8s.aws/alb",
+            "serviceLoadBalancerClass": "service.k8s.aws/nlb",
+            "webAclArn": web_acl_arn,
+        },
         # Only the marketplace and Grafana's namespace may use the store.
         "secretStore": {
             "name": "aws-secrets-manager",

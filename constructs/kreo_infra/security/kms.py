@@ -12,6 +12,7 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
+from kreo_infra.delivery.guardrails import GUARDS_RECOVERY, GUARDS_TAG, guarded_key_statement
 from kreo_infra.errors import PropsError
 
 DEFAULT_DELETION_WINDOW_DAYS = 30
@@ -27,6 +28,16 @@ class RotatingKey(Construct):
     it, each scoped with conditions by the caller. ``provider`` places the key
     in another region (e.g. the DR region's provider), as does ``region``
     (the AWS provider's per-resource region; None keeps the provider's).
+
+    ``guards_recovery`` (default False: the policy above and nothing more): the
+    key encrypts recovery points (RDS automated backups and their DR replicas,
+    snapshot copies, backup vaults). Its policy then denies deleting, disabling,
+    re-policying it and revoking its grants to everyone but the break-glass role
+    and the root user (:func:`kreo_infra.delivery.guardrails.guarded_key_statement`),
+    and it is tagged ``kreo:guards = recovery`` for the IAM denials and detection.
+    The key's creator cannot change its policy afterwards, so the key is created
+    with ``bypass_policy_lockout_safety_check``; later policy changes are the
+    break-glass role's.
     """
 
     def __init__(
@@ -41,6 +52,7 @@ class RotatingKey(Construct):
         deletion_window_days: int = DEFAULT_DELETION_WINDOW_DAYS,
         provider: TerraformProvider | None = None,
         region: str | None = None,
+        guards_recovery: bool = False,
     ) -> None:
         super().__init__(scope, id)
         if not alias.startswith("alias/") or alias.startswith("alias/aws/"):
@@ -62,6 +74,7 @@ class RotatingKey(Construct):
                     "Resource": "*",
                 },
                 *statements,
+                *([guarded_key_statement(account)] if guards_recovery else []),
             ],
         }
         self.key = KmsKey(
@@ -73,6 +86,14 @@ class RotatingKey(Construct):
             policy=json.dumps(policy),
             provider=provider,
             region=region,
+            # Without the bypass, CreateKey (and PutKeyPolicy) refuse a policy that
+            # does not let the caller call PutKeyPolicy again
+            # (https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateKey.html,
+            # BypassPolicyLockoutSafetyCheck); the provider sends the flag on both
+            # (internal/service/kms/key.go resourceKeyCreate, updateKeyPolicy in
+            # hashicorp/terraform-provider-aws). The root user stays able to.
+            bypass_policy_lockout_safety_check=True if guards_recovery else None,
+            tags={GUARDS_TAG: GUARDS_RECOVERY} if guards_recovery else None,
         )
         KmsAlias(
             self,

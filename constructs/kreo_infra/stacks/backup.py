@@ -1,5 +1,6 @@
 """``kreo-<env>-backup``: AWS Backup of the database and volumes, copied to the DR
-region, and the database's automated backups replicated there."""
+region and (where the vaults are locked) to a logically air-gapped vault, and the
+database's automated backups replicated to the DR region."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from kreo_infra.backup.vault import (
+    AIR_GAPPED_MIN_RETENTION_DAYS,
     DAILY,
     HOURLY,
+    AirGappedVault,
     BackupSchedule,
     EncryptedVault,
     Schedule,
@@ -25,6 +28,13 @@ from kreo_infra.security.kms import RotatingKey
 from kreo_infra.stacks.data import DataStack
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.tags import backup_tags
+
+AIR_GAPPED_MAX_RETENTION_DAYS = 365
+"""The air-gapped vault's lock ceiling: fixed, above every retention in config,
+because CreateLogicallyAirGappedBackupVault is the only API that sets it (there is
+no update), so tying it to ``backup.daily_retention_days`` would make a retention
+change replace a vault that cannot be deleted while it holds recovery points.
+Each copy's own retention is its schedule's."""
 
 BACKUP_POLICIES = (
     "service-role/AWSBackupServiceRolePolicyForBackup",
@@ -41,6 +51,15 @@ class BackupStack(KreoStack):
     * ``volumes`` plan: every EBS volume tagged for backup in this environment
       (the Prometheus and Alertmanager volumes: see ``kreo_infra.tags``), daily;
     * every recovery point copied to the vault in the DR region (config);
+    * where the vaults are locked (``backup.vault_lock``: environments whose
+      backups must outlive a compromised account), every daily recovery point
+      also copied to the logically air-gapped vault ``<prefix>-air-gapped`` in
+      the region, kept as long as in the vault (its lock: 7 days at least, as
+      AWS requires, at most :data:`AIR_GAPPED_MAX_RETENTION_DAYS`); the hourly
+      points (kept 2 days) are below that minimum and stay out;
+    * every vault's recovery points deletable only by the break-glass role
+      (vault access policy) and every key that encrypts recovery points
+      guarded likewise (``guards_recovery``);
     * the primary's automated backups (point-in-time restore) replicated to the
       DR region, kept ``backup.rds_replication_retention_days``.
     """
@@ -86,6 +105,19 @@ class BackupStack(KreoStack):
                 role=role.name,
                 policy_arn=aws_managed_policy(aws.partition, policy),
             )
+        self.air_gapped_vault = None
+        if settings.vault_lock:
+            # Same region: cross-Region copies to or from a logically air-gapped
+            # vault are not available for every resource type
+            # (https://docs.aws.amazon.com/aws-backup/latest/devguide/logicallyairgappedvault.html,
+            # "Considerations and limitations"); the DR region has its own copy.
+            self.air_gapped_vault = AirGappedVault(
+                self,
+                "air-gapped-vault",
+                name=f"{name}-air-gapped",
+                min_retention_days=AIR_GAPPED_MIN_RETENTION_DAYS,
+                max_retention_days=AIR_GAPPED_MAX_RETENTION_DAYS,
+            )
         copy_to = self.dr_vault.arn if self.dr_vault else None
         self.database_plan = BackupSchedule(
             self,
@@ -99,6 +131,7 @@ class BackupStack(KreoStack):
             ],
             resources=[data.database_primary_arn],
             copy_to=copy_to,
+            air_gapped=self.air_gapped_vault,
         )
         self.volumes_plan = BackupSchedule(
             self,
@@ -110,6 +143,7 @@ class BackupStack(KreoStack):
             resources=[f"arn:{aws.partition}:ec2:*:*:volume/*"],
             tags=backup_tags(config),
             copy_to=copy_to,
+            air_gapped=self.air_gapped_vault,
         )
         self.replication = None
         if settings.copy_to_dr_region:
@@ -120,6 +154,7 @@ class BackupStack(KreoStack):
                 description=f"Encrypts the replicated automated backups of {name}'s database",
                 account=aws,
                 provider=self.dr_provider,
+                guards_recovery=True,
             )
             self.replication = DbInstanceAutomatedBackupsReplication(
                 self,
@@ -134,6 +169,7 @@ class BackupStack(KreoStack):
         outputs = {
             "vault-name": self.vault.name,
             "dr-vault-name": self.dr_vault.name if self.dr_vault else "",
+            "air-gapped-vault-arn": self.air_gapped_vault.arn if self.air_gapped_vault else "",
             "database-plan-id": self.database_plan.plan.id,
         }
         for output_id, value in outputs.items():

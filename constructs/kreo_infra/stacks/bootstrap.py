@@ -32,9 +32,15 @@ from kreo_infra.delivery.github import (
     state_access,
     workflow_subject,
 )
+from kreo_infra.delivery.guardrails import (
+    BreakGlassRole,
+    PermissionsBoundary,
+    pipeline_guardrails,
+)
 from kreo_infra.delivery.state import StateBucket
 from kreo_infra.delivery.zone_delegation import ParentZoneAccess
 from kreo_infra.errors import PropsError
+from kreo_infra.security.detection import AccountSecurity
 from kreo_infra.stacks.kreo_stack import KreoStack
 
 READ_ONLY_POLICY = "ReadOnlyAccess"
@@ -149,14 +155,39 @@ class BootstrapStack(KreoStack):
         owns_apex = config.dns.domain == config.dns.apex
         state_arn = self.state.arn
         state_objects = f"{state_arn}/{state.key_prefix}/*"
-        guarded_roles = [
+        # The roles no pipeline role may change: its own, the image pusher's, the
+        # people's and (always, in pipeline_guardrails) the break-glass role; the
+        # zone delegation roles other accounts assume.
+        protected_roles = [
             f"arn:{partition}:iam::{account_id}:role/{name}"
             for name in (
                 delivery.plan_role,
                 f"{delivery.deploy_role_prefix}-*",
                 delivery.image_push_role,
+                f"{config.project}-dns-*",
+                *delivery.access_roles,
             )
         ]
+        guardrail_scope = {
+            "state_bucket_arn": state_arn,
+            "protected_role_arns": protected_roles,
+            "oidc_provider_arn": self.oidc.arn,
+            "access_log_bucket_arn": self.state.access_logs.arn,
+            # The backup stack sets its vaults' locks and access policies; a lock
+            # that would lower the minimum retention is denied.
+            "vault_lock_min_retention_days": config.backup.vault_lock_min_retention_days,
+            # The account's trail, threat detection and security alarms (below).
+            "security_prefix": config.stack_prefix,
+        }
+        # Every role the pipeline creates or changes must carry this boundary
+        # (pipeline_guardrails), so a role it makes cannot do what it may not.
+        self.boundary = PermissionsBoundary(self, "boundary", account=aws, **guardrail_scope)
+        guard = pipeline_guardrails(aws, boundary_arn=self.boundary.arn, **guardrail_scope)
+        # Outside the pipeline, for what the guardrails deny (docs/operations.md,
+        # "Break glass"); every use alarms.
+        self.break_glass = BreakGlassRole(
+            self, "break-glass", account=aws, permission_set=delivery.break_glass_permission_set
+        )
 
         self.plan_role = GithubRole(
             self,
@@ -221,6 +252,7 @@ class BootstrapStack(KreoStack):
                     if parent is not None and parent.account_id != config.account_id
                     else []
                 ),
+                *guard,
                 {
                     # Configuration, not data: ReadOnlyAccess grants these reads
                     # of what the platform holds; a plan needs none of them.
@@ -231,65 +263,6 @@ class BootstrapStack(KreoStack):
                 },
             ],
         )
-        guard = [
-            {
-                "Sid": "TheBootstrapIsNotTheDeploysToChange",
-                "Effect": "Deny",
-                "Action": [
-                    "s3:DeleteBucket",
-                    "s3:DeleteBucketPolicy",
-                    "s3:PutBucketPolicy",
-                    "s3:PutBucketVersioning",
-                    "s3:PutEncryptionConfiguration",
-                    "s3:PutLifecycleConfiguration",
-                    "s3:PutBucketPublicAccessBlock",
-                ],
-                "Resource": [state_arn, self.state.access_logs.arn],
-            },
-            {
-                "Sid": "NoChangesToThePipelinesOwnIdentity",
-                "Effect": "Deny",
-                "Action": [
-                    "iam:UpdateAssumeRolePolicy",
-                    "iam:AttachRolePolicy",
-                    "iam:DetachRolePolicy",
-                    "iam:PutRolePolicy",
-                    "iam:DeleteRolePolicy",
-                    "iam:DeleteRole",
-                    "iam:PutRolePermissionsBoundary",
-                    "iam:DeleteRolePermissionsBoundary",
-                ],
-                "Resource": guarded_roles,
-            },
-            {
-                "Sid": "NoChangesToTheOidcProvider",
-                "Effect": "Deny",
-                "Action": [
-                    "iam:DeleteOpenIDConnectProvider",
-                    "iam:UpdateOpenIDConnectProviderThumbprint",
-                    "iam:AddClientIDToOpenIDConnectProvider",
-                    "iam:RemoveClientIDFromOpenIDConnectProvider",
-                ],
-                "Resource": self.oidc.arn,
-            },
-            {
-                "Sid": "NoLongLivedCredentials",
-                "Effect": "Deny",
-                "Action": [
-                    "iam:CreateUser",
-                    "iam:CreateAccessKey",
-                    "iam:CreateLoginProfile",
-                    "iam:UpdateLoginProfile",
-                ],
-                "Resource": "*",
-            },
-            {
-                "Sid": "NoAccountOrOrganizationChanges",
-                "Effect": "Deny",
-                "Action": ["organizations:*", "account:*"],
-                "Resource": "*",
-            },
-        ]
         # This account's environment only: another environment's pipeline has
         # no role here (one account per environment).
         self.deploy_role = GithubRole(
@@ -345,8 +318,27 @@ class BootstrapStack(KreoStack):
             and (of := parent_of(child, peers)) is not None
             and of.name == config.name
         }
+        # The account's audit trail, threat detection and the alarms on the calls
+        # the guardrails deny (and on break-glass and root use), in both regions.
+        self.security = AccountSecurity(
+            self,
+            "security",
+            prefix=config.stack_prefix,
+            account=aws,
+            state_bucket=state.bucket,
+            alarm_emails=config.observability.alarm_emails,
+            dr_region=config.dr_region,
+            guarded_principals=[
+                f"arn:{partition}:iam::{account_id}:role/{delivery.plan_role}",
+                f"arn:{partition}:iam::{account_id}:role/{delivery.deploy_role_prefix}-*",
+            ],
+        )
         outputs: dict[str, object] = {
             "state-bucket": self.state.name,
+            "break-glass-role-arn": self.break_glass.arn,
+            "permissions-boundary-arn": self.boundary.arn,
+            "security-topic-arn": self.security.alarms.arn,
+            "audit-trail-arn": self.security.trail.arn,
             "github-oidc-provider-arn": self.oidc.arn,
             "plan-role-arn": self.plan_role.arn,
             "deploy-role-arn": self.deploy_role.arn,

@@ -7,9 +7,10 @@ from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
 from kreo_infra.cluster import policies
-from kreo_infra.cluster.addons import BEFORE_NODES, ManagedAddons
+from kreo_infra.cluster.addons import ADDON_CONFIGURATION, BEFORE_NODES, ManagedAddons
 from kreo_infra.cluster.control_plane import EksControlPlane
 from kreo_infra.cluster.node_group import ManagedNodeGroup
+from kreo_infra.cluster.volume_key import VolumeKey
 from kreo_infra.cluster.workload_identity import (
     ALERTMANAGER,
     CLOUDWATCH_AGENT,
@@ -36,8 +37,9 @@ class ClusterStack(KreoStack):
     Attributes later stacks consume as cross-stack references: ``cluster_name``,
     ``cluster_endpoint``, ``cluster_ca_data``, ``cluster_arn``, ``oidc_issuer``,
     ``role_arns`` and ``role_names``
-    (per workload), ``repository_urls`` (per service) and
-    ``data_clients_security_group_id`` (the group the data tier admits).
+    (per workload), ``repository_urls`` (per service),
+    ``data_clients_security_group_id`` (the group the data tier admits) and
+    ``volume_key_arn`` (the KMS key of the cluster's EBS volumes).
     """
 
     layer = "cluster"
@@ -49,7 +51,10 @@ class ClusterStack(KreoStack):
         config: EnvironmentConfig,
         network: NetworkStack,
         edge: EdgeStack,
+        registry_account_id: str | None = None,
     ) -> None:
+        """``registry_account_id``: the account of the image registry, in this region
+        (the apex owner's; default: this environment's own)."""
         super().__init__(scope, config=config)
         cluster_config = config.cluster
         name = config.cluster_name
@@ -88,6 +93,9 @@ class ClusterStack(KreoStack):
             tags={"Name": f"{name}-data-clients"},
         )
 
+        # Node root volumes and persistent volumes, one key per cluster.
+        self.volume_key = VolumeKey(self, "volume-key", cluster_name=name, account=aws)
+
         identity = {"cluster_name": cluster.name, "cluster_arn": cluster.arn}
         common = {"account": aws, **identity}
         self.roles = {
@@ -97,7 +105,9 @@ class ClusterStack(KreoStack):
                     self,
                     "load-balancer-controller",
                     workload=LOAD_BALANCER_CONTROLLER,
-                    statements=policies.load_balancer_controller(partition),
+                    statements=policies.load_balancer_controller(
+                        partition=partition, region=region, account_id=account, cluster_name=name
+                    ),
                     **common,
                 ),
                 PodIdentityRole(
@@ -158,7 +168,13 @@ class ClusterStack(KreoStack):
                     self,
                     "ebs-csi-driver",
                     workload=EBS_CSI_DRIVER,
-                    managed_policies=["service-role/AmazonEBSCSIDriverPolicy"],
+                    statements=policies.ebs_csi_driver(
+                        partition=partition,
+                        region=region,
+                        account_id=account,
+                        cluster_name=name,
+                        key_arn=self.volume_key.arn,
+                    ),
                     associate=False,
                     **common,
                 ),
@@ -186,12 +202,17 @@ class ClusterStack(KreoStack):
             "amazon-cloudwatch-observability": self.roles[CLOUDWATCH_AGENT.name],
         }
         versions = dict(cluster_config.addons)
+        configurations = {
+            **ADDON_CONFIGURATION,
+            "aws-ebs-csi-driver": policies.ebs_csi_driver_configuration(name),
+        }
         early_addons = ManagedAddons(
             self,
             "addons-before-nodes",
             cluster_name=cluster.name,
             versions={k: v for k, v in versions.items() if k in BEFORE_NODES},
             roles=addon_roles,
+            configurations=configurations,
         )
         tags = standard_tags(config, self.stack_name)
         self.node_groups = [
@@ -211,6 +232,7 @@ class ClusterStack(KreoStack):
                 desired_size=group.desired_size,
                 max_size=group.max_size,
                 disk_size_gb=group.disk_size_gb,
+                volume_key_arn=self.volume_key.arn,
                 account=aws,
                 tags=tags,
                 depends_on=list(early_addons.addons.values()),
@@ -223,12 +245,14 @@ class ClusterStack(KreoStack):
             cluster_name=cluster.name,
             versions={k: v for k, v in versions.items() if k not in BEFORE_NODES},
             roles=addon_roles,
+            configurations=configurations,
             depends_on=[n for g in self.node_groups for n in g.node_groups],
         )
 
-        # The repositories are the account's (kreo-bootstrap): every environment
-        # pulls the same images from them, and they exist before any environment.
-        host = f"{account}.dkr.ecr.{region}.amazonaws.com"
+        # The repositories are the registry account's (the apex owner's bootstrap):
+        # every environment pulls the same images from them, its nodes allowed by
+        # their repository policy, and they exist before any environment.
+        host = f"{registry_account_id or account}.dkr.ecr.{region}.amazonaws.com"
         self.repository_urls = {s: f"{host}/{config.project}/{s}" for s in config.services}
 
         self.cluster_name = cluster.name
@@ -239,6 +263,7 @@ class ClusterStack(KreoStack):
         self.role_arns = {name: role.arn for name, role in self.roles.items()}
         self.role_names = {name: role.role.name for name, role in self.roles.items()}
         self.data_clients_security_group_id = self.data_clients.id
+        self.volume_key_arn = self.volume_key.arn
 
         outputs = {
             "cluster-name": self.cluster_name,

@@ -64,6 +64,7 @@ class GithubStack(KreoStack):
     """
 
     layer = "github"
+    applied_by_pipeline = False
 
     @classmethod
     def name_for(cls, config: EnvironmentConfig) -> str:

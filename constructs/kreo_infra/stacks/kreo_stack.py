@@ -11,8 +11,10 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from constructs import Construct
 
 from kreo_infra.aspects import TaggingAspect
+from kreo_infra.aspects.boundary import BoundaryAspect
 from kreo_infra.aws import AwsAccount
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.delivery.guardrails import boundary_arn
 from kreo_infra.delivery.state import state_key_alias
 from kreo_infra.errors import PropsError
 from kreo_infra.tags import standard_tags
@@ -36,7 +38,11 @@ class KreoStack(TerraformStack):
       bucket, encrypted with the state key (SSE-KMS), with S3-native locking
       (``use_lockfile``; no DynamoDB);
     * ``required_version`` and the provider versions pinned from config;
-    * the :class:`TaggingAspect`, so every taggable resource carries the tags.
+    * the :class:`TaggingAspect`, so every taggable resource carries the tags;
+    * except in the account's own stack (the bootstrap, which creates it), the
+      :class:`BoundaryAspect`: every IAM role carries the pipeline's permissions
+      boundary, which the deploy role must set on every role it creates or
+      changes (kreo_infra.delivery.guardrails).
 
     Subclasses set ``layer`` (kebab-case, part of the stack id: never rename it,
     that would orphan its state).
@@ -47,6 +53,10 @@ class KreoStack(TerraformStack):
     """The account's own stack (the bootstrap: one per environment, since every
     environment has an account of its own), applied by an administrator: its state
     starts local (``state.bootstrap_backend``) because it creates the state bucket."""
+
+    applied_by_pipeline: ClassVar[bool] = True
+    """The deploy role applies it: its IAM roles carry the pipeline's boundary. False
+    for what administrators apply (the bootstrap, the GitHub settings)."""
 
     @classmethod
     def name_for(cls, config: EnvironmentConfig) -> str:
@@ -95,6 +105,8 @@ class KreoStack(TerraformStack):
         self.add_override("terraform.required_version", config.versions.terraform)
         self.pin_provider("aws")
         Aspects.of(self).add(TaggingAspect(tags))
+        if self.applied_by_pipeline and not self.account_wide:
+            Aspects.of(self).add(BoundaryAspect(boundary_arn(self.account)))
 
     @property
     def state_key(self) -> str:

@@ -127,6 +127,8 @@ class PlatformStack(KreoStack):
                 region=region,
                 volume_tags=backup_tags(config),
                 grafana_admin_key=f"{config.secrets_prefix}{platform.grafana_admin_secret}",
+                volume_key_arn=cluster.volume_key_arn,
+                web_acl_arn=edge.regional_web_acl_arn,
             ),
             provider=self.helm,
             # The CRDs (external-secrets) and the monitoring namespace must

@@ -116,6 +116,25 @@ EMULATOR_GAPS: dict[str, str] = {
         "moto has no ElastiCache CreateUserGroup (not in moto/elasticache/responses.py; "
         "the server answers NotImplementedError)"
     ),
+    "aws_backup_logically_air_gapped_vault": (
+        "moto has no AWS Backup logically air-gapped vault API "
+        "(CreateLogicallyAirGappedBackupVault, PUT /logically-air-gapped-backup-vaults/<name>: "
+        "no route in moto/backup/urls.py)"
+    ),
+    "aws_backup_vault_policy": (
+        "moto has no AWS Backup vault access policy API (PutBackupVaultAccessPolicy, "
+        "PUT /backup-vaults/<name>/access-policy: no route in moto/backup/urls.py)"
+    ),
+    "aws_accessanalyzer_analyzer": (
+        "moto has no IAM Access Analyzer (no moto/accessanalyzer package, no entry in "
+        "moto/backend_index.py)"
+    ),
+    "aws_guardduty_detector_feature": (
+        "moto's UpdateDetector replaces the detector's whole feature list with the request's "
+        "(moto/guardduty/models.py Detector.update: self.features = features); the provider "
+        "sends one feature per resource, so only the last applied survives a refresh and the "
+        "plan after apply would create the others again"
+    ),
     "aws_backup_selection": (
         "moto has no AWS Backup CreateBackupSelection (not in moto/backup/responses.py; "
         "the server answers NotImplementedError)"
@@ -207,9 +226,11 @@ EMULATOR_GAPS: dict[str, str] = {
 """What moto lacks or gets wrong, and the resources that are therefore not applied."""
 
 SERVICES: tuple[str, ...] = (
+    "accessanalyzer",
     "acm",
     "backup",
     "cloudfront",
+    "cloudtrail",
     "cloudwatch",
     "codebuild",
     "ec2",
@@ -217,6 +238,8 @@ SERVICES: tuple[str, ...] = (
     "eks",
     "elasticache",
     "elbv2",
+    "events",
+    "guardduty",
     "iam",
     "kms",
     "logs",
@@ -233,9 +256,12 @@ SERVICES: tuple[str, ...] = (
 """AWS provider ``endpoints`` pointed at the emulator: every service the stacks use."""
 
 _SERVICE_PREFIXES: tuple[tuple[str, str | None], ...] = (
+    ("accessanalyzer_", "accessanalyzer"),
     ("acm_", "acm"),
     ("backup_", "backup"),
     ("cloudfront_", "cloudfront"),
+    ("cloudtrail", "cloudtrail"),
+    ("cloudwatch_event_", "events"),
     ("cloudwatch_log_", "logs"),
     ("cloudwatch_", "cloudwatch"),
     ("codebuild_", "codebuild"),
@@ -243,6 +269,7 @@ _SERVICE_PREFIXES: tuple[tuple[str, str | None], ...] = (
     ("ecr_", "ecr"),
     ("eks_", "eks"),
     ("elasticache_", "elasticache"),
+    ("guardduty_", "guardduty"),
     ("lb", "elbv2"),
     ("iam_", "iam"),
     ("kms_", "kms"),

@@ -129,3 +129,74 @@ def test_repositories_need_distinct_services(stack: Any) -> None:
             keep_releases=30,
             account=ACCOUNT,
         )
+
+
+def test_node_group_volumes_default_key_and_instances_tagged(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    ManagedNodeGroup(stack, "ng", **NODE_GROUP)
+    (template,) = synth_stack(stack)["resource"]["aws_launch_template"].values()
+    (device,) = template["block_device_mappings"]
+    assert device["ebs"]["encrypted"] == "true"
+    assert "kms_key_id" not in device["ebs"]  # EBS's default key when none is given
+    tags = {t["resource_type"]: t["tags"] for t in template["tag_specifications"]}
+    # The EBS CSI driver attaches volumes only to instances carrying the tag...
+    assert tags["instance"]["kubernetes.io/cluster/c"] == "owned"
+    # ...and acts on volumes carrying it: never on the nodes' root volumes.
+    assert "kubernetes.io/cluster/c" not in tags["volume"]
+    assert "kubernetes.io/cluster/c" not in tags["network-interface"]
+
+
+def test_node_group_root_volumes_with_the_cluster_key(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    ManagedNodeGroup(stack, "ng", **NODE_GROUP, volume_key_arn="arn:aws:kms:r:1:key/k")
+    (template,) = synth_stack(stack)["resource"]["aws_launch_template"].values()
+    (device,) = template["block_device_mappings"]
+    assert device["ebs"]["kms_key_id"] == "arn:aws:kms:r:1:key/k"
+
+
+def test_volume_key_lets_auto_scaling_launch_encrypted_nodes(stack: Any) -> None:
+    import json
+
+    from kreo_infra.cluster.volume_key import VolumeKey
+
+    VolumeKey(stack, "vk", cluster_name="c", account=ACCOUNT)
+    resources = synth_stack(stack)["resource"]
+    (key,) = resources["aws_kms_key"].values()
+    (alias,) = resources["aws_kms_alias"].values()
+    assert alias["name"] == "alias/c-ebs"
+    assert key["enable_key_rotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"] if "Sid" in s}
+    role = (
+        "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/"
+        "AWSServiceRoleForAutoScaling"
+    )
+    use = statements["AutoScalingEncryptsNodeVolumes"]
+    assert use["Principal"] == {"AWS": role}
+    assert sorted(use["Action"]) == sorted(
+        ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+    )
+    grant = statements["AutoScalingGrantsEbsTheKey"]
+    assert grant["Principal"] == {"AWS": role}
+    assert grant["Action"] == ["kms:CreateGrant"]
+    assert grant["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+
+
+def test_addons_configuration_nested(stack: Any) -> None:
+    import json
+
+    from kreo_infra.cluster.addons import ManagedAddons
+
+    ManagedAddons(
+        stack,
+        "a",
+        cluster_name="c",
+        versions={"aws-ebs-csi-driver": "v1", "coredns": "v2"},
+        configurations={"aws-ebs-csi-driver": {"controller": {"k8sTagClusterId": "c"}}},
+    )
+    addons = {a["addon_name"]: a for a in synth_stack(stack)["resource"]["aws_eks_addon"].values()}
+    assert json.loads(addons["aws-ebs-csi-driver"]["configuration_values"]) == {
+        "controller": {"k8sTagClusterId": "c"}
+    }
+    assert "configuration_values" not in addons["coredns"]

@@ -168,6 +168,32 @@ def test_images_from_ecr_with_the_release_tag(rendered: Rendered) -> None:
         assert container["imagePullPolicy"] == "Always"
 
 
+def test_images_by_digest_when_config_names_one(synthesis: Synthesis, env_name: str) -> None:
+    """``<tag>@sha256:<hex>`` in config: the Deployment pulls ``<repository>@sha256:<hex>``."""
+    values = copy.deepcopy(stack_values(synthesis, env_name))
+    digest = "sha256:" + "ab" * 32
+    name = next(iter(values["services"]))
+    values["services"][name]["image"] = {
+        "repository": values["services"][name]["image"]["repository"],
+        "tag": "1.4.2",
+        "digest": digest,
+    }
+    deployments = by_kind(render(values), "Deployment")
+    repository = values["services"][name]["image"]["repository"]
+    assert container_of(deployments[name])["image"] == f"{repository}@{digest}"
+    # A digest alone is enough; neither tag nor digest fails the chart's schema.
+    values["services"][name]["image"].pop("tag")
+    assert container_of(by_kind(render(values), "Deployment")[name])["image"] == (
+        f"{repository}@{digest}"
+    )
+    from helm_python.chart import lint
+
+    # Neither (null removes the chart default's tag, as Helm merges values).
+    values["services"][name]["image"] = {"repository": repository, "tag": None}
+    report = lint(CHART, values, strict=True)
+    assert any("missing property 'digest'" in error for error in report["errors"])
+
+
 def test_ports_and_services(rendered: Rendered) -> None:
     config, _, documents = rendered
     services = by_kind(documents, "Service")

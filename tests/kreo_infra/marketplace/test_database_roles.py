@@ -568,6 +568,16 @@ def test_client_image_may_pin_a_digest() -> None:
     }
 
 
+def test_client_image_by_digest_alone() -> None:
+    from kreo_infra.marketplace.values import image_values
+
+    digest = "sha256:" + "0" * 64
+    assert image_values(f"registry.example:5000/library/postgres@{digest}") == {
+        "repository": "registry.example:5000/library/postgres",
+        "digest": digest,
+    }
+
+
 def test_a_pinned_digest_reaches_the_job(synthesis: Synthesis, env_name: str) -> None:
     values = copy.deepcopy(stack_values(synthesis, env_name))
     digest = "sha256:" + "0" * 64
@@ -575,4 +585,5 @@ def test_a_pinned_digest_reaches_the_job(synthesis: Synthesis, env_name: str) ->
     (job,) = [d for d in render(values) if d["kind"] == "Job"]
     (container,) = job["spec"]["template"]["spec"]["containers"]
     image = values["databaseRoles"]["image"]
-    assert container["image"] == f"{image['repository']}:{image['tag']}@{digest}"
+    # By digest alone: the tag stays in config for people, the digest is what runs.
+    assert container["image"] == f"{image['repository']}@{digest}"

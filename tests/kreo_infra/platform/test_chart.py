@@ -81,8 +81,13 @@ def test_default_encrypted_gp3_storage_class(
     assert storage["parameters"] == {
         "type": "gp3",
         "encrypted": "true",
+        "kmsKeyId": values["storageClass"]["kmsKeyId"],
         **{f"tagSpecification_{i}": f"{k}={tags[k]}" for i, k in enumerate(sorted(tags), 1)},
     }
+    # The cluster's own volume key (cluster layer), not the account's aws/ebs.
+    cluster = f"cross-stack-reference-input-{config.stack_prefix}-cluster"
+    assert cluster in storage["parameters"]["kmsKeyId"]
+    assert "aws_kms_keyvolume-key" in storage["parameters"]["kmsKeyId"]
     assert storage["reclaimPolicy"] == "Retain"
 
 
@@ -91,7 +96,14 @@ def test_no_issuers_nobody_asks_for(rendered: tuple[dict, list[dict]]) -> None:
     controller's webhook, through the controller chart's own Issuer."""
     _, documents = rendered
     kinds = {d["kind"] for d in documents}
-    assert kinds == {"StorageClass", "ClusterSecretStore", "ExternalSecret"}
+    assert kinds == {
+        "StorageClass",
+        "ClusterSecretStore",
+        "ExternalSecret",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
+    }
+    assert not kinds & {"Issuer", "ClusterIssuer", "Certificate"}
 
 
 def test_storage_binds_where_the_pod_lands(rendered: tuple[dict, list[dict]]) -> None:
@@ -120,8 +132,9 @@ def test_secret_store_and_grafana_admin(rendered: tuple[dict, list[dict]]) -> No
 def test_manifests_match_the_kubernetes_api(
     rendered: tuple[dict, list[dict]], config: EnvironmentConfig
 ) -> None:
-    """The StorageClass against the cluster's Kubernetes API schema (strict); the
-    secret store and ExternalSecret are custom kinds (external-secrets' CRDs)."""
+    """The StorageClass and the admission policies against the cluster's Kubernetes
+    API schema (strict); the secret store and ExternalSecret are custom kinds
+    (external-secrets' CRDs)."""
     import kubernetes_validate
 
     unchecked = set()

@@ -77,3 +77,36 @@ def test_log_group_key_serves_only_its_group(stack: Any) -> None:
     }
     (group,) = body["aws_cloudwatch_log_group"].values()
     assert group["retention_in_days"] == 30
+
+
+def test_key_without_guard_has_no_bypass_or_tags(stack: Any) -> None:
+    from kreo_infra.security.kms import RotatingKey
+
+    RotatingKey(stack, "key", alias="alias/x", description="x", account=ACCOUNT)
+    (key,) = synth_stack(stack)["resource"]["aws_kms_key"].values()
+    assert "bypass_policy_lockout_safety_check" not in key
+    assert "tags" not in key
+
+
+def test_key_that_guards_recovery(stack: Any) -> None:
+    from kreo_infra.security.kms import RotatingKey
+
+    RotatingKey(
+        stack, "key", alias="alias/x", description="x", account=ACCOUNT, guards_recovery=True
+    )
+    (key,) = synth_stack(stack)["resource"]["aws_kms_key"].values()
+    assert key["bypass_policy_lockout_safety_check"] is True
+    assert key["tags"] == {"kreo:guards": "recovery"}
+    admin, guard = json.loads(key["policy"])["Statement"]
+    assert admin["Sid"] == "AccountAdministersThroughIam"
+    assert guard["Effect"] == "Deny"
+    assert guard["Principal"] == {"AWS": "*"}
+    assert set(guard["Action"]) >= {"kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy"}
+    assert guard["Condition"] == {
+        "ArnNotEquals": {
+            "aws:PrincipalArn": [
+                "arn:aws:iam::123456789012:role/kreo-break-glass",
+                "arn:aws:iam::123456789012:root",
+            ]
+        }
+    }

@@ -189,6 +189,19 @@ def test_alb_ingress_class_is_not_the_default(env: Env) -> None:
     assert values["ingressClass"] == "alb"
 
 
+def test_alb_controller_makes_nothing_the_admission_policy_cannot_see(env: Env) -> None:
+    """No scheme means internal (what the policy assumes), and no Gateway API
+    load balancers (on by default in controller v3.5.0; the policy guards
+    Ingresses and Services only)."""
+    synthesis, stack, _ = env
+    values = values_of(synthesis, stack, "aws-load-balancer-controller")
+    assert values["defaultLoadBalancerScheme"] == "internal"
+    assert values["controllerConfig"]["featureGates"] == {
+        "ALBGatewayAPI": False,
+        "NLBGatewayAPI": False,
+    }
+
+
 def test_no_release_renders_a_private_key_into_its_record(env: Env) -> None:
     # Helm's release records are ConfigMaps (the view policy reads them): the
     # load balancer controller's chart would render its webhook's tls.key into
