@@ -147,3 +147,228 @@ def test_grants_to_other_accounts_are_exactly_the_pulls_and_delegations(
                     (roles,) = statement["Condition"]["ArnEquals"].values()
                     assert roles
                     assert all("*" not in r and ":role/" in r for r in roles)
+
+
+# --- recovery ---------------------------------------------------------------------------
+#
+# A tiny evaluator of IAM's explicit Deny: a statement denies a request when its Action
+# and Resource patterns match (``*`` and ``?`` wildcards, actions case-insensitively)
+# and every condition holds for the request's context. A condition on a key the
+# context does not carry holds only for the negated operators and ``Null: true``,
+# as in IAM; unknown operators never hold (the Deny is not counted: conservative).
+
+
+def _matches(patterns: Any, value: str, *, fold: bool = False) -> bool:
+    patterns = patterns if isinstance(patterns, list) else [patterns]
+    for pattern in patterns:
+        regex = "^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$"
+        if re.match(regex, value, re.IGNORECASE if fold else 0):
+            return True
+    return False
+
+
+def _condition_holds(condition: dict[str, Any], context: dict[str, Any]) -> bool:
+    for operator, tests in condition.items():
+        for key, expected in tests.items():
+            expected = expected if isinstance(expected, list) else [expected]
+            present = key in context
+            actual = context.get(key)
+            values = actual if isinstance(actual, list) else [actual]
+            if operator == "Null":
+                if (expected == ["true"]) == present:
+                    return False
+            elif operator in ("StringEquals", "ArnEquals", "ArnLike", "StringLike"):
+                if not present or not any(_matches(expected, str(v)) for v in values):
+                    return False
+            elif operator in ("StringNotEquals", "ArnNotEquals", "ArnNotLike"):
+                if present and any(_matches(expected, str(v)) for v in values):
+                    return False
+            elif operator == "ForAnyValue:StringEquals":
+                if not present or not set(values) & set(expected):
+                    return False
+            elif operator == "NumericLessThan":
+                if not present or not float(actual) < float(expected[0]):
+                    return False
+            else:
+                return False
+    return True
+
+
+def denied(statements: list[dict[str, Any]], action: str, resource: str, context: dict) -> bool:
+    """Whether an explicit Deny of ``statements`` refuses ``action`` on ``resource``."""
+    for statement in statements:
+        if statement["Effect"] != "Deny" or "Action" not in statement:
+            continue
+        if not _matches(statement["Action"], action, fold=True):
+            continue
+        if "Resource" in statement and not _matches(statement["Resource"], resource):
+            continue
+        if "NotResource" in statement and _matches(statement["NotResource"], resource):
+            continue
+        if _condition_holds(statement.get("Condition", {}), context):
+            return True
+    return False
+
+
+PARTITION = "${data.aws_partition.partition.partition}"
+CALLER = "${data.aws_caller_identity.caller-identity.account_id}"
+
+
+def document(
+    body: dict[str, Any], config: EnvironmentConfig, field: str = "policy"
+) -> list[dict[str, Any]]:
+    """A policy's statements, the stack's partition and account lookups resolved (the
+    provider only acts in ``config``'s account)."""
+    text = body[field].replace(PARTITION, "aws").replace(CALLER, config.account_id)
+    return json.loads(text)["Statement"]
+
+
+def pipeline_policies(synthesis: Synthesis, config: EnvironmentConfig) -> dict[str, list]:
+    """The pipeline's identities and what denies them: each pipeline role's inline
+    policy, and (for any role it may create) the permissions boundary."""
+    stack = f"{config.stack_prefix}-bootstrap"
+    policies = synthesis.resources(stack, "aws_iam_role_policy")
+    (boundary,) = synthesis.resources(stack, "aws_iam_policy").values()
+    return {
+        "deploy": document(policies[f"deploy-role-{config.name}/policy"], config),
+        "plan": document(policies["plan-role/policy"], config),
+        "created-role": document(boundary, config),
+    }
+
+
+def recovery_keys(synthesis: Synthesis, config: EnvironmentConfig) -> dict[str, dict[str, Any]]:
+    """Every KMS key that encrypts a recovery point or the state, by ``stack:path``."""
+    found = {}
+    uses = {
+        "aws_db_instance": "kms_key_id",
+        "aws_db_instance_automated_backups_replication": "kms_key_id",
+        "aws_backup_vault": "kms_key_arn",
+        "aws_s3_bucket_server_side_encryption_configuration": "rule",
+    }
+    for name in stacks_of(synthesis, config):
+        stack = synthesis.stack(name)
+        keys = stack.get("resource", {}).get("aws_kms_key", {})
+        for kind, field in uses.items():
+            for body in stack.get("resource", {}).get(kind, {}).values():
+                if kind.startswith("aws_s3") and not (
+                    name.endswith("-bootstrap") and "state" in body["//"]["metadata"]["path"]
+                ):
+                    continue
+                for key_name in re.findall(r"aws_kms_key\.([\w-]+)\.arn", json.dumps(body[field])):
+                    found[f"{name}:{keys[key_name]['//']['metadata']['path']}"] = keys[key_name]
+    return found
+
+
+KEY_DESTRUCTION = ("kms:ScheduleKeyDeletion", "kms:DisableKey", "kms:PutKeyPolicy")
+RECOVERY_CALLS = (
+    "backup:DeleteRecoveryPoint",
+    "backup:UpdateRecoveryPointLifecycle",
+    "backup:DeleteBackupVault",
+    "backup:DeleteBackupVaultLockConfiguration",
+    "backup:DeleteBackupVaultAccessPolicy",
+    "rds:DeleteDBInstanceAutomatedBackup",
+    "rds:StopDBInstanceAutomatedBackupsReplication",
+    "rds:DeleteDBSnapshot",
+)
+
+
+def test_every_recovery_key_is_guarded(synthesis: Synthesis, env_name: str) -> None:
+    """The keys of the database, its DR backups, the vaults and the state: tagged (so
+    the pipeline's denials find them), and their own policy refuses their
+    destruction to anyone but break-glass and the account's root user."""
+    config = synthesis.environment(env_name)
+    keys = recovery_keys(synthesis, config)
+    assert any("postgres" in k for k in keys), keys
+    assert any("state" in k for k in keys), keys
+    deploy = f"arn:aws:iam::{config.account_id}:role/{config.deploy_role}"
+    glass = f"arn:aws:iam::{config.account_id}:role/kreo-break-glass"
+    for where, key in keys.items():
+        assert key["tags"]["kreo:guards"] == "recovery", where
+        assert key["bypass_policy_lockout_safety_check"] is True, where
+        policy = document(key, config)
+        for action in KEY_DESTRUCTION:
+            assert denied(policy, action, "*", {"aws:PrincipalArn": deploy}), (where, action)
+            assert not denied(policy, action, "*", {"aws:PrincipalArn": glass}), (where, action)
+
+
+@pytest.mark.parametrize("who", ["deploy", "plan", "created-role"])
+def test_no_pipeline_identity_may_destroy_recovery(
+    synthesis: Synthesis, env_name: str, who: str
+) -> None:
+    config = synthesis.environment(env_name)
+    statements = pipeline_policies(synthesis, config)[who]
+    guarded = {"aws:ResourceTag/kreo:guards": "recovery"}
+    for action in KEY_DESTRUCTION:
+        assert denied(statements, action, "arn:aws:kms:us-west-2:1:key/k", guarded), action
+    for action in RECOVERY_CALLS:
+        assert denied(statements, action, "arn:aws:backup:us-east-1:1:recovery-point:x", {}), action
+    # Removing the guard tag first does not help.
+    for action in ("kms:UntagResource", "kms:TagResource"):
+        assert denied(
+            statements, action, "arn:aws:kms:us-east-1:1:key/k",
+            {**guarded, "aws:TagKeys": ["kreo:guards"]},
+        )  # fmt: skip
+    # The state's versions, its lock and its policy.
+    (bucket,) = [
+        f"${{aws_s3_bucket.{name}.arn}}"
+        for name, body in synthesis.stack(f"{config.stack_prefix}-bootstrap")["resource"][
+            "aws_s3_bucket"
+        ].items()
+        if body["bucket"] == config.state.bucket
+    ]
+    for action in ("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
+        assert denied(statements, action, f"{bucket}/kreo-infra/x.tfstate", {}), action
+    for action in ("s3:PutBucketObjectLockConfiguration", "s3:PutBucketPolicy",
+                   "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning"):  # fmt: skip
+        assert denied(statements, action, bucket, {}), action
+    # A vault lock may not be removed, nor set below its minimum retention.
+    minimum = config.backup.vault_lock_min_retention_days
+    lock = "backup:PutBackupVaultLockConfiguration"
+    assert denied(statements, lock, "*", {"backup:MinRetentionDays": str(minimum - 1)})
+    assert denied(statements, lock, "*", {})
+    assert not denied(statements, lock, "*", {"backup:MinRetentionDays": str(minimum)})
+
+
+@pytest.mark.parametrize("who", ["deploy", "plan", "created-role"])
+def test_the_denials_cannot_be_walked_around(synthesis: Synthesis, env_name: str, who: str) -> None:
+    """A role without the boundary cannot be made; no role loses it; the boundary,
+    the pipeline's own roles, the identity providers and the detection stay."""
+    config = synthesis.environment(env_name)
+    statements = pipeline_policies(synthesis, config)[who]
+    role = f"arn:aws:iam::{config.account_id}:role/kreo-{config.name}-anything"
+    for action in ("iam:CreateRole", "iam:AttachRolePolicy", "iam:PutRolePolicy"):
+        assert denied(statements, action, role, {}), action  # no boundary given
+        assert denied(statements, action, role, {"iam:PermissionsBoundary": "arn:other"})
+    assert denied(statements, "iam:DeleteRolePermissionsBoundary", role, {})
+    for action in ("iam:CreateOpenIDConnectProvider", "iam:CreateSAMLProvider",
+                   "iam:CreateUser", "iam:CreateAccessKey"):  # fmt: skip
+        assert denied(statements, action, "arn:aws:iam::1:x/y", {}), action
+    prefix = config.stack_prefix
+    assert denied(
+        statements,
+        "cloudtrail:StopLogging",
+        f"arn:aws:cloudtrail:us-west-2:{config.account_id}:trail/{prefix}-audit",
+        {},
+    )
+    assert denied(
+        statements,
+        "events:DisableRule",
+        f"arn:aws:events:us-east-1:{config.account_id}:rule/{prefix}-security-x",
+        {},
+    )
+    assert denied(statements, "guardduty:DeleteDetector", "arn:aws:guardduty:x", {})
+
+
+def test_the_evaluator_bites() -> None:
+    """The evaluator is what the tests above rely on: a Deny it cannot prove holds
+    (an unknown operator, a condition the request avoids) does not count."""
+    deny = {"Effect": "Deny", "Action": "kms:*", "Resource": "*"}
+    assert denied([deny], "kms:DisableKey", "k", {})
+    assert not denied([{**deny, "Effect": "Allow"}], "kms:DisableKey", "k", {})
+    tagged = {**deny, "Condition": {"StringEquals": {"aws:ResourceTag/t": "v"}}}
+    assert not denied([tagged], "kms:DisableKey", "k", {})
+    assert denied([tagged], "kms:DisableKey", "k", {"aws:ResourceTag/t": "v"})
+    odd = {**deny, "Condition": {"DateGreaterThan": {"aws:CurrentTime": "2020"}}}
+    assert not denied([odd], "kms:DisableKey", "k", {"aws:CurrentTime": "2030"})
+    scoped = {**deny, "Resource": "arn:x/*"}
+    assert not denied([scoped], "kms:DisableKey", "arn:y/1", {})

@@ -56,9 +56,7 @@ def test_tier2_apply_and_replan(terraform_tiers, stack_name: str) -> None:
 def test_unchecked_stacks_are_exactly_the_helm_stacks(terraform_tiers) -> None:
     toolchain, results = terraform_tiers
     unchecked = results.unchecked()
-    if toolchain.registry or all(
-        toolchain.versions(p) for p in ("helm", "kubernetes", "github")
-    ):
+    if toolchain.registry or all(toolchain.versions(p) for p in ("helm", "kubernetes", "github")):
         assert unchecked == {}
         return
     assert sorted(unchecked) == sorted(n for n in results.prepared if not _aws_only(n))

@@ -132,5 +132,5 @@ def stack_names(configs: Sequence[EnvironmentConfig]) -> list[str]:
     return [
         name
         for config in configs
-        for name in [BootstrapStack.name_for(config), *(l.name_for(config) for l in LAYERS)]
+        for name in [BootstrapStack.name_for(config), *(layer.name_for(config) for layer in LAYERS)]
     ] + ([GithubStack.name_for(configs[0])] if configs else [])

@@ -1036,6 +1036,8 @@ class EnvironmentConfig(Model):
                         f"services.{service_name}.calls",
                         f"{callee!r} is not another service (one of {', '.join(others)})",
                     )
+        for path, problem in image_digest_problems(self.application, self.services):
+            raise FieldPathError(path, problem)
         self._check_secret_references()
         return self
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cdktf import TerraformOutput
+from cdktf_cdktf_provider_aws.iam_service_linked_role import IamServiceLinkedRole
 from constructs import Construct
 
 from kreo_infra.cluster.registry import ServiceRepositories
@@ -139,7 +140,7 @@ class BootstrapStack(KreoStack):
             )  # fmt: skip
         super().__init__(scope, config=config)
         aws = self.account
-        partition, region, account_id = aws.partition, aws.region, aws.account_id
+        partition, account_id = aws.partition, aws.account_id
         delivery, state = config.delivery, config.state
 
         self.state = StateBucket(
@@ -318,6 +319,16 @@ class BootstrapStack(KreoStack):
             and (of := parent_of(child, peers)) is not None
             and of.name == config.name
         }
+        # EC2 Auto Scaling's service-linked role launches the EKS nodes; each
+        # cluster's EBS key policy names it, and KMS refuses a key policy naming a
+        # role that does not exist yet (cluster.volume_key). An account where it
+        # exists already imports it (docs/operations.md, "Bootstrap a new account").
+        IamServiceLinkedRole(
+            self,
+            "autoscaling-service-linked-role",
+            aws_service_name="autoscaling.amazonaws.com",
+            description="EC2 Auto Scaling: launches EKS nodes; named by each cluster's EBS key",
+        )
         # The account's audit trail, threat detection and the alarms on the calls
         # the guardrails deny (and on break-glass and root use), in both regions.
         self.security = AccountSecurity(
