@@ -128,11 +128,15 @@ class StateBucket(Construct):
         # versioning and lifecycle: created last, so the first apply (by any
         # administrator) sets them first.
         lifecycle = self.state.node.find_child("lifecycle")
-        self.state.policy.depends_on = [
-            self.state.versioning.fqn,
-            self.object_lock.fqn,
-            lifecycle.fqn,  # type: ignore[attr-defined]
-        ]
+        # (An override: the resource exists already, and depends_on takes plain
+        # addresses in Terraform JSON, not the ${...} references fqn renders.)
+        self.state.policy.add_override(
+            "depends_on",
+            [
+                f"{r.terraform_resource_type}.{r.friendly_unique_id}"
+                for r in (self.state.versioning, self.object_lock, lifecycle)
+            ],
+        )
         S3BucketLoggingA(
             self,
             "access-logging",

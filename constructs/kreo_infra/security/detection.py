@@ -540,7 +540,7 @@ def security_rules(*, break_glass_role_arn: str, state_bucket: str | None) -> li
             caller("$.detail.requestParameters.roleArn"),
         ),
         SecurityRule(
-            "root-activity",
+            "account-root-activity",
             "The account's root user signed in or called an API",
             {
                 "detail-type": [API_CALL, CONSOLE_SIGN_IN],

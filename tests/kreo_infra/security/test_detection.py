@@ -204,7 +204,7 @@ ALL_RULES = {
     "guardduty-tampering",
     "access-analyzer-tampering",
     "break-glass-used",
-    "root-activity",
+    "account-root-activity",
     "guardduty-high-findings",
     "access-analyzer-findings",
     "iam-trust-changes",
@@ -311,7 +311,7 @@ def test_patterns_match_the_calls(stack: Any) -> None:
     assert pattern(resources, "break-glass-used")["detail"]["requestParameters"] == {
         "roleArn": [BREAK_GLASS]
     }
-    root = pattern(resources, "root-activity")
+    root = pattern(resources, "account-root-activity")
     assert root["detail"] == {"userIdentity": {"type": ["Root"]}}
     findings = pattern(resources, "guardduty-high-findings")
     assert findings["detail"] == {"severity": [{"numeric": [">=", 7]}]}
