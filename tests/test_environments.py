@@ -21,9 +21,7 @@ from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT, Synthesi
 
 QA = "qa"
 QA_YAML = """\
-# QA: a third environment, qa.kreo.com: a smaller cluster, one NAT gateway
-# (an account has 5 Elastic IPs by default), a vault it can tear down; an
-# AWS account of its own.
+# QA: qa.kreo.com, in an account of its own; a smaller cluster, one NAT gateway
 account_id: "777788889999"
 tags: {cost_center: marketplace-qa}
 cluster: {node_groups: {general: {min_size: 1, desired_size: 1, max_size: 2}}}
@@ -111,7 +109,7 @@ def test_copying_a_unique_name_is_rejected(qa_config_dir: Path, tmp_path: Path) 
 
 def names_of(
     stacks: dict[str, dict[str, Any]], unique: dict[str, str] = GLOBALLY_UNIQUE
-) -> dict[tuple[str, str], str]:
+) -> dict[tuple[str, str, str], str]:
     """``(resource type, literal name) -> stack`` of every name ``unique`` lists."""
     found = {}
     for stack_name, stack in stacks.items():
@@ -119,8 +117,11 @@ def names_of(
             for body in stack.get("resource", {}).get(kind, {}).values():
                 value = body.get(attribute)
                 if isinstance(value, str) and "${" not in value:
-                    assert (kind, value) not in found, f"{kind} {value!r} twice in one account"
-                    found[(kind, value)] = stack_name
+                    # Unique per region (S3 and zones: everywhere, one key anyway).
+                    region = body.get("region") or body.get("provider", "")
+                    where = "" if unique is GLOBALLY_UNIQUE else region
+                    assert (kind, value, where) not in found, f"{kind} {value!r} twice"
+                    found[(kind, value, where)] = stack_name
     return found
 
 
@@ -154,9 +155,9 @@ def test_qa_synthesizes_every_layer(qa_stacks: dict[str, dict[str, Any]]) -> Non
     )
 
 
-def clashes(by_environment: dict[str, dict[tuple[str, str], str]]) -> list[str]:
+def clashes(by_environment: dict[str, dict[tuple[str, str, str], str]]) -> list[str]:
     """Every account-unique name two environments' stacks both use."""
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[tuple[str, str, str], str] = {}
     found = []
     for names in by_environment.values():
         for key, stack in names.items():
@@ -202,7 +203,7 @@ def test_the_clash_check_bites(qa_stacks: dict[str, dict[str, Any]]) -> None:
     """Two environments with qa's names would clash on every one of them."""
     names = names_of(qa_stacks)
     assert len(clashes({"one": names, "two": dict(names)})) == len(names) > 5
-    with pytest.raises(AssertionError, match="twice in one account"):
+    with pytest.raises(AssertionError, match="twice"):
         names_of({**qa_stacks, "copy": qa_stacks["kreo-qa-data"]}, ACCOUNT_UNIQUE)
 
 

@@ -69,9 +69,16 @@ def test_every_policy_document_parses(synthesis: Synthesis) -> None:
         assert document["Statement"], where
 
 
+BOUNDARY_POLICY = "kreo-pipeline-boundary"
+"""The pipeline's permissions boundary: Allow * minus the guardrails. A boundary grants
+nothing (a role's own policies do); it only caps what they may grant."""
+
+
 def test_no_statement_allows_every_action(synthesis: Synthesis) -> None:
     denials = 0
-    for where, _, document in documents(synthesis):
+    for where, kind, document in documents(synthesis):
+        if kind == "aws_iam_policy" and _is_boundary(synthesis, where):
+            continue
         for statement in document["Statement"]:
             if statement["Effect"] == "Deny":
                 denials += 1  # a denial may be as wide as it likes: it grants nothing
@@ -82,9 +89,33 @@ def test_no_statement_allows_every_action(synthesis: Synthesis) -> None:
     assert denials > 0
 
 
+def _is_boundary(synthesis: Synthesis, where: str) -> bool:
+    stack, address = where.split("/", 1)
+    name = address.split(".", 1)[1]
+    body = synthesis.stack(stack)["resource"]["aws_iam_policy"][name]
+    return body["name"] == BOUNDARY_POLICY
+
+
+def test_the_boundary_is_the_only_allow_everything(synthesis: Synthesis) -> None:
+    boundaries = [
+        w for w, kind, _ in documents(synthesis)
+        if kind == "aws_iam_policy" and _is_boundary(synthesis, w)
+    ]  # fmt: skip
+    assert len(boundaries) == len(synthesis.configs)  # one per account
+    # ... and no role has it as a policy: it is only ever a boundary.
+    for stack_name in synthesis.stack_names:
+        for kind, _, body in iter_resources(synthesis.stack(stack_name)):
+            if kind == "aws_iam_role_policy_attachment":
+                assert BOUNDARY_POLICY not in str(body["policy_arn"]), stack_name
+
+
 def test_no_wildcard_principal(synthesis: Synthesis) -> None:
+    """In an Allow: a Deny for every principal (the recovery keys', vaults' and
+    state bucket's own denials, with break-glass exempt) grants nothing."""
     for where, _, document in documents(synthesis):
         for statement in document["Statement"]:
+            if statement["Effect"] == "Deny":
+                continue
             principal = statement.get("Principal")
             assert principal != "*", where
             if isinstance(principal, dict):
@@ -101,6 +132,8 @@ def _tag_scoped(statement: dict[str, Any]) -> bool:
 def test_wildcard_resources_only_where_aws_cannot_scope(synthesis: Synthesis) -> None:
     unexplained = []
     for where, kind, document in documents(synthesis):
+        if kind == "aws_iam_policy" and _is_boundary(synthesis, where):
+            continue  # grants nothing (test_no_statement_allows_every_action)
         for statement in document["Statement"]:
             if "*" not in as_list(statement.get("Resource", [])):
                 continue

@@ -165,15 +165,18 @@ def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
         assert stacks.index(f"{child.stack_prefix}-observability") < stacks.index(
             f"{parent.stack_prefix}-base"
         )
-    assert len(stacks) == len(set(stacks)) == len(ENVIRONMENT_NAMES) * (1 + len(LAYERS))
+    # Every environment's bootstrap and layers, and the repositories' GitHub settings.
+    assert len(stacks) == len(set(stacks)) == len(ENVIRONMENT_NAMES) * (1 + len(LAYERS)) + 1
+    assert stacks.index("kreo-github") == len(ENVIRONMENT_NAMES)
     # Secret values are set between each environment's two phases.
     for env in ENVIRONMENT_NAMES:
         note = steps.index(f"# set the secret values of {env} (make preflight)")
         assert steps.index(f"kreo-{env}-data") < note < steps.index(f"kreo-{env}-platform")
-    # Images are pushed (to the registry's repositories) before any environment.
-    pushed = len(ENVIRONMENT_NAMES)
-    assert "push the images" in steps[pushed]
-    assert stacks[pushed:] == [s for s in steps[pushed + 1 :] if not s.startswith("#")]
+    # The GitHub settings (the pinned OIDC subjects) before any image is pushed, and
+    # images are pushed (to the registry's repositories) before any environment.
+    github = steps.index("kreo-github")
+    assert "push the images" in steps[github + 1]
+    assert stacks[len(ENVIRONMENT_NAMES) :] == [s for s in steps[github:] if not s.startswith("#")]
 
 
 def test_make_plan_refuses_an_unknown_stack(tmp_path: Path, env_name: str) -> None:

@@ -75,6 +75,14 @@ STATEFUL: dict[str, tuple[str, Callable[[dict[str, Any]], bool]]] = {
         "a 7+ day recovery window",
         lambda r: r.get("recovery_window_in_days", 0) >= 7,
     ),
+    "aws_backup_logically_air_gapped_vault": (
+        "copies kept at least 7 days under its compliance lock",
+        lambda r: r.get("min_retention_days", 0) >= 7,
+    ),
+    "aws_s3_bucket_object_lock_configuration": (
+        "a default retention (the state's versions cannot be deleted before it ends)",
+        lambda r: r["rule"]["default_retention"].get("days", 0) >= 1,
+    ),
 }
 
 PROTECTED_ENVIRONMENT = {
@@ -122,6 +130,20 @@ STATELESS = {
     # comes with a new version number, which sets the same new password on the
     # database too. The secret itself is protected (its recovery window).
     "aws_secretsmanager_secret_version",
+    # Policies and grants, re-applied from configuration: the vaults' and the
+    # registry's resource policies, the pipeline's boundary, Auto Scaling's role.
+    "aws_backup_vault_policy", "aws_ecr_repository_policy", "aws_iam_policy",
+    "aws_iam_service_linked_role",
+    # Detection: the trail keeps nothing itself (its bucket does, and is protected);
+    # the detectors, the analyzer and the rules come back with their configuration
+    # (GuardDuty's last 90 days of findings go with a deleted detector: the
+    # guardrails deny deleting it).
+    "aws_cloudtrail", "aws_guardduty_detector", "aws_guardduty_detector_feature",
+    "aws_accessanalyzer_analyzer", "aws_cloudwatch_event_rule", "aws_cloudwatch_event_target",
+    # The repositories' GitHub settings (kreo-github): configuration only.
+    "github_actions_repository_oidc_subject_claim_customization_template",
+    "github_repository_environment", "github_repository_environment_deployment_policy",
+    "github_repository_ruleset", "github_workflow_repository_permissions",
 }  # fmt: skip
 
 

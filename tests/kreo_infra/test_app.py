@@ -18,8 +18,10 @@ def environment_stack_names(config: EnvironmentConfig) -> list[str]:
 
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
+    """Each environment's bootstrap and layers, then the repositories' GitHub settings."""
     assert stack_names(configs) == [
-        name for config in configs for name in environment_stack_names(config)
+        *(name for config in configs for name in environment_stack_names(config)),
+        "kreo-github",
     ]
 
 
@@ -35,7 +37,7 @@ def test_layers_have_unique_kebab_case_names() -> None:
 
 def test_one_environment_only(configs: list[EnvironmentConfig], env_name: str) -> None:
     selected = [c for c in configs if c.name == env_name]
-    assert stack_names(selected) == environment_stack_names(selected[0])
+    assert stack_names(selected) == [*environment_stack_names(selected[0]), "kreo-github"]
 
 
 def test_build_environment_creates_the_layers_in_order(
@@ -81,7 +83,7 @@ def test_one_environment_synthesizes_as_it_does_among_all(
         [alone], charts_dir=PROJECT_ROOT / "charts", outdir=str(tmp_path), account_configs=configs
     ).synth()
     stacks = sorted(p.name for p in (tmp_path / "stacks").iterdir())
-    assert stacks == sorted(environment_stack_names(alone))
+    assert stacks == sorted([*environment_stack_names(alone), "kreo-github"])
     for name in stacks:
         mine = json.loads((tmp_path / "stacks" / name / "cdk.tf.json").read_text())
         assert mine == synthesis.stack(name), name

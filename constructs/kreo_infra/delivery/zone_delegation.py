@@ -10,8 +10,9 @@ through the child edge stack's ``parent-zone`` provider:
   zones (Route 53's ``ChangeResourceRecordSetsNormalizedRecordNames`` and
   ``…RecordTypes`` condition keys), and read zones;
 * ``kreo-dns-reader-<env>``: trusted by the child's plan and deploy roles; reads
-  zones only. Pull-request plans use it (``TF_VAR_parent_zone_role``), so code
-  of an unmerged pull request can never rewrite a delegation.
+  zones only. Plans use it (the ``kreo-parent-zone`` profile ``make plan``
+  writes beside the edge stack; ``make apply-plan`` writes the delegation role
+  there), so code of an unmerged pull request can never rewrite a delegation.
 
 Trust names the child's account as principal and each role exactly
 (``aws:PrincipalArn``), so the roles need not exist yet: the bootstraps of the

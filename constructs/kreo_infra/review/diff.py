@@ -21,6 +21,8 @@ STATEFUL_TYPES = {
     "aws_route53_zone": "DNS zone (new name servers)",
     "aws_cloudwatch_log_group": "log group",
     "aws_db_instance_automated_backups_replication": "replicated database backups",
+    "aws_backup_logically_air_gapped_vault": "air-gapped backup vault",
+    "aws_s3_bucket_object_lock_configuration": "object lock of a bucket (the state's versions)",
 }
 """Resource types whose deletion deletes data (or an identity others depend on)."""
 

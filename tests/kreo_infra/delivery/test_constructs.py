@@ -185,7 +185,7 @@ def test_role_sessions_last_an_hour(stack: Any) -> None:
 
     GithubRole(
         stack, "r", name="r", description="d", provider_arn="arn:p",
-        subjects=[f"repo:{INFRA}:environment:staging:{JOB_WORKFLOW}/infra-deploy.yml@refs/heads/main"],
+        subjects=[f"repo:{INFRA}:environment:alpha:{JOB_WORKFLOW}/infra-deploy.yml@refs/heads/main"],
         account=ACCOUNT,
     )  # fmt: skip
     (role,) = synth_stack(stack)["resource"]["aws_iam_role"].values()

@@ -109,15 +109,18 @@ def test_values_name_every_configured_service(env: Env) -> None:
             assert service["gateway"] is True
 
 
-def test_images_come_from_the_account_registry(env: Env) -> None:
+def test_images_come_from_the_registry_account(env: Env) -> None:
     synthesis, stack, config = env
     values = values_of(synthesis, stack)
-    repositories = synthesis.resources("kreo-bootstrap", "aws_ecr_repository")
+    (owner,) = [c for c in synthesis.configs if c.dns.domain == c.dns.apex]
+    repositories = synthesis.resources(f"{owner.stack_prefix}-bootstrap", "aws_ecr_repository")
     created = {r["name"] for r in repositories.values()}
     for name, service in values["services"].items():
         repository = service["image"]["repository"]
-        # The bootstrap's repositories (deployed before any environment), by URL.
-        assert repository.endswith(f".dkr.ecr.{config.region}.amazonaws.com/kreo/{name}")
+        # The apex owner's bootstrap's repositories (deployed before any environment).
+        assert repository == (
+            f"{owner.account_id}.dkr.ecr.{config.region}.amazonaws.com/kreo/{name}"
+        )
         assert f"kreo/{name}" in created
 
 

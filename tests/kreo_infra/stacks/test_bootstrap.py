@@ -71,7 +71,12 @@ def test_state_bucket_protections(synthesis: Synthesis, env_name: str) -> None:
     policy = json.loads(
         one(synthesis, env_name, "aws_s3_bucket_policy", "state/bucket/policy")["policy"]
     )
-    (deny,) = policy["Statement"]
+    deny, stay = policy["Statement"]
+    # Nobody but break-glass deletes a state version or loosens the bucket.
+    assert stay["Sid"] == "StateVersionsStay"
+    assert stay["Effect"] == "Deny"
+    assert "s3:DeleteObjectVersion" in stay["Action"]
+    assert "kreo-break-glass" in json.dumps(stay["Condition"])
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     lifecycle = one(
@@ -225,7 +230,7 @@ def test_no_wildcard_principal_in_any_trust_policy(synthesis: Synthesis, env_nam
         for statement in json.loads(role["assume_role_policy"])["Statement"]:
             principal = json.dumps(statement["Principal"])
             assert '"*"' not in principal, path
-            if path.startswith("access-role-"):
+            if path.startswith(("access-role-", "break-glass/")):
                 # This account's principals, narrowed to one permission set's
                 # roles (whose names end in a random suffix: hence the pattern).
                 assert statement["Principal"]["AWS"].endswith(":root"), path
