@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from kreo_infra.layers import ENVIRONMENT_LAYERS
+from kreo_infra.layers import ACCOUNT_LAYERS, ENVIRONMENT_LAYERS
 
 METADATA_KEY = "//"
 """cdktf's metadata block in every resource: not configuration."""
@@ -77,9 +77,12 @@ class SynthOutput:
         return Counter(resource_type for resource_type, _ in self.resources(stack))
 
     def environments(self) -> dict[str, list[str]]:
-        """Stacks grouped by environment (``kreo-<env>-<layer>``), in deployment order;
-        account-wide ones under ``account``."""
-        order = {layer: index for index, layer in enumerate(ENVIRONMENT_LAYERS)}
+        """Stacks grouped by environment (``kreo-<env>-<layer>``), its account's bootstrap
+        first, in deployment order; those of no environment (``kreo-github``) under
+        ``account``."""
+        order = {
+            layer: index for index, layer in enumerate((*ACCOUNT_LAYERS, *ENVIRONMENT_LAYERS))
+        }
         groups: dict[str, list[str]] = {}
         for name in self.stack_names:
             parts = name.split("-", 2)

@@ -29,7 +29,7 @@ def test_every_stack_and_dependency_is_drawn(synthesis: Synthesis, diagrams: Pat
     for config in synthesis.configs:
         svg = (diagrams / f"architecture-{config.name}.svg").read_text()
         stacks = set(re.findall(r'id="stack:([^"]+)"', svg))
-        expected = {"kreo-bootstrap"} | {
+        expected = {"kreo-github"} | {
             s for s in synthesis.stack_names if s.startswith(f"{config.stack_prefix}-")
         }
         assert stacks == expected

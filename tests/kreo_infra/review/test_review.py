@@ -198,9 +198,13 @@ def test_stacks_in_deployment_order_with_counts(synthesis: Synthesis) -> None:
     groups = output.environments()
     assert list(groups) == ["account", *(config.name for config in synthesis.configs)]
     for config in synthesis.configs:
-        assert groups[config.name] == environment_stacks(config)
+        assert groups[config.name] == [
+            f"{config.stack_prefix}-bootstrap",
+            *environment_stacks(config),
+        ]
         counts = output.counts(f"{config.stack_prefix}-edge")
         assert counts["aws_cloudfront_distribution"] == 3
+    assert groups["account"] == [f"{synthesis.configs[0].project}-github"]
 
 
 def test_security_posture_per_stack(synthesis: Synthesis, checkov_run) -> None:
