@@ -49,6 +49,30 @@ def access_statements(account: AwsAccount, project: str, *, write: bool) -> list
     ]
 
 
+def permission_set_trust(account: AwsAccount, permission_set: str) -> str:
+    """A trust policy: only the roles of IAM Identity Center permission set
+    ``permission_set`` in this account may assume the role (``sts:SetSourceIdentity``:
+    the person's identity follows the session into CloudTrail).
+
+    Identity Center puts its roles under <path>/ or, when its home region is not
+    us-east-1, <path>/<region>/: hence the * before the name."""
+    sso_roles = (
+        f"arn:{account.partition}:iam::{account.account_id}:role/{SSO_ROLE_PATH}/"
+        f"*AWSReservedSSO_{permission_set}_*"
+    )
+    return policy_document(
+        [
+            {
+                "Sid": "FromThePermissionSet",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{account.partition}:iam::{account.account_id}:root"},
+                "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
+                "Condition": {"ArnLike": {"aws:PrincipalArn": sso_roles}},
+            }
+        ]
+    )
+
+
 class AccessRole(Construct):
     """IAM role ``name`` for people, with a stable name EKS access entries and
     OpenSearch can trust.
@@ -74,31 +98,13 @@ class AccessRole(Construct):
         if not permission_set or "*" in permission_set:
             raise PropsError("AccessRole", "permission_set", permission_set, "name one set")
         super().__init__(scope, id)
-        # Identity Center puts its roles under <path>/ or, when its home region is
-        # not us-east-1, <path>/<region>/: hence the * before the name.
-        sso_roles = (
-            f"arn:{account.partition}:iam::{account.account_id}:role/{SSO_ROLE_PATH}/"
-            f"*AWSReservedSSO_{permission_set}_*"
-        )
         self.role = IamRole(
             self,
             "role",
             name=name,
             description=f"People with the {permission_set} permission set",
             max_session_duration=MAX_SESSION_SECONDS,  # one hour, the console's default
-            assume_role_policy=policy_document(
-                [
-                    {
-                        "Sid": "FromThePermissionSet",
-                        "Effect": "Allow",
-                        "Principal": {
-                            "AWS": f"arn:{account.partition}:iam::{account.account_id}:root"
-                        },
-                        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                        "Condition": {"ArnLike": {"aws:PrincipalArn": sso_roles}},
-                    }
-                ]
-            ),
+            assume_role_policy=permission_set_trust(account, permission_set),
         )
         IamRolePolicy(
             self,

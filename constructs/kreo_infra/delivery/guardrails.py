@@ -35,7 +35,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAtt
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.delivery.access import SSO_ROLE_PATH
+from kreo_infra.delivery.access import permission_set_trust
 from kreo_infra.delivery.github import MAX_SESSION_SECONDS
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement, aws_managed_policy, policy_document
@@ -524,31 +524,13 @@ class BreakGlassRole(Construct):
         if not permission_set or "*" in permission_set:
             raise PropsError("BreakGlassRole", "permission_set", permission_set, "name one set")
         super().__init__(scope, id)
-        sso_roles = (
-            f"arn:{account.partition}:iam::{account.account_id}:role/{SSO_ROLE_PATH}/"
-            f"*AWSReservedSSO_{permission_set}_*"
-        )
         self.role = IamRole(
             self,
             "role",
             name=BREAK_GLASS_ROLE,
             description=f"Break glass: recovery changes, from the {permission_set} permission set",
             max_session_duration=MAX_SESSION_SECONDS,
-            assume_role_policy=policy_document(
-                [
-                    {
-                        "Sid": "FromThePermissionSet",
-                        "Effect": "Allow",
-                        "Principal": {
-                            "AWS": f"arn:{account.partition}:iam::{account.account_id}:root"
-                        },
-                        # SetSourceIdentity: the person's identity follows the
-                        # session into CloudTrail.
-                        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"],
-                        "Condition": {"ArnLike": {"aws:PrincipalArn": sso_roles}},
-                    }
-                ]
-            ),
+            assume_role_policy=permission_set_trust(account, permission_set),
         )
         IamRolePolicyAttachment(
             self,

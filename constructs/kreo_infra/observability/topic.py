@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
@@ -15,8 +17,34 @@ from kreo_infra.security.iam import policy_document
 from kreo_infra.security.kms import RotatingKey
 
 
+@dataclass(frozen=True)
+class Publisher:
+    """Who may publish to an :class:`AlarmTopic`: one service principal, under a
+    condition (its source), named in the key's and the topic's policy statements."""
+
+    service: str
+    condition: Mapping[str, Any]
+    publish_sid: str
+    encrypt_sid: str
+
+
+def cloudwatch_alarms(account: AwsAccount, region: str) -> Publisher:
+    """The default publisher: this account's CloudWatch alarms in ``region``."""
+    alarms = f"arn:{account.partition}:cloudwatch:{region}:{account.account_id}:alarm:*"
+    return Publisher(
+        service="cloudwatch.amazonaws.com",
+        condition={
+            "StringEquals": {"aws:SourceAccount": account.account_id},
+            "ArnLike": {"aws:SourceArn": alarms},
+        },
+        publish_sid="CloudWatchAlarmsOfThisAccountPublish",
+        encrypt_sid="CloudWatchAlarmsEncryptNotifications",
+    )
+
+
 class AlarmTopic(Construct):
-    """A KMS-encrypted SNS topic that only this account's CloudWatch alarms publish to.
+    """A KMS-encrypted SNS topic that only its ``publisher`` publishes to (default:
+    this account's CloudWatch alarms; the security alarms pass their EventBridge rules).
 
     ``emails`` get an email subscription each (AWS sends a confirmation
     message; until it is confirmed nothing is delivered), ``pager_url`` an
@@ -35,33 +63,30 @@ class AlarmTopic(Construct):
         account: AwsAccount,
         pager_url: str | None = None,
         region: str | None = None,
+        publisher: Publisher | None = None,
+        description: str | None = None,
     ) -> None:
         if not emails:
             raise PropsError("AlarmTopic", "emails", list(emails), "name at least one address")
         if pager_url is not None and not pager_url.startswith("https://"):
             raise PropsError("AlarmTopic", "pager_url", pager_url, "use an https:// endpoint")
         super().__init__(scope, id)
-        alarm_region = region or account.region
-        alarms = f"arn:{account.partition}:cloudwatch:{alarm_region}:{account.account_id}:alarm:*"
-        from_alarms = {
-            "StringEquals": {"aws:SourceAccount": account.account_id},
-            "ArnLike": {"aws:SourceArn": alarms},
-        }
+        publisher = publisher or cloudwatch_alarms(account, region or account.region)
         self.key = RotatingKey(
             self,
             "key",
             alias=f"alias/{name}",
-            description=f"Encrypts the alarm notifications of {name}",
+            description=description or f"Encrypts the alarm notifications of {name}",
             account=account,
             region=region,
             statements=[
                 {
-                    "Sid": "CloudWatchAlarmsEncryptNotifications",
+                    "Sid": publisher.encrypt_sid,
                     "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Principal": {"Service": publisher.service},
                     "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
                     "Resource": "*",
-                    "Condition": from_alarms,
+                    "Condition": dict(publisher.condition),
                 }
             ],
         )
@@ -81,12 +106,12 @@ class AlarmTopic(Construct):
             policy=policy_document(
                 [
                     {
-                        "Sid": "CloudWatchAlarmsOfThisAccountPublish",
+                        "Sid": publisher.publish_sid,
                         "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Principal": {"Service": publisher.service},
                         "Action": "sns:Publish",
                         "Resource": self.topic.arn,
-                        "Condition": from_alarms,
+                        "Condition": dict(publisher.condition),
                     },
                     {
                         "Sid": "DenyInsecureTransport",

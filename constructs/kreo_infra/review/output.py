@@ -80,9 +80,7 @@ class SynthOutput:
         """Stacks grouped by environment (``kreo-<env>-<layer>``), its account's bootstrap
         first, in deployment order; those of no environment (``kreo-github``) under
         ``account``."""
-        order = {
-            layer: index for index, layer in enumerate((*ACCOUNT_LAYERS, *ENVIRONMENT_LAYERS))
-        }
+        order = {layer: index for index, layer in enumerate((*ACCOUNT_LAYERS, *ENVIRONMENT_LAYERS))}
         groups: dict[str, list[str]] = {}
         for name in self.stack_names:
             parts = name.split("-", 2)

@@ -42,16 +42,14 @@ from cdktf_cdktf_provider_aws.cloudwatch_event_target import (
 from cdktf_cdktf_provider_aws.guardduty_detector import GuarddutyDetector
 from cdktf_cdktf_provider_aws.guardduty_detector_feature import GuarddutyDetectorFeature
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
-from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
-from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
-from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
 from kreo_infra.data.storage import AccessLogBucket, PrivateBucket
 from kreo_infra.delivery.guardrails import BREAK_GLASS_ROLE
 from kreo_infra.errors import PropsError
-from kreo_infra.security.iam import Statement, policy_document
+from kreo_infra.observability.topic import AlarmTopic, Publisher
+from kreo_infra.security.iam import Statement
 from kreo_infra.security.kms import RotatingKey
 
 GLOBAL_EVENTS_REGION = "us-east-1"
@@ -723,68 +721,23 @@ class SecurityAlarms(Construct):
             if global_events or not rule.global_only
         ]
         arns = [rule_arn(account, in_region, f"{name}-{r.id}") for r in self.rules_spec]
-        from_these_rules = {"ArnEquals": {"aws:SourceArn": arns}}
-        self.key = RotatingKey(
+        # The alarm topic's construct, its publisher these rules (one topic design).
+        self.alarm_topic = AlarmTopic(
             self,
-            "key",
-            alias=f"alias/{name}",
-            description=f"Encrypts the security alarms of {prefix}",
+            "notifications",
+            name=name,
+            emails=emails,
             account=account,
             region=region,
-            statements=[
-                {
-                    "Sid": "EventBridgeRulesEncryptNotifications",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
-                    "Resource": "*",
-                    "Condition": from_these_rules,
-                }
-            ],
-        )
-        self.topic = SnsTopic(
-            self,
-            "topic",
-            name=name,
-            display_name=name,
-            kms_master_key_id=self.key.arn,
-            region=region,
-        )
-        SnsTopicPolicy(
-            self,
-            "policy",
-            arn=self.topic.arn,
-            region=region,
-            policy=policy_document(
-                [
-                    {
-                        "Sid": "TheseEventBridgeRulesPublish",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "events.amazonaws.com"},
-                        "Action": "sns:Publish",
-                        "Resource": self.topic.arn,
-                        "Condition": from_these_rules,
-                    },
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": {"AWS": "*"},
-                        "Action": "sns:Publish",
-                        "Resource": self.topic.arn,
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    },
-                ]
+            description=f"Encrypts the security alarms of {prefix}",
+            publisher=Publisher(
+                service="events.amazonaws.com",
+                condition={"ArnEquals": {"aws:SourceArn": arns}},
+                publish_sid="TheseEventBridgeRulesPublish",
+                encrypt_sid="EventBridgeRulesEncryptNotifications",
             ),
         )
-        for index, email in enumerate(emails):
-            SnsTopicSubscription(
-                self,
-                f"email-{index}",
-                topic_arn=self.topic.arn,
-                protocol="email",
-                endpoint=email,
-                region=region,
-            )
+        self.key, self.topic = self.alarm_topic.key, self.alarm_topic.topic
         self.rules: dict[str, CloudwatchEventRule] = {}
         for spec in self.rules_spec:
             rule = CloudwatchEventRule(
