@@ -68,6 +68,13 @@ STACK_ID = kreo-$(ENV)-$(STACK)
 # ("Saved plan is stale"): https://developer.hashicorp.com/terraform/cli/commands/apply#saved-plan-mode
 PLAN_FILE ?= plan.tfplan
 LOCK ?= true
+# REFRESH=false (by default whenever LOCK=false: the plan role's plans) plans
+# against the state without reading every resource back. The plan role may not
+# read secret values, and provider 6.25 reads a write-only secret version's value
+# on refresh (hashicorp/terraform-provider-aws#42383; fixed by #44876, which uses
+# ListSecretVersionIds, in a release after the frozen 6.25 bindings). Drift shows
+# in `make converged` (the deploy role, refreshing) after every apply.
+REFRESH ?= $(LOCK)
 STACKS_DIR ?= cdktf.out/stacks
 # The ordered stack list `make plan-phase` writes and the bundle carries.
 PLAN_LIST ?= cdktf.out/plan-stacks.txt
@@ -151,7 +158,7 @@ plan: install ## terraform plan of one stack into a plan file: make plan ENV=pro
 	@$(call parent_zone_profile,$(PARENT_ZONE_ACCESS))
 	cd $(STACKS_DIR)/$(STACK_ID) && rm -f plan.status plan.txt plan.json \
 		&& terraform init -input=false -no-color >/dev/null \
-		&& { terraform plan -input=false -no-color -lock=$(LOCK) -lock-timeout=5m \
+		&& { terraform plan -input=false -no-color -lock=$(LOCK) -refresh=$(REFRESH) -lock-timeout=5m \
 			-detailed-exitcode -out=$(PLAN_FILE); status=$$?; [ $$status -ne 1 ] || exit 1; \
 			echo $$status > plan.status; } \
 		&& terraform show -no-color $(PLAN_FILE) > plan.txt \
@@ -166,7 +173,7 @@ plan-phase: install ## Plan a phase's stacks in order into plan files: make plan
 	for stack in $(SELECTED); do \
 		echo "$$stack" >> $(PLAN_LIST); \
 		if $(MAKE) --no-print-directory plan ENV=$(ENV) STACK=$${stack#kreo-$(ENV)-} NO_SYNTH=1 \
-			LOCK=$(LOCK) PLAN_FILE=$(PLAN_FILE) STACKS_DIR=$(STACKS_DIR); then \
+			LOCK=$(LOCK) REFRESH=$(REFRESH) PLAN_FILE=$(PLAN_FILE) STACKS_DIR=$(STACKS_DIR); then \
 			[ "$$(cat $(STACKS_DIR)/$$stack/plan.status)" = 0 ] || changed=$$stack; \
 		elif [ -n "$$changed" ]; then \
 			echo "::warning::$$stack deferred: its plan failed after $$changed showed changes; the next run plans it" >&2; \

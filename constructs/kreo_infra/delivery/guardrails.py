@@ -211,7 +211,9 @@ ALARM_TAMPERING: tuple[str, ...] = (
     "events:PutTargets",
     "events:RemoveTargets",
     "sns:DeleteTopic",
+    "sns:PutDataProtectionPolicy",
     "sns:RemovePermission",
+    "sns:SetSubscriptionAttributes",
     "sns:SetTopicAttributes",
     "sns:Unsubscribe",
 )

@@ -45,6 +45,8 @@ def cloudwatch_alarms(account: AwsAccount, region: str) -> Publisher:
 class AlarmTopic(Construct):
     """A KMS-encrypted SNS topic that only its ``publisher`` publishes to (default:
     this account's CloudWatch alarms; the security alarms pass their EventBridge rules).
+    ``guarded``: its key gets the recovery keys' guard (only break-glass may disable,
+    delete or re-policy it; default off).
 
     ``emails`` get an email subscription each (AWS sends a confirmation
     message; until it is confirmed nothing is delivered), ``pager_url`` an
@@ -65,6 +67,7 @@ class AlarmTopic(Construct):
         region: str | None = None,
         publisher: Publisher | None = None,
         description: str | None = None,
+        guarded: bool = False,
     ) -> None:
         if not emails:
             raise PropsError("AlarmTopic", "emails", list(emails), "name at least one address")
@@ -79,6 +82,7 @@ class AlarmTopic(Construct):
             description=description or f"Encrypts the alarm notifications of {name}",
             account=account,
             region=region,
+            guards_recovery=guarded,
             statements=[
                 {
                     "Sid": publisher.encrypt_sid,

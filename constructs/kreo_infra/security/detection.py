@@ -172,6 +172,9 @@ class AuditTrail(Construct):
             alias=f"alias/{name}-trail",
             description=f"Encrypts the log files of CloudTrail trail {name}",
             account=account,
+            # Disabled or deleted, it ends the record and makes the old one
+            # unreadable: guarded like the keys of the recovery points.
+            guards_recovery=True,
             statements=[
                 {
                     "Sid": "CloudTrailEncryptsThisTrailsLogs",
@@ -443,11 +446,16 @@ def security_rules(*, break_glass_role_arn: str, state_bucket: str | None) -> li
         ),
         SecurityRule(
             "backup-tampering",
-            "A recovery point, vault, vault lock or vault access policy was deleted or loosened",
+            "A recovery point, vault, vault lock, vault access policy or backup plan was "
+            "deleted or loosened",
             api_calls(
                 "aws.backup",
                 "backup.amazonaws.com",
                 [
+                    # A plan deleted or shortened lets points expire untouched.
+                    "DeleteBackupPlan",
+                    "UpdateBackupPlan",
+                    "DeleteBackupSelection",
                     "DeleteBackupVaultLockConfiguration",
                     "DeleteRecoveryPoint",
                     "DeleteBackupVault",
@@ -730,6 +738,8 @@ class SecurityAlarms(Construct):
             account=account,
             region=region,
             description=f"Encrypts the security alarms of {prefix}",
+            # A disabled key silences every alarm, its own included.
+            guarded=True,
             publisher=Publisher(
                 service="events.amazonaws.com",
                 condition={"ArnEquals": {"aws:SourceArn": arns}},
