@@ -266,7 +266,7 @@ def _unique_names(config: EnvironmentConfig) -> list[tuple[str, str, str]]:
 
 
 def _account_roles(config: EnvironmentConfig) -> list[str]:
-    """The IAM role names (and the deploy roles' prefix) kreo-bootstrap owns."""
+    """The IAM role names (and the deploy roles' prefix) the bootstraps own."""
     delivery = config.delivery
     return [
         delivery.deploy_role_prefix,

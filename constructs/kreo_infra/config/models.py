@@ -301,10 +301,10 @@ class Cluster(Model):
 class Registry(Model):
     """ECR repositories for the services (one per service, ``<project>/<service>``).
 
-    They belong to the account (``kreo-bootstrap`` creates them), not to an
-    environment: every environment pulls the same images (build once, promote
-    the same image), and they exist before the first environment deploys.
-    Every environment of an account must agree on these settings.
+    They belong to the apex owner's account (its ``kreo-<env>-bootstrap`` creates
+    them), not to one environment: every environment pulls the same images (build
+    once, promote the same image), and they exist before the first environment
+    deploys. Every environment must agree on these settings.
     """
 
     untagged_expiry_days: Annotated[int, Field(ge=1, le=365)]

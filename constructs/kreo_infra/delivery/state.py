@@ -41,7 +41,7 @@ def state_versions_stay(bucket_arn: str, account: AwsAccount) -> Statement:
 
 def state_key_alias(bucket: str) -> str:
     """The KMS alias of the state bucket's key (created with the bucket by
-    ``kreo-bootstrap``); the S3 backend accepts an alias name as ``kms_key_id``."""
+    ``kreo-<env>-bootstrap``); the S3 backend accepts an alias name as ``kms_key_id``."""
     return f"alias/{bucket}"
 
 

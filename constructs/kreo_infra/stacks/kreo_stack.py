@@ -95,7 +95,7 @@ class KreoStack(TerraformStack):
                 key=self.state_key,
                 region=state.region,
                 encrypt=True,
-                # The state bucket's own key (kreo-bootstrap's StateBucket, alias
+                # The state bucket's own key (the environment's bootstrap's StateBucket, alias
                 # alias/<bucket>): with encrypt and no key, Terraform would write
                 # SSE-S3 objects over the bucket's SSE-KMS default.
                 kms_key_id=state_key_alias(state.bucket),
