@@ -569,6 +569,22 @@ def security_rules(*, break_glass_role_arn: str, state_bucket: str | None) -> li
             },
         ),
         SecurityRule(
+            "backup-copy-failed",
+            "An AWS Backup copy job (to the DR or the air-gapped vault) failed or was aborted",
+            # Service events (not CloudTrail): "Copy Job State Change", its ``state``
+            # (https://docs.aws.amazon.com/aws-backup/latest/devguide/eventbridge.html).
+            {
+                "source": ["aws.backup"],
+                "detail-type": ["Copy Job State Change"],
+                "detail": {"state": ["FAILED", "ABORTED"]},
+            },
+            {
+                "call": "$.detail.state",
+                "principal": "$.detail.resourceType",
+                "resource": "$.detail.destinationBackupVaultArn",
+            },
+        ),
+        SecurityRule(
             "access-analyzer-findings",
             "Access Analyzer found a resource or role reachable from outside the account",
             {

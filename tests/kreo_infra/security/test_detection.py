@@ -206,6 +206,7 @@ ALL_RULES = {
     "break-glass-used",
     "account-root-activity",
     "guardduty-high-findings",
+    "backup-copy-failed",
     "access-analyzer-findings",
     "iam-trust-changes",
     "identity-provider-created",
@@ -396,3 +397,15 @@ def test_account_security_dr_region_validated(stack: Any) -> None:
             alarm_emails=["x@example.com"],
             dr_region="us-east-1",
         )
+
+
+def test_a_failed_backup_copy_alarms(stack: Any) -> None:
+    """The air-gapped and DR copies are the recovery that survives the account: a copy
+    that fails (AWS Backup's own "Copy Job State Change" event) pages."""
+    rules = rules_by_id(alarms(stack))
+    pattern = json.loads(rules["backup-copy-failed"]["event_pattern"])
+    assert pattern == {
+        "source": ["aws.backup"],
+        "detail-type": ["Copy Job State Change"],
+        "detail": {"state": ["FAILED", "ABORTED"]},
+    }
