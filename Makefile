@@ -65,7 +65,7 @@ STACK_ID = kreo-$(ENV)-$(STACK)
 # plans without taking the state lock: the read-only kreo-plan role cannot write
 # the S3 lock object, and a saved plan needs no lock to stay safe, because
 # `terraform apply` (which does lock) refuses a plan whose state changed since
-# ("Saved plan is stale"): https://developer.hashicorp.com/terraform/cli/commands/apply#saved-plan-mode
+# ("Saved plan is stale"; Terraform documentation, `terraform apply`, "Saved plan mode").
 PLAN_FILE ?= plan.tfplan
 LOCK ?= true
 # REFRESH=false (by default whenever LOCK=false: the plan role's plans) plans
@@ -227,7 +227,7 @@ apply-plan: install ## Apply one stack's saved plan file, nothing else: make app
 	@# The plan file carries the configuration, variables and provider checksums it
 	@# was made with; init only installs those providers (-lockfile=readonly) and a
 	@# changed state makes Terraform refuse ("Saved plan is stale"):
-	@# https://developer.hashicorp.com/terraform/cli/commands/apply#saved-plan-mode
+	@# (Terraform documentation, `terraform apply`, "Saved plan mode"; docs/decisions.md 74.)
 	@$(call parent_zone_profile,delegation)
 	cd $(STACKS_DIR)/$(STACK_ID) && terraform init -input=false -no-color -lockfile=readonly >/dev/null \
 		&& terraform apply -input=false -no-color -lock-timeout=5m $(PLAN_FILE)
