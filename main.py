@@ -6,6 +6,9 @@ Environment variables (read here and nowhere else):
 * ``KREO_ENVIRONMENTS``: environments to synthesize, comma- or space-separated;
   default: every ``config/<env>.yaml``.
 * ``KREO_CONFIG_DIR``: the config directory; default: ``config/`` beside this file.
+* ``KREO_EAGER_PROVIDERS=1``: import the provider packages whole, the packages'
+  own way, instead of only the resource modules the app uses
+  (kreo_infra/lazy_providers.py; the output is the same, docs/performance.md).
 
 A bad config file or construct input ends with one line on stderr and exit
 status 2, before cdktf, jsii or the providers are loaded and before anything is
@@ -78,7 +81,11 @@ def main(argv: list[str]) -> int:
                 print("\n".join(environment_stacks(config, phase)))
             return 0
         # Imported only now: loading cdktf and the providers takes seconds, a
-        # config error should not wait for it.
+        # config error should not wait for it. The finder first, so that only
+        # the provider modules the app uses are imported.
+        from kreo_infra import lazy_providers
+
+        lazy_providers.install(os.environ)
         from kreo_infra.app import build_app
 
         # What the accounts share (registry pulls, zone delegations) depends on

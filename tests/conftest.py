@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from kreo_infra import lazy_providers
 from kreo_infra.config import EnvironmentConfig, load_environments
 
 if TYPE_CHECKING:
     from cdktf import App
 
-    from kreo_infra.policy.checkov import CheckovRun
+    from kreo_infra.policy.checkov import CheckovRun, PolicyScan
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_DIR = PROJECT_ROOT / "config"
@@ -30,6 +31,10 @@ ENVIRONMENT_NAMES = [config.name for config in load_environments(CONFIG_DIR)]
 """Every environment of the committed config/: what a test asking for ``env_name``
 runs over. Tests never list environments themselves (tests/test_seed.py excepted)."""
 _TIMINGS: dict[str, float] = {}
+
+# Before anything imports a provider package: only the resource modules the app
+# (and a test) uses are imported, not all ~2,500 (docs/performance.md).
+lazy_providers.install()
 
 
 @dataclass
@@ -114,7 +119,7 @@ def import_providers() -> None:
     import cdktf_cdktf_provider_helm  # noqa: F401
     import cdktf_cdktf_provider_kubernetes  # noqa: F401
 
-    import kreo_infra.app  # noqa: F401
+    import kreo_infra.app  # noqa: F401 (and with it every provider module the app uses)
 
     _TIMINGS["provider-import"] = time.perf_counter() - start
 
@@ -230,14 +235,27 @@ def synth_stack(stack: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def checkov_run(synthesis: Synthesis) -> CheckovRun:
-    """One checkov run over every synthesized stack."""
-    from kreo_infra.policy.checkov import run_checkov
+def policy_scan(synthesis: Synthesis) -> PolicyScan:
+    """One checkov run over every synthesized stack, both local charts as each
+    environment's release renders them (labels ``<chart>/<env>``), and the workflows."""
+    from kreo_infra.policy.checkov import scan
+    from tests.charts import LOCAL_CHARTS, installed_text
 
+    manifests = {
+        f"{chart}/{config.name}": installed_text(synthesis, config.name, chart)
+        for config in synthesis.configs
+        for chart in LOCAL_CHARTS
+    }
     start = time.perf_counter()
-    run = run_checkov(synthesis.outdir / "stacks")
+    run = scan(synthesis.outdir / "stacks", manifests, PROJECT_ROOT / ".github" / "workflows")
     _TIMINGS["checkov"] = time.perf_counter() - start
     return run
+
+
+@pytest.fixture(scope="session")
+def checkov_run(policy_scan: PolicyScan) -> CheckovRun:
+    """checkov's verdicts on every synthesized stack (from the one policy scan)."""
+    return policy_scan.stacks
 
 
 @pytest.fixture(scope="session")
@@ -257,18 +275,26 @@ def iter_resources(stack: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, 
 _SESSION_START = time.perf_counter()
 
 
+def _rendering_seconds() -> float:
+    import sys
+
+    charts = sys.modules.get("tests.charts")
+    return charts.RENDER_SECONDS[0] if charts else 0.0
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """One line bench/bench.py reads: where the suite's time went."""
     total = time.perf_counter() - _SESSION_START
     imports = _TIMINGS.get("provider-import", 0.0)
     synth = _TIMINGS.get("synthesis", 0.0)
     checkov = _TIMINGS.get("checkov", 0.0)
-    rest = max(total - imports - synth - checkov, 0.0)
+    charts = _rendering_seconds()
+    rest = max(total - imports - synth - checkov - charts, 0.0)
     # terraform runs in the background, beside the other tests: not part of "rest".
     terraform = _TIMINGS.get("terraform", 0.0)
     terminalreporter.write_line(
         f"kreo-timings: provider-import={imports:.1f}s synthesis={synth:.1f}s "
-        f"checkov={checkov:.1f}s rest={rest:.1f}s total={total:.1f}s "
+        f"checkov={checkov:.1f}s charts={charts:.1f}s rest={rest:.1f}s total={total:.1f}s "
         f"terraform-background={terraform:.1f}s"
     )
     if _TERRAFORM.get("toolchain"):

@@ -1549,13 +1549,6 @@ def service_monitors_are_scraped(d: Runtime) -> list[str]:
 # --- the view, built once -------------------------------------------------------------------
 
 
-@functools.cache
-def load_chart(path: Path) -> Any:
-    from helm_python import Chart
-
-    return Chart.load(path)
-
-
 CLUSTER_SCOPED = {
     "ClusterIssuer", "ClusterRole", "ClusterRoleBinding", "ClusterSecretStore",
     "CustomResourceDefinition", "IngressClass", "Namespace", "PriorityClass", "StorageClass",
@@ -1565,16 +1558,12 @@ CLUSTER_SCOPED = {
 def render(chart: str, installed: Release) -> list[dict[str, Any]]:
     """A local chart's documents as the release installs them (a namespaced object without
     a namespace lands in the release's)."""
-    manifests = load_chart(CHARTS[chart]).render(
-        installed.values, name=installed.body.get("name"), namespace=installed.namespace
-    )
-    documents = [
-        doc
-        for path, text in manifests.items()
-        if path.endswith(".yaml")
-        for doc in yaml.safe_load_all(text)
-        if doc
-    ]
+    from tests.charts import render_documents
+
+    documents = render_documents(
+        CHARTS[chart], installed.values, name=installed.body.get("name"),
+        namespace=installed.namespace,
+    )  # fmt: skip
     for doc in documents:
         if doc.get("kind") not in CLUSTER_SCOPED:
             doc.setdefault("metadata", {}).setdefault("namespace", installed.namespace)

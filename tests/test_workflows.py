@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from kreo_infra.config import EnvironmentConfig, load_environments
+from kreo_infra.policy.checkov import PolicyScan
 from tests.conftest import CONFIG_DIR, PROJECT_ROOT, Synthesis
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
@@ -399,12 +400,10 @@ def test_commands_exist_in_the_makefile(workflow: dict[str, Any]) -> None:
             assert target in targets, target
 
 
-def test_checkov_github_actions_checks_pass() -> None:
-    from kreo_infra.policy.checkov import run_checkov_github_actions
-
-    failed, passed = run_checkov_github_actions(Path(WORKFLOWS))
-    assert passed > 0
-    assert failed == []
+def test_checkov_github_actions_checks_pass(policy_scan: PolicyScan) -> None:
+    """checkov's GitHub Actions checks on every workflow (the session's one scan)."""
+    assert policy_scan.workflows.passed > 0
+    assert policy_scan.workflows.failed == []
 
 
 def test_pull_requests_get_the_review_report_and_its_gate() -> None:

@@ -347,17 +347,11 @@ def manifest_workloads(documents: Iterable[Mapping[str, Any]], origin: str) -> l
 
 
 def render_chart(chart_dir: Path, values: Mapping[str, Any], name: str, namespace: str) -> list:
-    """``chart_dir`` rendered with ``values`` (helm-python, as the chart tests do)."""
-    from helm_python import Chart
+    """``chart_dir`` rendered with ``values`` (helm-python, once per session for equal
+    inputs: tests/charts.py)."""
+    from tests.charts import render_documents
 
-    manifests = Chart.load(chart_dir).render(dict(values), name=name, namespace=namespace)
-    return [
-        document
-        for path, text in manifests.items()
-        if path.endswith(".yaml")
-        for document in yaml.safe_load_all(text)
-        if document
-    ]
+    return render_documents(chart_dir, dict(values), name=name, namespace=namespace)
 
 
 # --- node groups ---------------------------------------------------------------------------------
@@ -906,6 +900,9 @@ def stack_dir_loader(outdir: Path) -> StackLoader:
 
 
 def _synthesize(outdir: Path) -> None:
+    from kreo_infra import lazy_providers
+
+    lazy_providers.install()
     from kreo_infra.app import build_app
     from kreo_infra.config import load_environments
 

@@ -122,30 +122,103 @@ def run_checkov(stacks_dir: Path, *, timeout: int = 600) -> CheckovRun:
     return _parse_report(report, [f.parent.name for f in stack_files])
 
 
-def run_checkov_kubernetes(manifests: Path, *, timeout: int = 300) -> tuple[list[str], int]:
-    """checkov's Kubernetes checks on rendered manifests: (failed check ids, passed count)."""
-    report = _checkov(["--file", str(manifests), "--framework", "kubernetes"], timeout)
-    parts = report if isinstance(report, list) else [report]
-    failed = [
-        f"{c['check_id']} on {c['resource']}"
-        for part in parts
-        for c in part.get("results", {}).get("failed_checks", [])
-    ]
-    passed = sum(len(part.get("results", {}).get("passed_checks", [])) for part in parts)
-    return failed, passed
+@dataclass(frozen=True)
+class FileReport:
+    """checkov's verdicts on one non-Terraform input: failed checks, passed count."""
+
+    failed: list[str]
+    passed: int
 
 
-def run_checkov_github_actions(workflows: Path, *, timeout: int = 300) -> tuple[list[str], int]:
-    """checkov's GitHub Actions checks on a workflows directory: (failed, passed count)."""
-    report = _checkov(["--directory", str(workflows), "--framework", "github_actions"], timeout)
+@dataclass(frozen=True)
+class PolicyScan:
+    """One checkov process over every input of a session: the synthesized stacks
+    (terraform_json), rendered chart manifests (kubernetes) and the workflows
+    (github_actions). checkov's start-up (loading ~2,000 checks, ~5 s) is paid
+    once instead of once per input."""
+
+    stacks: CheckovRun
+    manifests: dict[str, FileReport]
+    workflows: FileReport
+
+
+def scan(
+    stacks_dir: Path,
+    manifests: Mapping[str, str],
+    workflows_dir: Path,
+    *,
+    timeout: int = 900,
+) -> PolicyScan:
+    """Run checkov once over the stacks, the manifests (``label -> YAML text``; a
+    label is a path fragment such as ``kreo-marketplace/production``) and the
+    GitHub workflows, offline."""
+    stack_files = sorted(stacks_dir.glob("*/cdk.tf.json"))
+    if not stack_files:
+        raise FileNotFoundError(f"no synthesized stacks in {stacks_dir}")
+    with tempfile.TemporaryDirectory(prefix="kreo-checkov-") as scratch:
+        root = Path(scratch)
+        for stack_file in stack_files:
+            target = root / "stacks" / stack_file.parent.name / stack_file.name
+            target.parent.mkdir(parents=True)
+            target.write_text(json.dumps(_checkov_input(stack_file), indent=2), encoding="utf-8")
+        for label, text in manifests.items():
+            target = root / "manifests" / label / "rendered.yaml"
+            target.parent.mkdir(parents=True)
+            target.write_text(text, encoding="utf-8")
+        # The github_actions runner reads workflow files under .github/workflows only.
+        workflows = root / ".github" / "workflows"
+        workflows.mkdir(parents=True)
+        for workflow in sorted(workflows_dir.glob("*.y*ml")):
+            (workflows / workflow.name).write_bytes(workflow.read_bytes())
+        frameworks = ["terraform_json", "kubernetes", "github_actions"]
+        report = _checkov(["--directory", scratch, "--framework", *frameworks], timeout)
+    return parse_scan(report, [f.parent.name for f in stack_files], list(manifests))
+
+
+def parse_scan(report: Any, stack_names: list[str], labels: list[str]) -> PolicyScan:
+    """The per-input verdicts of one ``scan`` report (checkov's JSON: one part per framework)."""
     parts = report if isinstance(report, list) else [report]
-    failed = [
-        f"{c['check_id']} on {c['file_path']}: {c['resource']}"
-        for part in parts
-        for c in part.get("results", {}).get("failed_checks", [])
-    ]
-    passed = sum(len(part.get("results", {}).get("passed_checks", [])) for part in parts)
-    return failed, passed
+    by_type = {part.get("check_type"): part for part in parts if "results" in part}
+    missing = {"terraform_json", "github_actions"} - set(by_type)
+    if labels:
+        missing |= {"kubernetes"} - set(by_type)
+    if missing:
+        raise RuntimeError(f"checkov reported nothing for {', '.join(sorted(missing))}")
+    stacks = _parse_report(
+        {"results": _under("stacks", by_type["terraform_json"]["results"])}, stack_names
+    )
+    kubernetes = by_type.get("kubernetes", {}).get("results", {})
+    manifests = {}
+    for label in labels:
+        results = _under(f"manifests/{label}", kubernetes)
+        manifests[label] = FileReport(
+            failed=[f"{c['check_id']} on {c['resource']}" for c in results["failed_checks"]],
+            passed=len(results["passed_checks"]),
+        )
+    actions = by_type["github_actions"]["results"]
+    workflows = FileReport(
+        failed=[
+            f"{c['check_id']} on {Path(c['file_path']).name}: {c['resource']}"
+            for c in actions.get("failed_checks", [])
+        ],
+        passed=len(actions.get("passed_checks", [])),
+    )
+    return PolicyScan(stacks=stacks, manifests=manifests, workflows=workflows)
+
+
+def _under(prefix: str, results: Mapping[str, Any]) -> dict[str, Any]:
+    """The checks of ``results`` on files below ``prefix``, paths made relative to it."""
+    selected: dict[str, Any] = {"parsing_errors": [], "passed_checks": [], "failed_checks": []}
+    for key in selected:
+        for item in results.get(key, []):
+            path = (item if key == "parsing_errors" else item["file_path"]).lstrip("/")
+            if path.startswith(f"{prefix}/") or f"/{prefix}/" in f"/{path}":
+                relative = path.split(f"{prefix}/", 1)[1]
+                if key == "parsing_errors":
+                    selected[key].append(relative)
+                else:
+                    selected[key].append({**item, "file_path": relative})
+    return selected
 
 
 def _checkov(arguments: list[str], timeout: int) -> Any:

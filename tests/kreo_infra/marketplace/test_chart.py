@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ import yaml
 
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.marketplace.database_users import database_reader, database_user
+from kreo_infra.policy.checkov import PolicyScan
 from tests.conftest import PROJECT_ROOT, Synthesis
 from tests.runtime.capacity import render_chart
 
@@ -106,21 +106,11 @@ def test_chart_metadata() -> None:
     assert (CHART / "README.md").is_file()
 
 
-def test_rendered_manifests_pass_checkov(
-    synthesis: Synthesis, env_name: str, tmp_path: Path
-) -> None:
-    from helm_python import Chart
-
-    from kreo_infra.policy.checkov import run_checkov_kubernetes
-
-    manifests = Chart.load(CHART).render(
-        stack_values(synthesis, env_name), name="kreo-marketplace", namespace=NAMESPACE
-    )
-    target = tmp_path / "rendered.yaml"
-    target.write_text("\n---\n".join(t for p, t in manifests.items() if p.endswith(".yaml")))
-    failed, passed = run_checkov_kubernetes(target)
-    assert passed > 0
-    assert failed == []
+def test_rendered_manifests_pass_checkov(policy_scan: PolicyScan, env_name: str) -> None:
+    """checkov's Kubernetes checks on the release's manifests (the session's one scan)."""
+    report = policy_scan.manifests[f"kreo-marketplace/{env_name}"]
+    assert report.passed > 0
+    assert report.failed == []
 
 
 def test_every_inline_checkov_skip_is_documented(rendered: Rendered) -> None:

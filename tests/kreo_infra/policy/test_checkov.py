@@ -78,3 +78,59 @@ def test_report_is_split_per_stack() -> None:
     assert run.stacks["kreo-b-base"].failed == [
         Finding("kreo-b-base", "CKV_AWS_7", "aws_kms_key.db", "rotation")
     ]
+
+
+# --- the session's one scan: each framework's findings reach their own input --------------
+
+
+def _check(check_id: str, file_path: str, resource: str = "r") -> dict:
+    return {"check_id": check_id, "file_path": file_path, "resource": resource, "check_name": "n"}
+
+
+SCAN_REPORT = [
+    {
+        "check_type": "terraform_json",
+        "results": {
+            "passed_checks": [_check("CKV_AWS_1", "/stacks/kreo-alpha-data/cdk.tf.json")],
+            "failed_checks": [_check("CKV_AWS_7", "/stacks/kreo-beta-data/cdk.tf.json", "k")],
+            "parsing_errors": [],
+        },
+    },
+    {
+        "check_type": "kubernetes",
+        "results": {
+            "passed_checks": [_check("CKV_K8S_1", "/manifests/app/alpha/rendered.yaml")] * 3,
+            "failed_checks": [
+                _check("CKV_K8S_9", "/manifests/app/beta/rendered.yaml", "Pod.default.p")
+            ],
+            "parsing_errors": [],
+        },
+    },
+    {
+        "check_type": "github_actions",
+        "results": {
+            "passed_checks": [_check("CKV_GHA_1", "/.github/workflows/ci.yml")],
+            "failed_checks": [_check("CKV2_GHA_1", "/.github/workflows/deploy.yml", "jobs.x")],
+        },
+    },
+]
+
+
+def test_one_scan_attributes_each_finding_to_its_input() -> None:
+    from kreo_infra.policy.checkov import FileReport, parse_scan
+
+    scan = parse_scan(SCAN_REPORT, ["kreo-alpha-data", "kreo-beta-data"], ["app/alpha", "app/beta"])
+    assert scan.stacks.stacks["kreo-alpha-data"].passed == ["CKV_AWS_1"]
+    assert scan.stacks.stacks["kreo-alpha-data"].failed == []
+    assert [f.check_id for f in scan.stacks.stacks["kreo-beta-data"].failed] == ["CKV_AWS_7"]
+    assert scan.manifests["app/alpha"] == FileReport(failed=[], passed=3)
+    assert scan.manifests["app/beta"] == FileReport(failed=["CKV_K8S_9 on Pod.default.p"], passed=0)
+    assert scan.workflows == FileReport(failed=["CKV2_GHA_1 on deploy.yml: jobs.x"], passed=1)
+
+
+def test_a_framework_that_reported_nothing_fails_the_scan() -> None:
+    from kreo_infra.policy.checkov import parse_scan
+
+    without_kubernetes = [p for p in SCAN_REPORT if p["check_type"] != "kubernetes"]
+    with pytest.raises(RuntimeError, match="reported nothing for kubernetes"):
+        parse_scan(without_kubernetes, ["kreo-alpha-data"], ["app/alpha"])

@@ -3,8 +3,12 @@ the danger section (exit status 3)."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,13 +16,6 @@ from kreo_infra.config import EnvironmentConfig
 from tests.conftest import PROJECT_ROOT, Synthesis
 
 SKIPS = PROJECT_ROOT / "config" / "policy" / "checkov-skips.yaml"
-
-
-def synth(config: EnvironmentConfig, outdir: Path) -> Path:
-    from kreo_infra.app import build_app
-
-    build_app([config], charts_dir=PROJECT_ROOT / "charts", outdir=str(outdir)).synth()
-    return outdir
 
 
 BIGGER_CLASS = "db.r6g.large"
@@ -32,26 +29,55 @@ def config(configs: list[EnvironmentConfig]) -> EnvironmentConfig:
     return next(c for c in configs if c.database.read_replicas and c.storage.replicate_to_dr_region)
 
 
+def edit_stack(outdir: Path, stack: str, edit: Callable[[dict[str, Any]], None]) -> None:
+    path = outdir / "stacks" / stack / "cdk.tf.json"
+    document = json.loads(path.read_text(encoding="utf-8"))
+    edit(document)
+    path.write_text(json.dumps(document, indent=2), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def outputs(
-    providers: None, config: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory
+    synthesis: Synthesis, config: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
-    """The environment as committed (twice), and with three edits: a bigger database
-    class, no DR copy of the media bucket, a renamed cluster."""
+    """The session's synthesis (base), a copy of it (same), and a copy with three
+    edits made to its JSON: a bigger database class, no DR copy of the media
+    bucket, a renamed cluster.
+
+    The review reads synthesized JSON, so these edits are what a second
+    synthesis from edited config would write, without paying for it. That the
+    config reaches these attributes is tested with the stacks: staging
+    synthesizes without the DR copy (tests/kreo_infra/stacks/test_data.py), and
+    one environment synthesized alone matches the session byte for byte
+    (tests/kreo_infra/test_app.py).
+    """
     assert config.database.instance_class != BIGGER_CLASS
     assert config.cluster_name != RENAMED_CLUSTER
-    changed = config.model_copy(
-        update={
-            "database": config.database.model_copy(update={"instance_class": BIGGER_CLASS}),
-            "storage": config.storage.model_copy(update={"replicate_to_dr_region": False}),
-            "cluster": config.cluster.model_copy(update={"name": RENAMED_CLUSTER}),
-        }
-    )
-    return {
-        "base": synth(config, tmp_path_factory.mktemp("base")),
-        "same": synth(config, tmp_path_factory.mktemp("same")),
-        "changed": synth(changed, tmp_path_factory.mktemp("changed")),
-    }
+    root = tmp_path_factory.mktemp("review")
+    same, changed = root / "same", root / "changed"
+    shutil.copytree(synthesis.outdir, same)
+    shutil.copytree(synthesis.outdir, changed)
+    prefix = config.stack_prefix
+
+    def bigger_database_without_dr_copy(document: dict[str, Any]) -> None:
+        resources = document["resource"]
+        for instance in resources["aws_db_instance"].values():
+            instance["instance_class"] = BIGGER_CLASS
+        for kind in list(resources):
+            for name, body in list(resources[kind].items()):
+                path = body["//"]["metadata"]["path"].removeprefix(f"{prefix}-data/")
+                if path.startswith("storage/replica"):  # replica, replica-key, replication
+                    del resources[kind][name]
+            if not resources[kind]:
+                del resources[kind]
+
+    def renamed_cluster(document: dict[str, Any]) -> None:
+        (cluster,) = document["resource"]["aws_eks_cluster"].values()
+        cluster["name"] = RENAMED_CLUSTER
+
+    edit_stack(changed, f"{prefix}-data", bigger_database_without_dr_copy)
+    edit_stack(changed, f"{prefix}-cluster", renamed_cluster)
+    return {"base": synthesis.outdir, "same": same, "changed": changed}
 
 
 def report(base: Path, head: Path):

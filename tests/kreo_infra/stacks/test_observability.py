@@ -184,18 +184,12 @@ def test_load_balancer_found_by_the_controllers_tags(env: Env) -> None:
 
 
 def test_ingress_name_matches_the_chart(env: Env) -> None:
-    import yaml
-    from helm_python import Chart
-
     from kreo_infra.marketplace.values import INGRESS_NAME
-    from tests.conftest import PROJECT_ROOT
+    from tests.charts import installed
 
     synthesis, _, config = env
-    (release,) = synthesis.resources(f"{config.stack_prefix}-app", "helm_release").values()
-    manifests = Chart.load(PROJECT_ROOT / "charts" / "kreo-marketplace").render(
-        yaml.safe_load(release["values"][0]), name=release["name"], namespace=release["namespace"]
-    )
-    ingress = yaml.safe_load(manifests["kreo-marketplace/templates/ingress.yaml"])
+    (ingress,) = [d for d in installed(synthesis, config.name, "kreo-marketplace")
+                  if d["kind"] == "Ingress"]  # fmt: skip
     assert ingress["metadata"]["name"] == INGRESS_NAME
 
 

@@ -1,0 +1,225 @@
+"""kreo_infra.lazy_providers: provider packages without their eager submodule imports.
+
+The mechanism's promises, each with a test: the pinned packages have the shape
+it expects (else: eager, one line on stderr), the FQN map it gives jsii names
+the right module for every submodule, a type from a module nobody imported
+still resolves when the kernel returns it, and ``KREO_EAGER_PROVIDERS=1``
+turns it off. Byte-identical output is proven by ``make bench`` (both ways)
+and by the snapshots, which the session synthesizes lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from kreo_infra import lazy_providers
+from kreo_infra.lazy_providers import (
+    DISABLE_VARIABLE,
+    MARKER,
+    PROVIDER_PACKAGES,
+    LazyProviderFinder,
+    UnexpectedShape,
+    install,
+    jsii_fqn,
+    split_init,
+)
+
+
+def _package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package) if package not in sys.modules else None
+    origin = spec.origin if spec else sys.modules[package].__file__
+    return Path(str(origin)).parent
+
+
+@pytest.mark.parametrize("package", PROVIDER_PACKAGES)
+def test_every_pinned_provider_package_has_the_expected_shape(package: str) -> None:
+    """The eager block names exactly the package's submodule directories."""
+    directory = _package_dir(package)
+    _, submodules = split_init((directory / "__init__.py").read_text(encoding="utf-8"))
+    on_disk = {p.parent.name for p in directory.glob("*/__init__.py") if p.parent.name != "_jsii"}
+    assert set(submodules) == on_disk
+
+
+@pytest.mark.parametrize("package", PROVIDER_PACKAGES)
+def test_the_fqn_map_names_each_submodules_own_jsii_type(package: str) -> None:
+    """jsii resolves an unregistered type through the map the loader fills: the
+    camelCase rule must give each submodule's real jsii name (read from the
+    first ``jsii_type`` in its source), or a returned object of that type
+    would fail with "Unknown type"."""
+    directory = _package_dir(package)
+    _, submodules = split_init((directory / "__init__.py").read_text(encoding="utf-8"))
+    wrong = []
+    for submodule in submodules:
+        with open(directory / submodule / "__init__.py", encoding="utf-8") as source:
+            head = source.read(8192)
+        start = head.index('jsii_type="') + len('jsii_type="')
+        fqn = head[start : head.index('"', start)]
+        if fqn.split(".")[1] != jsii_fqn(submodule):
+            wrong.append((submodule, fqn))
+    assert not wrong
+
+
+def test_jsii_fqn_camel_cases_the_python_name() -> None:
+    assert jsii_fqn("s3_bucket") == "s3Bucket"
+    assert jsii_fqn("validating_webhook_configuration_v1") == "validatingWebhookConfigurationV1"
+    assert jsii_fqn("provider") == "provider"
+
+
+def _fake_package(root: Path, name: str, *, tail: str | None = None) -> None:
+    """A provider-shaped package: a ``_jsii`` with an assembly record, ``publish()``,
+    the marker and two submodules that record being imported."""
+    package = root / name
+    (package / "_jsii").mkdir(parents=True)
+    (package / "_jsii" / "__init__.py").write_text(
+        "from types import SimpleNamespace\n"
+        f"__jsii_assembly__ = SimpleNamespace(name='@fake/{name}')\n"
+        "__all__ = ['__jsii_assembly__']\n"
+    )
+    for sub in ("alpha_one", "beta"):
+        (package / sub).mkdir()
+        (package / sub / "__init__.py").write_text("LOADED = True\n")
+    block = "from . import alpha_one\nfrom . import beta\n" if tail is None else tail
+    (package / "__init__.py").write_text(
+        "import publication\n"
+        "from ._jsii import *\n"
+        "__all__ = ['alpha_one', 'beta']\n"
+        "publication.publish()\n\n" + MARKER + block
+    )
+
+
+@pytest.fixture
+def isolated_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A private sys.path entry, meta path and jsii FQN map; fake modules removed after."""
+    from jsii import _reference_map
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "meta_path", list(sys.meta_path))
+    monkeypatch.setattr(_reference_map, "_submodule_fqn_map", {})
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_a_package_of_the_expected_shape_imports_no_submodule(isolated_imports: Path) -> None:
+    from jsii import _reference_map
+
+    _fake_package(isolated_imports, "fake_lazy")
+    sys.meta_path.insert(0, LazyProviderFinder(["fake_lazy"]))
+    package = importlib.import_module("fake_lazy")
+    assert "fake_lazy.alpha_one" not in sys.modules
+    assert package.__all__ == ["alpha_one", "beta"]  # the published module, as before
+    assert _reference_map._submodule_fqn_map == {
+        "@fake/fake_lazy.alphaOne": "fake_lazy.alpha_one",
+        "@fake/fake_lazy.beta": "fake_lazy.beta",
+    }
+    assert package.alpha_one.LOADED  # attribute access imports on demand (PEP 562)
+    assert "fake_lazy.alpha_one" in sys.modules
+    from fake_lazy.beta import LOADED  # and so does a normal submodule import
+
+    assert LOADED
+    with pytest.raises(AttributeError, match="no attribute 'gamma'"):
+        _ = package.gamma
+
+
+def test_a_package_of_another_shape_is_imported_eagerly_and_said_once(
+    isolated_imports: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_package(isolated_imports, "fake_other", tail="from . import alpha_one\nx = 1\n")
+    finder = LazyProviderFinder(["fake_other"])
+    sys.meta_path.insert(0, finder)
+    importlib.import_module("fake_other")
+    assert "fake_other.alpha_one" in sys.modules  # the package's own, eager import
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "importing fake_other eagerly" in err
+    assert "line 2 after the marker" in err
+    assert set(finder.fallbacks) == {"fake_other"}
+
+
+def test_a_jsii_runtime_without_lazy_type_resolution_means_eager(
+    isolated_imports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _fake_package(isolated_imports, "fake_old_jsii")
+    monkeypatch.setattr(lazy_providers, "_jsii_supports_lazy_types", lambda: False)
+    sys.meta_path.insert(0, LazyProviderFinder(["fake_old_jsii"]))
+    importlib.import_module("fake_old_jsii")
+    assert "fake_old_jsii.beta" in sys.modules
+    assert "cannot import types on demand" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("publication.publish()\nfrom . import a\n", "occurs 0 times"),
+        ("x = 1\n" + MARKER + "from . import a\n", "does not follow publication.publish()"),
+        ("publication.publish()\n" + MARKER, "no submodule imports"),
+        ("publication.publish()\n" + MARKER + "from .a import b\n", "line 1 after the marker"),
+    ],
+)
+def test_split_init_names_what_differs(source: str, problem: str) -> None:
+    with pytest.raises(UnexpectedShape, match=problem):
+        split_init(source)
+
+
+def test_the_variable_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        sys, "meta_path", [f for f in sys.meta_path if not isinstance(f, LazyProviderFinder)]
+    )
+    assert install({DISABLE_VARIABLE: "1"}) is None
+    assert not any(isinstance(f, LazyProviderFinder) for f in sys.meta_path)
+    finder = install({})
+    assert finder is sys.meta_path[0]
+    assert install({}) is finder  # installed once
+
+
+def test_the_session_loaded_the_providers_lazily(synthesis) -> None:
+    """The suite itself synthesizes through the lazy path (unless switched off), so
+    every snapshot and property test checks its output."""
+    import os
+
+    if os.environ.get(DISABLE_VARIABLE) == "1":
+        pytest.skip(f"{DISABLE_VARIABLE}=1")
+    loaded = [
+        m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.") and m.count(".") == 1
+    ]
+    assert 20 < len(loaded) < 300  # about the hundred modules the app uses, not all 2,212
+    assert "cdktf_cdktf_provider_aws.workspacesweb_portal" not in sys.modules
+
+
+def test_a_type_from_a_module_nobody_imported_resolves(synthesis) -> None:
+    """An object created on the JavaScript side, of a type whose Python module
+    was never imported, comes back as an instance of its own class: jsii looks
+    the FQN up in the map the loader filled and imports the module."""
+    import os
+
+    import jsii
+    from cdktf import App, TerraformStack
+    from jsii._kernel import _make_reference_for_native
+    from jsii._kernel.types import CreateRequest
+
+    if os.environ.get(DISABLE_VARIABLE) == "1":
+        pytest.skip(f"{DISABLE_VARIABLE}=1")
+    module = "cdktf_cdktf_provider_aws.xray_group"
+    assert module not in sys.modules, "pick a resource module the app does not use"
+    stack = TerraformStack(App(), "unrelated")
+    kernel = jsii.kernel
+    kernel.provider.create(
+        CreateRequest(
+            fqn="@cdktf/provider-aws.xrayGroup.XrayGroup",
+            args=_make_reference_for_native(
+                kernel, [stack, "group", {"groupName": "g", "filterExpression": "x"}]
+            ),
+            overrides=[],
+            interfaces=[],
+        )
+    )
+    child = stack.node.find_child("group")
+    assert module in sys.modules
+    assert type(child).__module__ == module
+    assert type(child).__name__ == "XrayGroup"
