@@ -1,16 +1,24 @@
 """main.py: bad input is one line on stderr, exit 2, no traceback, nothing written.
 
-These run main.py in a fresh interpreter; config errors are reported before
-cdktf and the providers are imported, so each run takes a fraction of a second.
+These call main.py's ``main()`` in this interpreter, with the arguments,
+environment and working directory a fresh run would have: an interpreter per
+call cost ~1 s each and proved nothing more. One test runs the script in a
+fresh interpreter (the exit status, and that config errors come before cdktf).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
+import io
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
+from unittest import mock
 
 import pytest
 
@@ -18,16 +26,56 @@ from kreo_infra.config import EnvironmentConfig, load_environments
 from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT
 
 
+@functools.cache
+def main_module() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("kreo_main", PROJECT_ROOT / "main.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def run_main(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(PROJECT_ROOT / "main.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-        env={**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), **env},
+    """``main.py args`` with ``env`` added, in ``tmp_path``: its exit status and output."""
+    out, err = io.StringIO(), io.StringIO()
+    environ = {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), **env}
+    with (
+        mock.patch.dict(os.environ, environ, clear=True),
+        contextlib.chdir(tmp_path),
+        contextlib.redirect_stdout(out),
+        contextlib.redirect_stderr(err),
+    ):
+        status = main_module().main(list(args))
+    return subprocess.CompletedProcess(["main.py", *args], status, out.getvalue(), err.getvalue())
+
+
+def test_the_script_reports_bad_config_before_loading_cdktf(tmp_path: Path) -> None:
+    """As ``cdktf synth`` runs it: a fresh interpreter, exit status 2, one line, and
+    neither cdktf nor a provider package imported to get there."""
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    broken = target / f"{ENVIRONMENT_NAMES[0]}.yaml"
+    broken.write_text(broken.read_text() + "\nsurprise: true\n")
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['main.py']\n"
+        "try:\n"
+        f"    runpy.run_path({str(PROJECT_ROOT / 'main.py')!r}, run_name='__main__')\n"
+        "finally:\n"
+        "    heavy = {'cdktf', 'jsii', 'cdktf_cdktf_provider_aws'} & set(sys.modules)\n"
+        "    print(f'loaded: {sorted(heavy)}', file=sys.stderr)\n"
     )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False,
+        cwd=tmp_path, env={**os.environ, "KREO_CONFIG_DIR": str(target),
+                           "CDKTF_OUTDIR": str(tmp_path / "cdktf.out")},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: config/{ENVIRONMENT_NAMES[0]}.yaml: surprise: unknown key\nloaded: []\n"
+    )
+    assert not (tmp_path / "cdktf.out").exists()
 
 
 LAYERS = (

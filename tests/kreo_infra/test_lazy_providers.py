@@ -223,3 +223,26 @@ def test_a_type_from_a_module_nobody_imported_resolves(synthesis) -> None:
     assert module in sys.modules
     assert type(child).__module__ == module
     assert type(child).__name__ == "XrayGroup"
+
+
+def test_every_entry_point_installs_the_finder_before_it_loads_providers() -> None:
+    """A script that synthesizes or imports a provider package installs the finder
+    before it does; the test modules get it from tests/conftest.py, at import."""
+    root = Path(__file__).resolve().parents[2]
+    scripts = [root / "main.py", *root.glob("bench/*.py"), *root.glob("tests/runtime/*.py")]
+    uses = ("build_app(", "import cdktf_cdktf_provider", "from cdktf_cdktf_provider")
+    late = []
+    checked = 0
+    for script in scripts:
+        text = script.read_text(encoding="utf-8")
+        positions = [text.find(use) for use in uses if use in text]
+        if not positions:
+            continue
+        checked += 1
+        installed_at = text.find("lazy_providers.install(")
+        if not 0 <= installed_at < min(positions):
+            late.append(str(script.relative_to(root)))
+    assert checked >= 2  # main.py and the capacity model
+    assert late == []
+    conftest = (root / "tests" / "conftest.py").read_text(encoding="utf-8")
+    assert "\nlazy_providers.install()\n" in conftest  # module level: before any test imports

@@ -5,6 +5,7 @@ Manager; botocore Stubbers for EKS add-on versions and CodeBuild source credenti
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,6 +42,15 @@ def mocked_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         yield
 
 
+@functools.cache
+def _session() -> boto3.Session:
+    """One session for every fake account: a new one per client reloaded botocore's
+    endpoint and service models (~50 ms a client, ~10 s over the module). moto's
+    backends are still fresh per test (``mock_aws`` resets them); the session only
+    caches the models and the fake credentials ``mocked_aws`` sets."""
+    return boto3.Session()
+
+
 class FakeAccount:
     """The clients the checks get, over one moto account and two Stubbers."""
 
@@ -48,12 +58,12 @@ class FakeAccount:
         self.config = config
         region = config.region
         self.moto = {
-            name: boto3.client(name, region_name=region)
+            name: _session().client(name, region_name=region)
             for name in ("iam", "route53", "ecr", "secretsmanager")
         }
-        self.eks = boto3.client("eks", region_name=region)
+        self.eks = _session().client("eks", region_name=region)
         self.eks_stub = Stubber(self.eks)
-        self.codebuild = boto3.client("codebuild", region_name=region)
+        self.codebuild = _session().client("codebuild", region_name=region)
         self.codebuild_stub = Stubber(self.codebuild)
         self.eks_stub.activate()
         self.codebuild_stub.activate()
