@@ -29,7 +29,8 @@ from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT
 @functools.cache
 def main_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("kreo_main", PROJECT_ROOT / "main.py")
-    assert spec and spec.loader
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
