@@ -148,8 +148,10 @@ def synthesis(providers: None, configs: list[EnvironmentConfig], tmp_path_factor
 _TERRAFORM: dict[str, Any] = {"wanted": False, "future": None}
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items) -> None:
-    """Start Terraform's tiers only when a test that reads them was selected."""
+    """Start Terraform's tiers only when a test that reads them was selected (after
+    ``-m``/``-k`` deselection: ``pytest -m "not terraform"`` skips the tiers)."""
     _TERRAFORM["wanted"] = any(item.get_closest_marker("terraform") for item in items)
 
 
