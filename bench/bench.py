@@ -42,6 +42,11 @@ from kreo_infra.lazy_providers import DISABLE_VARIABLE, PROVIDER_PACKAGES  # noq
 
 IMPORT_PROVIDERS = "import cdktf, " + ", ".join(PROVIDER_PACKAGES)
 LAZY = "from kreo_infra import lazy_providers; lazy_providers.install(); "
+LAZY_CHECK = (
+    "; import sys; loaded = [m for m in sys.modules if m.startswith('cdktf_cdktf_provider_aws.')"
+    " and m.count('.') == 1]; assert len(loaded) < 300, f'{len(loaded)} AWS modules: not lazy'"
+)
+"""Appended to the lazy probes: they must not have imported the whole AWS package."""
 EAGER = {DISABLE_VARIABLE: "1"}
 
 TARGETS = {
@@ -59,26 +64,36 @@ class Sample:
     peak_rss_mb: float
 
 
+CLEARED = (DISABLE_VARIABLE, "KREO_ENVIRONMENTS", "KREO_CONFIG_DIR", "CDKTF_OUTDIR")
+"""Variables of the caller's shell that would change what a run measures."""
+
+
 def measure(argv: list[str], env: dict[str, str] | None = None) -> tuple[Sample, str]:
     """Run ``argv`` to completion; wall time and the peak summed RSS of its process tree."""
-    environ = {**os.environ, "PYTHONPATH": str(ROOT / "constructs"), **(env or {})}
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        argv, cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    root = psutil.Process(process.pid)
-    peak = 0
-    while process.poll() is None:
-        try:
-            tree = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.05)
-    output = process.stdout.read() if process.stdout else ""
-    seconds = time.perf_counter() - start
+    environ = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    environ |= {"PYTHONPATH": str(ROOT / "constructs"), **(env or {})}
+    with tempfile.TemporaryFile(mode="w+", encoding="utf-8") as log:
+        start = time.perf_counter()
+        # Output to a file, not a pipe: a long pytest log would fill the pipe and stall.
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT
+        )
+        root = psutil.Process(process.pid)
+        peak = 0
+        while process.poll() is None:
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+        seconds = time.perf_counter() - start
+        log.seek(0)
+        output = log.read()
     if process.returncode != 0:
         sys.exit(f"{' '.join(argv)} failed ({process.returncode}):\n{output[-3000:]}")
+    if DISABLE_VARIABLE not in (env or {}) and "eagerly" in output:
+        sys.exit(f"{' '.join(argv)} fell back to the eager import:\n{output[-3000:]}")
     return Sample(seconds, peak / 2**20), output
 
 
@@ -135,8 +150,8 @@ def main() -> int:
     environments = [c.name for c in load_environments(ROOT / "config")]
 
     eager_import = repeated(args.repeat, [python, "-c", IMPORT_PROVIDERS], EAGER)
-    lazy_import = repeated(args.repeat, [python, "-c", LAZY + IMPORT_PROVIDERS])
-    app_import = repeated(args.repeat, [python, "-c", LAZY + "import kreo_infra.app"])
+    lazy_import = repeated(args.repeat, [python, "-c", LAZY + IMPORT_PROVIDERS + LAZY_CHECK])
+    app_import = repeated(args.repeat, [python, "-c", LAZY + "import kreo_infra.app" + LAZY_CHECK])
     with tempfile.TemporaryDirectory() as tmp:
         lazy_out, eager_out, one_out = (Path(tmp) / n for n in ("lazy", "eager", "one"))
         synth_eager = synth(args.repeat, eager_out, EAGER)

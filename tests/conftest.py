@@ -166,8 +166,11 @@ def _start_terraform_tiers(outdir: Path, workroot: Path) -> None:
     from kreo_infra.tfcheck.runner import run_tiers
     from kreo_infra.tfcheck.toolchain import discover
 
+    # The environment as the session has it now, taken in this thread: a test that
+    # patches os.environ or the working directory later cannot reach the tiers.
+    env = dict(os.environ)
+
     def run() -> Any:
-        env = dict(os.environ)
         toolchain = discover(env, PROJECT_ROOT / ".cache" / "terraform")
         start = time.perf_counter()
         chains = deployment_order(outdir).chains
@@ -238,15 +241,18 @@ def synth_stack(stack: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def policy_scan(synthesis: Synthesis) -> PolicyScan:
-    """One checkov run over every synthesized stack, both local charts as each
-    environment's release renders them (labels ``<chart>/<env>``), and the workflows."""
+    """checkov over every synthesized stack, both local charts as each environment's
+    release renders them (labels ``<chart>/<env>``) and the workflows: one process
+    per environment (``policy.checkov.scan``)."""
     from kreo_infra.policy.checkov import scan
     from tests.charts import LOCAL_CHARTS, installed_text
 
-    manifests = {
-        f"{chart}/{config.name}": installed_text(synthesis, config.name, chart)
+    manifests = {  # one group per environment: one cluster's objects per Kubernetes graph
+        config.name: {
+            f"{chart}/{config.name}": installed_text(synthesis, config.name, chart)
+            for chart in LOCAL_CHARTS
+        }
         for config in synthesis.configs
-        for chart in LOCAL_CHARTS
     }
     start = time.perf_counter()
     run = scan(synthesis.outdir / "stacks", manifests, PROJECT_ROOT / ".github" / "workflows")

@@ -39,9 +39,8 @@ def main_module() -> ModuleType:
 def run_main(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``main.py args`` with ``env`` added, in ``tmp_path``: its exit status and output."""
     out, err = io.StringIO(), io.StringIO()
-    environ = {**os.environ, "CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), **env}
     with (
-        mock.patch.dict(os.environ, environ, clear=True),
+        mock.patch.dict(os.environ, {"CDKTF_OUTDIR": str(tmp_path / "cdktf.out"), **env}),
         contextlib.chdir(tmp_path),
         contextlib.redirect_stdout(out),
         contextlib.redirect_stderr(err),

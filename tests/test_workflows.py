@@ -402,6 +402,7 @@ def test_commands_exist_in_the_makefile(workflow: dict[str, Any]) -> None:
 
 def test_checkov_github_actions_checks_pass(policy_scan: PolicyScan) -> None:
     """checkov's GitHub Actions checks on every workflow (the session's one scan)."""
+    assert policy_scan.workflows.parsing_errors == []
     assert policy_scan.workflows.passed > 0
     assert policy_scan.workflows.failed == []
 

@@ -35,6 +35,7 @@ shape of every package before it changes anything:
 * exactly one marker comment, after ``publication.publish()``;
 * only ``from . import <name>`` lines after the marker;
 * one submodule directory per name;
+* the first submodule's jsii type named as the FQN map expects;
 * a jsii runtime that has the lazy-resolution hooks.
 
 If any check fails, the package is imported the normal, eager way, and one
@@ -75,6 +76,7 @@ MARKER = "# Loading modules to ensure their types are registered with the jsii r
 
 _PUBLISH = "publication.publish()\n"
 _SUBMODULE_IMPORT = re.compile(r"from \. import ([a-z_][a-z0-9_]*)")
+_JSII_TYPE = re.compile(r'jsii_type="([^"]+)"')
 
 
 class UnexpectedShape(Exception):
@@ -147,12 +149,20 @@ class _LazyPackageLoader(importlib.abc.Loader):
         )
         submodules = self._submodules
 
-        def __getattr__(attribute: str) -> Any:
-            if attribute in submodules:
+        def __getattr__(attribute: str) -> Any:  # PEP 562
+            # Only while this module is the package: during importlib.reload,
+            # publication.publish() reads every name of __all__ from the old
+            # module, and importing a submodule then would bind it to the
+            # half-built new one.
+            if attribute in submodules and sys.modules.get(name) is public:
                 return importlib.import_module(f"{name}.{attribute}")
             raise AttributeError(f"module {name!r} has no attribute {attribute!r}")
 
+        def __dir__() -> list[str]:  # PEP 562
+            return sorted(set(public.__dict__) | submodules)
+
         public.__getattr__ = __getattr__  # type: ignore[method-assign]
+        public.__dir__ = __dir__  # type: ignore[method-assign]
 
 
 class LazyProviderFinder(importlib.abc.MetaPathFinder):
@@ -174,12 +184,13 @@ class LazyProviderFinder(importlib.abc.MetaPathFinder):
         try:
             head, submodules = self._checked(spec)
         except UnexpectedShape as reason:
+            if fullname not in self.fallbacks:  # said once per package
+                print(
+                    f"kreo-infra: importing {fullname} eagerly (slower): {reason}. "
+                    "Is it a different version than the one in Pipfile.lock?",
+                    file=sys.stderr,
+                )
             self.fallbacks[fullname] = str(reason)
-            print(
-                f"kreo-infra: importing {fullname} eagerly (slower): {reason}. "
-                "Is it a different version than the one in Pipfile.lock?",
-                file=sys.stderr,
-            )
             return None  # the next finder imports it the normal way
         spec.loader = _LazyPackageLoader(spec.origin, head, submodules)
         return spec
@@ -194,6 +205,12 @@ class LazyProviderFinder(importlib.abc.MetaPathFinder):
         missing = [s for s in submodules if not (package_dir / s / "__init__.py").is_file()]
         if missing:
             raise UnexpectedShape(f"no submodule directory for {', '.join(missing[:3])}")
+        # A canary for the FQN map: the first submodule's own jsii type names the
+        # jsii submodule jsii_fqn() derives (the test checks every submodule).
+        with open(package_dir / submodules[0] / "__init__.py", encoding="utf-8") as source:
+            found = _JSII_TYPE.search(source.read(16384))
+        if found is None or found.group(1).split(".")[1] != jsii_fqn(submodules[0]):
+            raise UnexpectedShape(f"{submodules[0]}'s jsii type is not named as expected")
         return head, submodules
 
 

@@ -70,7 +70,9 @@ def test_jsii_fqn_camel_cases_the_python_name() -> None:
     assert jsii_fqn("provider") == "provider"
 
 
-def _fake_package(root: Path, name: str, *, tail: str | None = None) -> None:
+def _fake_package(
+    root: Path, name: str, *, tail: str | None = None, canary_mismatch: str = ""
+) -> None:
     """A provider-shaped package: a ``_jsii`` with an assembly record, ``publish()``,
     the marker and two submodules that record being imported."""
     package = root / name
@@ -80,9 +82,10 @@ def _fake_package(root: Path, name: str, *, tail: str | None = None) -> None:
         f"__jsii_assembly__ = SimpleNamespace(name='@fake/{name}')\n"
         "__all__ = ['__jsii_assembly__']\n"
     )
-    for sub in ("alpha_one", "beta"):
+    for sub, fqn in (("alpha_one", "alphaOne"), ("beta", "beta")):
         (package / sub).mkdir()
-        (package / sub / "__init__.py").write_text("LOADED = True\n")
+        jsii_type = f"@fake/{name}.{fqn if sub != canary_mismatch else 'other'}.Thing"
+        (package / sub / "__init__.py").write_text(f'# jsii_type="{jsii_type}"\nLOADED = True\n')
     block = "from . import alpha_one\nfrom . import beta\n" if tail is None else tail
     (package / "__init__.py").write_text(
         "import publication\n"
@@ -125,6 +128,34 @@ def test_a_package_of_the_expected_shape_imports_no_submodule(isolated_imports: 
     assert LOADED
     with pytest.raises(AttributeError, match="no attribute 'gamma'"):
         _ = package.gamma
+    assert {"alpha_one", "beta"} <= set(dir(package))
+
+
+def test_a_lazily_loaded_package_reloads(isolated_imports: Path) -> None:
+    """importlib.reload (IPython's autoreload) runs publication.publish() again,
+    which reads every name of __all__ from the old module: no submodule import
+    may happen then, or the package is left without its __path__."""
+    _fake_package(isolated_imports, "fake_reload")
+    sys.meta_path.insert(0, LazyProviderFinder(["fake_reload"]))
+    package = importlib.import_module("fake_reload")
+    reloaded = importlib.reload(package)
+    assert hasattr(sys.modules["fake_reload"], "__path__")
+    assert reloaded.beta.LOADED
+    from fake_reload.alpha_one import LOADED
+
+    assert LOADED
+
+
+def test_a_submodule_whose_jsii_type_is_named_otherwise_means_eager(
+    isolated_imports: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The FQN map would send jsii to the wrong module: import the package whole."""
+    _fake_package(isolated_imports, "fake_renamed", canary_mismatch="alpha_one")
+    finder = LazyProviderFinder(["fake_renamed"])
+    sys.meta_path.insert(0, finder)
+    importlib.import_module("fake_renamed")
+    assert "fake_renamed.beta" in sys.modules
+    assert "alpha_one's jsii type is not named as expected" in capsys.readouterr().err
 
 
 def test_a_package_of_another_shape_is_imported_eagerly_and_said_once(

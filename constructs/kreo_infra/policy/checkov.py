@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -124,18 +125,19 @@ def run_checkov(stacks_dir: Path, *, timeout: int = 600) -> CheckovRun:
 
 @dataclass(frozen=True)
 class FileReport:
-    """checkov's verdicts on one non-Terraform input: failed checks, passed count."""
+    """checkov's verdicts on one non-Terraform input: failed checks, passed count,
+    files it could not parse."""
 
     failed: list[str]
     passed: int
+    parsing_errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class PolicyScan:
-    """One checkov process over every input of a session: the synthesized stacks
+    """checkov over every input of a session: the synthesized stacks
     (terraform_json), rendered chart manifests (kubernetes) and the workflows
-    (github_actions). checkov's start-up (loading ~2,000 checks, ~5 s) is paid
-    once instead of once per input."""
+    (github_actions), in as few processes as the checks allow (``scan``)."""
 
     stacks: CheckovRun
     manifests: dict[str, FileReport]
@@ -144,64 +146,90 @@ class PolicyScan:
 
 def scan(
     stacks_dir: Path,
-    manifests: Mapping[str, str],
+    manifests: Mapping[str, Mapping[str, str]],
     workflows_dir: Path,
     *,
     timeout: int = 900,
 ) -> PolicyScan:
-    """Run checkov once over the stacks, the manifests (``label -> YAML text``; a
-    label is a path fragment such as ``kreo-marketplace/production``) and the
-    GitHub workflows, offline."""
+    """Run checkov over the stacks, the manifests and the GitHub workflows, offline.
+
+    ``manifests`` maps a group (one environment: what one cluster runs) to
+    ``label -> YAML text``; a label is a path fragment such as
+    ``kreo-marketplace/production``. checkov builds one Kubernetes graph per
+    process, and its connection checks (CKV2_K8S_*: a pod's NetworkPolicy, RBAC
+    bindings) match objects of every file in it, so one environment's
+    NetworkPolicy would satisfy another's pods. Each group therefore gets its own
+    process; the first shares the stacks' and the workflows' process. checkov's
+    start-up (~2,000 checks, ~5 s) is paid once per group, not once per input.
+    """
     stack_files = sorted(stacks_dir.glob("*/cdk.tf.json"))
     if not stack_files:
         raise FileNotFoundError(f"no synthesized stacks in {stacks_dir}")
+    groups = list(manifests.values()) or [{}]
+    labels = [label for group in groups for label in group]
+    if len(labels) != len(set(labels)):
+        raise ValueError("manifest labels must be unique across groups")
     with tempfile.TemporaryDirectory(prefix="kreo-checkov-") as scratch:
-        root = Path(scratch)
+        roots = [Path(scratch, f"group-{index}") for index in range(len(groups))]
         for stack_file in stack_files:
-            target = root / "stacks" / stack_file.parent.name / stack_file.name
+            target = roots[0] / "stacks" / stack_file.parent.name / stack_file.name
             target.parent.mkdir(parents=True)
             target.write_text(json.dumps(_checkov_input(stack_file), indent=2), encoding="utf-8")
-        for label, text in manifests.items():
-            target = root / "manifests" / label / "rendered.yaml"
-            target.parent.mkdir(parents=True)
-            target.write_text(text, encoding="utf-8")
         # The github_actions runner reads workflow files under .github/workflows only.
-        workflows = root / ".github" / "workflows"
+        workflows = roots[0] / ".github" / "workflows"
         workflows.mkdir(parents=True)
         for workflow in sorted(workflows_dir.glob("*.y*ml")):
             (workflows / workflow.name).write_bytes(workflow.read_bytes())
-        frameworks = ["terraform_json", "kubernetes", "github_actions"]
-        report = _checkov(["--directory", scratch, "--framework", *frameworks], timeout)
-    return parse_scan(report, [f.parent.name for f in stack_files], list(manifests))
+        for root, group in zip(roots, groups, strict=True):
+            for label, text in group.items():
+                target = root / "manifests" / label / "rendered.yaml"
+                target.parent.mkdir(parents=True)
+                target.write_text(text, encoding="utf-8")
+        calls = [["--directory", str(roots[0]), "--framework", "terraform_json",
+                  "kubernetes", "github_actions"]]  # fmt: skip
+        calls += [["--directory", str(root), "--framework", "kubernetes"] for root in roots[1:]]
+        with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+            reports = list(pool.map(lambda arguments: _checkov(arguments, timeout), calls))
+    parts = [
+        part for report in reports for part in (report if isinstance(report, list) else [report])
+    ]
+    return parse_scan(parts, [f.parent.name for f in stack_files], labels)
 
 
 def parse_scan(report: Any, stack_names: list[str], labels: list[str]) -> PolicyScan:
-    """The per-input verdicts of one ``scan`` report (checkov's JSON: one part per framework)."""
+    """The per-input verdicts of ``scan``'s reports (checkov's JSON: one part per
+    framework and process; parts of the same framework are merged)."""
     parts = report if isinstance(report, list) else [report]
-    by_type = {part.get("check_type"): part for part in parts if "results" in part}
+    by_type: dict[str, dict[str, list[Any]]] = {}
+    for part in parts:
+        if "results" not in part:  # a bare summary: nothing of that framework scanned
+            continue
+        merged = by_type.setdefault(part.get("check_type"), {})
+        for key in ("passed_checks", "failed_checks", "parsing_errors"):
+            merged.setdefault(key, []).extend(part["results"].get(key, []))
     missing = {"terraform_json", "github_actions"} - set(by_type)
     if labels:
         missing |= {"kubernetes"} - set(by_type)
     if missing:
         raise RuntimeError(f"checkov reported nothing for {', '.join(sorted(missing))}")
-    stacks = _parse_report(
-        {"results": _under("stacks", by_type["terraform_json"]["results"])}, stack_names
-    )
-    kubernetes = by_type.get("kubernetes", {}).get("results", {})
+    stacks = _parse_report({"results": _under("stacks", by_type["terraform_json"])}, stack_names)
+    kubernetes = by_type.get("kubernetes", {})
     manifests = {}
     for label in labels:
         results = _under(f"manifests/{label}", kubernetes)
         manifests[label] = FileReport(
             failed=[f"{c['check_id']} on {c['resource']}" for c in results["failed_checks"]],
             passed=len(results["passed_checks"]),
+            parsing_errors=results["parsing_errors"],
         )
-    actions = by_type["github_actions"]["results"]
+    actions = by_type["github_actions"]
     workflows = FileReport(
         failed=[
             f"{c['check_id']} on {Path(c['file_path']).name}: {c['resource']}"
             for c in actions.get("failed_checks", [])
         ],
         passed=len(actions.get("passed_checks", [])),
+        parsing_errors=list(actions.get("parsing_errors", [])),
     )
     return PolicyScan(stacks=stacks, manifests=manifests, workflows=workflows)
 

@@ -109,6 +109,7 @@ def test_chart_metadata() -> None:
 def test_rendered_manifests_pass_checkov(policy_scan: PolicyScan, env_name: str) -> None:
     """checkov's Kubernetes checks on the release's manifests (the session's one scan)."""
     report = policy_scan.manifests[f"kreo-marketplace/{env_name}"]
+    assert report.parsing_errors == []
     assert report.passed > 0
     assert report.failed == []
 

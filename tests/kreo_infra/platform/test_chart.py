@@ -146,4 +146,6 @@ def test_manifests_match_the_kubernetes_api(
 def test_rendered_manifests_pass_checkov(policy_scan: PolicyScan, env_name: str) -> None:
     """checkov's Kubernetes checks on the release's manifests (the session's one scan;
     its cluster-scoped kinds have few workload checks, so none may pass)."""
-    assert policy_scan.manifests[f"kreo-platform/{env_name}"].failed == []
+    report = policy_scan.manifests[f"kreo-platform/{env_name}"]
+    assert report.parsing_errors == []
+    assert report.failed == []

@@ -123,9 +123,69 @@ def test_one_scan_attributes_each_finding_to_its_input() -> None:
     assert scan.stacks.stacks["kreo-alpha-data"].passed == ["CKV_AWS_1"]
     assert scan.stacks.stacks["kreo-alpha-data"].failed == []
     assert [f.check_id for f in scan.stacks.stacks["kreo-beta-data"].failed] == ["CKV_AWS_7"]
-    assert scan.manifests["app/alpha"] == FileReport(failed=[], passed=3)
+    assert scan.manifests["app/alpha"] == FileReport(failed=[], passed=3, parsing_errors=[])
     assert scan.manifests["app/beta"] == FileReport(failed=["CKV_K8S_9 on Pod.default.p"], passed=0)
     assert scan.workflows == FileReport(failed=["CKV2_GHA_1 on deploy.yml: jobs.x"], passed=1)
+
+
+def test_kubernetes_parts_of_several_processes_are_merged() -> None:
+    from kreo_infra.policy.checkov import parse_scan
+
+    second = {
+        "check_type": "kubernetes",
+        "results": {
+            "passed_checks": [],
+            "failed_checks": [_check("CKV2_K8S_6", "/manifests/app/gamma/rendered.yaml", "Pod.p")],
+            "parsing_errors": ["/scratch/group-1/manifests/app/gamma/rendered.yaml"],
+        },
+    }
+    scan = parse_scan(
+        [*SCAN_REPORT, second],
+        ["kreo-alpha-data", "kreo-beta-data"],
+        ["app/alpha", "app/beta", "app/gamma"],
+    )
+    assert scan.manifests["app/alpha"].passed == 3
+    assert scan.manifests["app/gamma"].failed == ["CKV2_K8S_6 on Pod.p"]
+    assert scan.manifests["app/gamma"].parsing_errors == ["rendered.yaml"]
+
+
+def test_each_environment_gets_its_own_kubernetes_graph(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """checkov's connection checks (CKV2_K8S_6: a pod needs a NetworkPolicy) match
+    objects of every file one process scans: one environment's NetworkPolicy
+    would pass another's pods. So each group is scanned in its own process."""
+    from kreo_infra.policy import checkov
+
+    stacks = tmp_path / "stacks"
+    (stacks / "kreo-alpha-data").mkdir(parents=True)
+    (stacks / "kreo-alpha-data" / "cdk.tf.json").write_text("{}")
+    workflows = tmp_path / "workflows"
+    workflows.mkdir()
+    (workflows / "ci.yml").write_text("on: push\n")
+    seen: list[tuple[list[str], set[str]]] = []
+
+    def fake_checkov(arguments: list[str], timeout: int) -> list[dict]:
+        root = Path(arguments[arguments.index("--directory") + 1])
+        files = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+        frameworks = arguments[arguments.index("--framework") + 1 :]
+        seen.append((frameworks, files))
+        return [{"check_type": f, "results": {}} for f in frameworks]
+
+    monkeypatch.setattr(checkov, "_checkov", fake_checkov)
+    checkov.scan(
+        stacks,
+        {"alpha": {"app/alpha": "a: 1\n"}, "beta": {"app/beta": "b: 1\n"}},
+        workflows,
+    )
+    assert sorted((tuple(f), sorted(files)) for f, files in seen) == [
+        (("kubernetes",), ["manifests/app/beta/rendered.yaml"]),
+        (
+            ("terraform_json", "kubernetes", "github_actions"),
+            [".github/workflows/ci.yml", "manifests/app/alpha/rendered.yaml",
+             "stacks/kreo-alpha-data/cdk.tf.json"],
+        ),
+    ]  # fmt: skip
 
 
 def test_a_framework_that_reported_nothing_fails_the_scan() -> None:

@@ -40,9 +40,9 @@ def edit_stack(outdir: Path, stack: str, edit: Callable[[dict[str, Any]], None])
 def outputs(
     synthesis: Synthesis, config: EnvironmentConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Path]:
-    """The session's synthesis (base), a copy of it (same), and a copy with three
-    edits made to its JSON: a bigger database class, no DR copy of the media
-    bucket, a renamed cluster.
+    """The session's synthesis (base), the same JSON written differently (same), and
+    a copy with three edits made to its JSON: a bigger database class, no DR copy
+    of the media bucket, a renamed cluster (and an edited metadata field).
 
     The review reads synthesized JSON, so these edits are what a second
     synthesis from edited config would write, without paying for it. That the
@@ -58,11 +58,18 @@ def outputs(
     shutil.copytree(synthesis.outdir, same)
     shutil.copytree(synthesis.outdir, changed)
     prefix = config.stack_prefix
+    # The same content written differently (keys sorted, no indentation): the
+    # review compares what the JSON says, not its bytes.
+    for stack_file in (same / "stacks").glob("*/cdk.tf.json"):
+        document = json.loads(stack_file.read_text(encoding="utf-8"))
+        stack_file.write_text(json.dumps(document, sort_keys=True), encoding="utf-8")
 
     def bigger_database_without_dr_copy(document: dict[str, Any]) -> None:
         resources = document["resource"]
         for instance in resources["aws_db_instance"].values():
             instance["instance_class"] = BIGGER_CLASS
+            # cdktf's metadata moves with any refactoring; it is never a change.
+            instance["//"]["metadata"]["stackTrace"] = ["edited"]
         for kind in list(resources):
             for name, body in list(resources[kind].items()):
                 path = body["//"]["metadata"]["path"].removeprefix(f"{prefix}-data/")

@@ -447,6 +447,13 @@ def test_media_replicates_to_the_dr_region_when_configured(env: Env) -> None:
     if not config.storage.replicate_to_dr_region:
         assert "storage/replica/bucket" not in buckets
         assert replications == {}
+        # Nothing of the DR copy: no bucket, key, replication role or settings.
+        paths = [
+            body["//"]["metadata"]["path"].removeprefix(f"{stack}/")
+            for resources in synthesis.stack(stack)["resource"].values()
+            for body in resources.values()
+        ]
+        assert [p for p in paths if p.startswith("storage/replica")] == []
         return
     (dr,) = [p for p in synthesis.stack(stack)["provider"]["aws"] if p.get("alias") == "dr"]
     assert dr["region"] == config.dr_region != config.region
