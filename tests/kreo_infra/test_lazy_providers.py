@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -95,6 +96,15 @@ def _fake_package(
     )
 
 
+def _import_fake(root: Path, name: str, **shape: str) -> tuple[ModuleType, LazyProviderFinder]:
+    """A fake provider package of ``shape`` (see ``_fake_package``), imported through
+    a finder of its own."""
+    _fake_package(root, name, **shape)
+    finder = LazyProviderFinder([name])
+    sys.meta_path.insert(0, finder)
+    return importlib.import_module(name), finder
+
+
 @pytest.fixture
 def isolated_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """A private sys.path entry, meta path and jsii FQN map; fake modules removed after."""
@@ -112,9 +122,7 @@ def isolated_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 def test_a_package_of_the_expected_shape_imports_no_submodule(isolated_imports: Path) -> None:
     from jsii import _reference_map
 
-    _fake_package(isolated_imports, "fake_lazy")
-    sys.meta_path.insert(0, LazyProviderFinder(["fake_lazy"]))
-    package = importlib.import_module("fake_lazy")
+    package, _ = _import_fake(isolated_imports, "fake_lazy")
     assert "fake_lazy.alpha_one" not in sys.modules
     assert package.__all__ == ["alpha_one", "beta"]  # the published module, as before
     assert _reference_map._submodule_fqn_map == {
@@ -135,9 +143,7 @@ def test_a_lazily_loaded_package_reloads(isolated_imports: Path) -> None:
     """importlib.reload (IPython's autoreload) runs publication.publish() again,
     which reads every name of __all__ from the old module: no submodule import
     may happen then, or the package is left without its __path__."""
-    _fake_package(isolated_imports, "fake_reload")
-    sys.meta_path.insert(0, LazyProviderFinder(["fake_reload"]))
-    package = importlib.import_module("fake_reload")
+    package, _ = _import_fake(isolated_imports, "fake_reload")
     reloaded = importlib.reload(package)
     assert hasattr(sys.modules["fake_reload"], "__path__")
     assert reloaded.beta.LOADED
@@ -150,10 +156,7 @@ def test_a_submodule_whose_jsii_type_is_named_otherwise_means_eager(
     isolated_imports: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The FQN map would send jsii to the wrong module: import the package whole."""
-    _fake_package(isolated_imports, "fake_renamed", canary_mismatch="alpha_one")
-    finder = LazyProviderFinder(["fake_renamed"])
-    sys.meta_path.insert(0, finder)
-    importlib.import_module("fake_renamed")
+    _import_fake(isolated_imports, "fake_renamed", canary_mismatch="alpha_one")
     assert "fake_renamed.beta" in sys.modules
     assert "alpha_one's jsii type is not named as expected" in capsys.readouterr().err
 
@@ -161,10 +164,9 @@ def test_a_submodule_whose_jsii_type_is_named_otherwise_means_eager(
 def test_a_package_of_another_shape_is_imported_eagerly_and_said_once(
     isolated_imports: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _fake_package(isolated_imports, "fake_other", tail="from . import alpha_one\nx = 1\n")
-    finder = LazyProviderFinder(["fake_other"])
-    sys.meta_path.insert(0, finder)
-    importlib.import_module("fake_other")
+    _, finder = _import_fake(
+        isolated_imports, "fake_other", tail="from . import alpha_one\nx = 1\n"
+    )
     assert "fake_other.alpha_one" in sys.modules  # the package's own, eager import
     err = capsys.readouterr().err
     assert err.count("\n") == 1
@@ -176,10 +178,8 @@ def test_a_package_of_another_shape_is_imported_eagerly_and_said_once(
 def test_a_jsii_runtime_without_lazy_type_resolution_means_eager(
     isolated_imports: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _fake_package(isolated_imports, "fake_old_jsii")
     monkeypatch.setattr(lazy_providers, "_jsii_supports_lazy_types", lambda: False)
-    sys.meta_path.insert(0, LazyProviderFinder(["fake_old_jsii"]))
-    importlib.import_module("fake_old_jsii")
+    _import_fake(isolated_imports, "fake_old_jsii")
     assert "fake_old_jsii.beta" in sys.modules
     assert "cannot import types on demand" in capsys.readouterr().err
 
