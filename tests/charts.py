@@ -71,10 +71,15 @@ def _documents(chart_dir: str, canonical: str, name: str, namespace: str) -> tup
     return tuple(
         document
         for path, text in files
-        if path.endswith(".yaml")
+        if is_manifest(path)
         for document in yaml.safe_load_all(text)
         if document
     )
+
+
+def is_manifest(path: str) -> bool:
+    """A rendered template that holds objects (not ``NOTES.txt``)."""
+    return path.endswith((".yaml", ".yml"))
 
 
 def render_documents(
@@ -85,24 +90,22 @@ def render_documents(
     return copy.deepcopy(list(_documents(str(chart_dir), canonical, name, namespace)))
 
 
+def _release_inputs(synthesis: Synthesis, env: str, chart: str) -> dict[str, Any]:
+    body = release(synthesis, env, chart)
+    return {
+        "chart_dir": CHARTS_DIR / chart,
+        "chart_values": values(synthesis, env, chart),
+        "name": body["name"],
+        "namespace": body["namespace"],
+    }
+
+
 def installed(synthesis: Synthesis, env: str, chart: str) -> list[dict[str, Any]]:
     """The documents of local chart ``chart`` as environment ``env``'s release renders it."""
-    body = release(synthesis, env, chart)
-    return render_documents(
-        CHARTS_DIR / chart,
-        values(synthesis, env, chart),
-        name=body["name"],
-        namespace=body["namespace"],
-    )
+    return render_documents(**_release_inputs(synthesis, env, chart))
 
 
 def installed_text(synthesis: Synthesis, env: str, chart: str) -> str:
     """The rendered manifests of ``chart`` for ``env`` as one YAML stream (for checkov)."""
-    body = release(synthesis, env, chart)
-    files = render_files(
-        CHARTS_DIR / chart,
-        values(synthesis, env, chart),
-        name=body["name"],
-        namespace=body["namespace"],
-    )
-    return "\n---\n".join(text for path, text in files.items() if path.endswith(".yaml"))
+    files = render_files(**_release_inputs(synthesis, env, chart))
+    return "\n---\n".join(text for path, text in files.items() if is_manifest(path))

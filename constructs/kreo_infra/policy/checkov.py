@@ -109,16 +109,26 @@ def _checkov_input(stack_file: Path) -> dict[str, Any]:
     return template
 
 
-def run_checkov(stacks_dir: Path, *, timeout: int = 600) -> CheckovRun:
-    """Run checkov once over every ``<stacks_dir>/<stack>/cdk.tf.json``, offline."""
+def _stack_files(stacks_dir: Path) -> list[Path]:
     stack_files = sorted(stacks_dir.glob("*/cdk.tf.json"))
     if not stack_files:
         raise FileNotFoundError(f"no synthesized stacks in {stacks_dir}")
+    return stack_files
+
+
+def _write_stacks(stack_files: list[Path], root: Path) -> None:
+    """Each stack as checkov reads it, at ``<root>/<stack>/cdk.tf.json``."""
+    for stack_file in stack_files:
+        target = root / stack_file.parent.name / stack_file.name
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(_checkov_input(stack_file), indent=2), encoding="utf-8")
+
+
+def run_checkov(stacks_dir: Path, *, timeout: int = 600) -> CheckovRun:
+    """Run checkov once over every ``<stacks_dir>/<stack>/cdk.tf.json``, offline."""
+    stack_files = _stack_files(stacks_dir)
     with tempfile.TemporaryDirectory(prefix="kreo-checkov-") as scratch:
-        for stack_file in stack_files:
-            target = Path(scratch, stack_file.parent.name, stack_file.name)
-            target.parent.mkdir()
-            target.write_text(json.dumps(_checkov_input(stack_file), indent=2), encoding="utf-8")
+        _write_stacks(stack_files, Path(scratch))
         report = _checkov(["--directory", scratch, "--framework", "terraform_json"], timeout)
     return _parse_report(report, [f.parent.name for f in stack_files])
 
@@ -162,19 +172,14 @@ def scan(
     process; the first shares the stacks' and the workflows' process. checkov's
     start-up (~2,000 checks, ~5 s) is paid once per group, not once per input.
     """
-    stack_files = sorted(stacks_dir.glob("*/cdk.tf.json"))
-    if not stack_files:
-        raise FileNotFoundError(f"no synthesized stacks in {stacks_dir}")
+    stack_files = _stack_files(stacks_dir)
     groups = list(manifests.values()) or [{}]
     labels = [label for group in groups for label in group]
     if len(labels) != len(set(labels)):
         raise ValueError("manifest labels must be unique across groups")
     with tempfile.TemporaryDirectory(prefix="kreo-checkov-") as scratch:
         roots = [Path(scratch, f"group-{index}") for index in range(len(groups))]
-        for stack_file in stack_files:
-            target = roots[0] / "stacks" / stack_file.parent.name / stack_file.name
-            target.parent.mkdir(parents=True)
-            target.write_text(json.dumps(_checkov_input(stack_file), indent=2), encoding="utf-8")
+        _write_stacks(stack_files, roots[0] / "stacks")
         # The github_actions runner reads workflow files under .github/workflows only.
         workflows = roots[0] / ".github" / "workflows"
         workflows.mkdir(parents=True)

@@ -23,10 +23,9 @@ Rendered = tuple[EnvironmentConfig, dict[str, Any], list[dict[str, Any]]]
 
 def stack_values(synthesis: Synthesis, env: str) -> dict[str, Any]:
     """The values the app stack of environment ``env`` passes to the chart."""
-    prefix = synthesis.environment(env).stack_prefix
-    (release,) = synthesis.resources(f"{prefix}-app", "helm_release").values()
-    (document,) = release["values"]
-    return yaml.safe_load(document)
+    from tests.charts import values
+
+    return values(synthesis, env, "kreo-marketplace")
 
 
 def render(values: dict[str, Any]) -> list[dict[str, Any]]:

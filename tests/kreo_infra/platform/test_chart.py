@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.policy.checkov import PolicyScan
@@ -16,14 +15,9 @@ CHART = PROJECT_ROOT / "charts" / "kreo-platform"
 
 def stack_values(synthesis: Synthesis, env: str) -> dict[str, Any]:
     """The values the platform stack of environment ``env`` passes to the chart."""
-    prefix = synthesis.environment(env).stack_prefix
-    (release,) = [
-        r
-        for r in synthesis.resources(f"{prefix}-platform", "helm_release").values()
-        if r["name"] == "kreo-platform"
-    ]
-    (document,) = release["values"]
-    return yaml.safe_load(document)
+    from tests.charts import values
+
+    return values(synthesis, env, "kreo-platform")
 
 
 @pytest.fixture
