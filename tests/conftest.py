@@ -268,9 +268,9 @@ def checkov_run(policy_scan: PolicyScan) -> CheckovRun:
 
 @pytest.fixture(scope="session")
 def all_stack_names(configs: list[EnvironmentConfig]) -> list[str]:
-    from kreo_infra.app import stack_names
+    from kreo_infra.layers import all_stacks
 
-    return stack_names(configs)
+    return all_stacks(configs)
 
 
 def iter_resources(stack: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -318,6 +318,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("env_name", ENVIRONMENT_NAMES, scope="session")
     if "stack_name" in metafunc.fixturenames:
         import_providers()
-        from kreo_infra.app import stack_names
+        from kreo_infra.layers import all_stacks
 
-        metafunc.parametrize("stack_name", stack_names(load_environments(CONFIG_DIR)))
+        metafunc.parametrize("stack_name", all_stacks(load_environments(CONFIG_DIR)))

@@ -1027,7 +1027,7 @@ def node_group_instance_types_match(d: Runtime) -> list[str]:
     cloudprovider/aws/README.md lines 185-196 and 344-346; constructs/kreo_infra/cluster/
     instance_types.py (INSTANCE_TYPES, from EC2's instance type tables).
     """
-    from kreo_infra.cluster.instance_types import INSTANCE_TYPES
+    from kreo_infra.config.instance_types import INSTANCE_TYPES
 
     found = []
     for stack_name, name, body in each(d, "aws_eks_node_group"):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cdktf import App
 
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.config.loader import apex_owner, parent_of
+from kreo_infra.errors import PropsError
+from kreo_infra.layers import ENVIRONMENT_LAYERS
 from kreo_infra.stacks import (
     AppStack,
     BackupStack,
@@ -24,19 +27,6 @@ from kreo_infra.stacks import (
     PlatformStack,
 )
 
-LAYERS: tuple[type[KreoStack], ...] = (
-    BaseStack,
-    NetworkStack,
-    EdgeStack,
-    ClusterStack,
-    DataStack,
-    PlatformStack,
-    AppStack,
-    BackupStack,
-    ObservabilityStack,
-)
-"""Stack classes in deployment order; :func:`build_environment` creates exactly these."""
-
 
 def build_environment(
     app: App,
@@ -45,43 +35,76 @@ def build_environment(
     charts_dir: Path,
     peers: Sequence[EnvironmentConfig] = (),
 ) -> list[KreoStack]:
-    """The stacks of one environment, each given the earlier stacks it reads.
+    """The stacks of one environment, in the order of ``layers.ENVIRONMENT_LAYERS``
+    (the one list of layers), each given the published outputs of the earlier
+    stacks it reads (kreo_infra.stacks.outputs).
 
     ``peers`` (every environment; default: this one alone) say where the shared
     things live: the image registry in the apex owner's account, the parent
     zone in its owner's account."""
     peers = list(peers) or [config]
     parent = parent_of(config, peers)
-    base = BaseStack(app, config=config)
-    network = NetworkStack(app, config=config)
-    edge = EdgeStack(
-        app, config=config, parent_zone_account_id=parent.account_id if parent else None
-    )
-    cluster = ClusterStack(
-        app,
-        config=config,
-        network=network,
-        edge=edge,
-        registry_account_id=apex_owner(peers).account_id,
-    )
-    data = DataStack(app, config=config, network=network, edge=edge, cluster=cluster)
-    platform = PlatformStack(
-        app, config=config, network=network, edge=edge, cluster=cluster, charts_dir=charts_dir
-    )
-    app_stack = AppStack(
-        app,
-        config=config,
-        edge=edge,
-        cluster=cluster,
-        data=data,
-        platform=platform,
-        charts_dir=charts_dir,
-    )
-    backup = BackupStack(app, config=config, data=data)
-    observability = ObservabilityStack(
-        app, config=config, edge=edge, cluster=cluster, data=data, app=app_stack, backup=backup
-    )
-    return [base, network, edge, cluster, data, platform, app_stack, backup, observability]
+    stacks: dict[str, KreoStack] = {}
+
+    def published(stack: type[KreoStack]) -> Any:
+        return stacks[stack.layer].outputs
+
+    wiring: dict[str, Callable[[], KreoStack]] = {
+        BaseStack.layer: lambda: BaseStack(app, config=config),
+        NetworkStack.layer: lambda: NetworkStack(app, config=config),
+        EdgeStack.layer: lambda: EdgeStack(
+            app, config=config, parent_zone_account_id=parent.account_id if parent else None
+        ),
+        ClusterStack.layer: lambda: ClusterStack(
+            app,
+            config=config,
+            network=published(NetworkStack),
+            edge=published(EdgeStack),
+            registry_account_id=apex_owner(peers).account_id,
+        ),
+        DataStack.layer: lambda: DataStack(
+            app,
+            config=config,
+            network=published(NetworkStack),
+            edge=published(EdgeStack),
+            cluster=published(ClusterStack),
+        ),
+        PlatformStack.layer: lambda: PlatformStack(
+            app,
+            config=config,
+            network=published(NetworkStack),
+            edge=published(EdgeStack),
+            cluster=published(ClusterStack),
+            charts_dir=charts_dir,
+        ),
+        AppStack.layer: lambda: AppStack(
+            app,
+            config=config,
+            edge=published(EdgeStack),
+            cluster=published(ClusterStack),
+            data=published(DataStack),
+            platform=stacks[PlatformStack.layer],
+            charts_dir=charts_dir,
+        ),
+        BackupStack.layer: lambda: BackupStack(app, config=config, data=published(DataStack)),
+        ObservabilityStack.layer: lambda: ObservabilityStack(
+            app,
+            config=config,
+            edge=published(EdgeStack),
+            cluster=published(ClusterStack),
+            data=published(DataStack),
+            backup=published(BackupStack),
+            app=stacks[AppStack.layer],
+        ),
+    }
+    if set(wiring) != set(ENVIRONMENT_LAYERS):
+        raise PropsError(
+            "build_environment", "wiring", sorted(wiring),
+            f"wire exactly the layers of kreo_infra.layers: {', '.join(ENVIRONMENT_LAYERS)}",
+        )  # fmt: skip
+    for layer in ENVIRONMENT_LAYERS:
+        stacks[layer] = wiring[layer]()
+    return list(stacks.values())
 
 
 def build_account(
@@ -124,13 +147,3 @@ def build_app(
     if configs:
         build_github(app, peers)
     return app
-
-
-def stack_names(configs: Sequence[EnvironmentConfig]) -> list[str]:
-    """The stack ids :func:`build_app` creates: each environment's bootstrap and layers,
-    then ``kreo-github``."""
-    return [
-        name
-        for config in configs
-        for name in [BootstrapStack.name_for(config), *(layer.name_for(config) for layer in LAYERS)]
-    ] + ([GithubStack.name_for(configs[0])] if configs else [])

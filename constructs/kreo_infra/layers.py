@@ -25,8 +25,9 @@ ENVIRONMENT_LAYERS = (
     "backup",
     "observability",
 )
-"""One stack per environment, ``<project>-<env>-<layer>``, in deployment order
-(the same order as ``kreo_infra.app.LAYERS``; a test keeps them equal)."""
+"""One stack per environment, ``<project>-<env>-<layer>``, in deployment order: the
+one list of layers (``kreo_infra.app.build_environment`` builds exactly these, in
+this order, and refuses to wire any other). Importable without cdktf."""
 
 
 PHASES: dict[str, tuple[str, ...]] = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from kreo_infra.app import LAYERS, stack_names
+import pytest
+
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.layers import ENVIRONMENT_LAYERS, all_stacks
 from tests.conftest import PROJECT_ROOT, Synthesis
 
 LAYER_NAMES = (
@@ -19,7 +21,7 @@ def environment_stack_names(config: EnvironmentConfig) -> list[str]:
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
     """Each environment's bootstrap and layers, then the repositories' GitHub settings."""
-    assert stack_names(configs) == [
+    assert all_stacks(configs) == [
         *(name for config in configs for name in environment_stack_names(config)),
         "kreo-github",
     ]
@@ -30,14 +32,14 @@ def test_every_stack_is_synthesized(synthesis: Synthesis, all_stack_names: list[
 
 
 def test_layers_have_unique_kebab_case_names() -> None:
-    names = [layer.layer for layer in LAYERS]
+    names = list(ENVIRONMENT_LAYERS)
     assert len(names) == len(set(names))
     assert all(name == name.lower() and " " not in name for name in names)
 
 
 def test_one_environment_only(configs: list[EnvironmentConfig], env_name: str) -> None:
     selected = [c for c in configs if c.name == env_name]
-    assert stack_names(selected) == [*environment_stack_names(selected[0]), "kreo-github"]
+    assert all_stacks(selected) == [*environment_stack_names(selected[0]), "kreo-github"]
 
 
 def test_build_environment_creates_the_layers_in_order(
@@ -48,14 +50,22 @@ def test_build_environment_creates_the_layers_in_order(
     from kreo_infra.app import build_environment
 
     stacks = build_environment(CdktfTesting.app(), configs[0], charts_dir=PROJECT_ROOT / "charts")
-    assert [type(s) for s in stacks] == list(LAYERS)
+    assert tuple(s.layer for s in stacks) == ENVIRONMENT_LAYERS
+    assert [s.stack_name for s in stacks] == all_stacks([configs[0]])[1:-1]
 
 
-def test_layer_names_without_cdktf_match_the_app(configs: list[EnvironmentConfig]) -> None:
-    from kreo_infra.layers import ENVIRONMENT_LAYERS, all_stacks
+def test_build_environment_wires_exactly_the_layer_list(
+    providers: None, configs: list[EnvironmentConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A layer added to the list without its wiring (or the reverse) stops the build."""
+    from cdktf import Testing as CdktfTesting
 
-    assert tuple(layer.layer for layer in LAYERS) == ENVIRONMENT_LAYERS
-    assert all_stacks(configs) == stack_names(configs)
+    from kreo_infra import app
+    from kreo_infra.errors import PropsError
+
+    monkeypatch.setattr(app, "ENVIRONMENT_LAYERS", (*ENVIRONMENT_LAYERS, "cache-warmer"))
+    with pytest.raises(PropsError, match="wire exactly the layers"):
+        app.build_environment(CdktfTesting.app(), configs[0], charts_dir=PROJECT_ROOT / "charts")
 
 
 def test_each_environment_gets_its_own_accounts_bootstrap(

@@ -7,7 +7,7 @@ Inputs, all from the synthesized stacks of one environment:
   is resolved through the network stack's outputs to its zone id; a group over
   *k* subnets spreads its nodes evenly over *k* zones (the Auto Scaling group
   balances zones), a group with one subnet is one zone. Per node allocatable
-  CPU, memory and pods come from :mod:`kreo_infra.cluster.instance_types`.
+  CPU, memory and pods come from :mod:`kreo_infra.config.instance_types`.
 * platform workloads: the ``helm_release`` resources of ``kreo-<env>-platform``;
   each release's pods, replicas and requests are read from its ``values`` where
   they are set and from ``tests/runtime/upstream.yaml`` (the pinned chart's
@@ -68,7 +68,7 @@ from typing import Any, Literal
 
 import yaml
 
-from kreo_infra.cluster.instance_types import INSTANCE_TYPES, InstanceType
+from kreo_infra.config.instance_types import INSTANCE_TYPES, InstanceType
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 UPSTREAM_FILE = Path(__file__).with_name("upstream.yaml")
@@ -374,7 +374,7 @@ class NodeGroup:
         if unknown:
             raise CapacityError(
                 f"node group {self.name}: {', '.join(unknown)} not in "
-                "kreo_infra.cluster.instance_types.INSTANCE_TYPES"
+                "kreo_infra.config.instance_types.INSTANCE_TYPES"
             )
         return min(
             (INSTANCE_TYPES[t] for t in self.instance_types),

@@ -31,8 +31,8 @@ from cdktf_cdktf_provider_aws.backup_vault_policy import BackupVaultPolicy
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.delivery.guardrails import BREAK_GLASS_ROLE
 from kreo_infra.errors import PropsError
+from kreo_infra.security.guards import BREAK_GLASS_ROLE
 from kreo_infra.security.iam import Statement, policy_document
 from kreo_infra.security.kms import RotatingKey
 

@@ -38,34 +38,18 @@ from kreo_infra.aws import AwsAccount
 from kreo_infra.delivery.access import permission_set_trust
 from kreo_infra.delivery.github import MAX_SESSION_SECONDS
 from kreo_infra.errors import PropsError
+from kreo_infra.security.guards import (
+    BOUNDARY_POLICY,
+    BREAK_GLASS_ROLE,
+    GUARDS_RECOVERY,
+    GUARDS_TAG,
+    KEY_DESTRUCTION,
+    boundary_arn,
+    break_glass_arn,
+)
 from kreo_infra.security.iam import Statement, aws_managed_policy, policy_document
 
-BREAK_GLASS_ROLE = "kreo-break-glass"
-"""The only role the recovery guardrails exempt (its use alarms)."""
-
-BOUNDARY_POLICY = "kreo-pipeline-boundary"
-"""The customer-managed policy every role the stacks create carries as its boundary."""
-
-GUARDS_TAG = "kreo:guards"
-"""Tag key on KMS keys whose loss would lose recovery points; value :data:`GUARDS_RECOVERY`."""
-
-GUARDS_RECOVERY = "recovery"
-
 BREAK_GLASS_POLICY = "AdministratorAccess"
-
-KEY_DESTRUCTION: tuple[str, ...] = (
-    # Each makes the key, and so every recovery point it encrypts, unusable:
-    # deletion (the API accepts a 7-day window whatever the configuration says),
-    # disabling, a policy that locks everyone out, and revoking the grants RDS
-    # and AWS Backup use. Not here: kms:DeleteImportedKeyMaterial (our keys are
-    # AWS_KMS origin, with no imported material), kms:UpdateKeyDescription and
-    # kms:DisableKeyRotation (the key stays usable; old material is kept).
-    "kms:DisableKey",
-    "kms:PutKeyPolicy",
-    "kms:RetireGrant",
-    "kms:RevokeGrant",
-    "kms:ScheduleKeyDeletion",
-)
 
 BACKUP_DESTRUCTION: tuple[str, ...] = (
     "backup:DeleteBackupVault",
@@ -218,43 +202,6 @@ ALARM_TAMPERING: tuple[str, ...] = (
     "sns:Unsubscribe",
 )
 """Silencing the security alarms: their EventBridge rules and their SNS topic."""
-
-
-def break_glass_arn(account: AwsAccount) -> str:
-    """The ARN of :data:`BREAK_GLASS_ROLE` in ``account``."""
-    return account.iam_role_arn(BREAK_GLASS_ROLE)
-
-
-def boundary_arn(account: AwsAccount) -> str:
-    """The ARN of :data:`BOUNDARY_POLICY` in ``account`` (a literal: the boundary names
-    itself in its own statements, which a reference to the resource could not)."""
-    return f"arn:{account.partition}:iam::{account.account_id}:policy/{BOUNDARY_POLICY}"
-
-
-def guarded_key_statement(account: AwsAccount) -> Statement:
-    """Key-policy statement of a key that guards recovery: only the break-glass role
-    and the account's root user may delete, disable, re-policy it or revoke its grants.
-
-    Key policies may name a role that does not exist yet only inside a condition,
-    hence ``aws:PrincipalArn`` rather than ``Principal``
-    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).
-    The root user stays exempt so the key can never become unmanageable.
-    """
-    return {
-        "Sid": "OnlyBreakGlassDestroysRecovery",
-        "Effect": "Deny",
-        "Principal": {"AWS": "*"},
-        "Action": list(KEY_DESTRUCTION),
-        "Resource": "*",
-        "Condition": {
-            "ArnNotEquals": {
-                "aws:PrincipalArn": [
-                    break_glass_arn(account),
-                    f"arn:{account.partition}:iam::{account.account_id}:root",
-                ]
-            }
-        },
-    }
 
 
 def pipeline_guardrails(

@@ -11,11 +11,11 @@ from cdktf_cdktf_provider_aws.s3_bucket_object_lock_configuration import (
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.data.storage import AccessLogBucket, PrivateBucket
 from kreo_infra.delivery.guardrails import STATE_DESTRUCTION, break_glass_arn
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement
 from kreo_infra.security.kms import RotatingKey
+from kreo_infra.storage.buckets import AccessLogBucket, PrivateBucket
 
 STATE_LOCK_MODE = "GOVERNANCE"
 """Object Lock mode of state versions. GOVERNANCE, not COMPLIANCE: a version that

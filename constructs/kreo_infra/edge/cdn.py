@@ -37,14 +37,14 @@ from cdktf_cdktf_provider_aws.data_aws_cloudfront_cache_policy import (
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.data.storage import (
+from kreo_infra.errors import PropsError
+from kreo_infra.security.kms import RotatingKey
+from kreo_infra.storage.buckets import (
     PrivateBucket,
     cloudfront_decrypts,
     cloudfront_reads_objects,
     s3_origin_domain,
 )
-from kreo_infra.errors import PropsError
-from kreo_infra.security.kms import RotatingKey
 
 MINIMUM_TLS = "TLSv1.2_2021"
 """The strictest CloudFront security policy: TLS 1.2+ with forward-secret ciphers only

@@ -15,8 +15,8 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 from constructs import Construct
 
+from kreo_infra.config.subnets import SubnetPlan
 from kreo_infra.errors import PropsError
-from kreo_infra.network.subnets import SubnetPlan
 
 ANYWHERE = "0.0.0.0/0"
 

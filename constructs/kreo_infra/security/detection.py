@@ -44,13 +44,13 @@ from cdktf_cdktf_provider_aws.guardduty_detector_feature import GuarddutyDetecto
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from constructs import Construct
 
+from kreo_infra.alerting.topic import AlarmTopic, Publisher
 from kreo_infra.aws import AwsAccount
-from kreo_infra.data.storage import AccessLogBucket, PrivateBucket
-from kreo_infra.delivery.guardrails import BREAK_GLASS_ROLE
 from kreo_infra.errors import PropsError
-from kreo_infra.observability.topic import AlarmTopic, Publisher
+from kreo_infra.security.guards import BREAK_GLASS_ROLE
 from kreo_infra.security.iam import Statement
 from kreo_infra.security.kms import RotatingKey
+from kreo_infra.storage.buckets import AccessLogBucket, PrivateBucket
 
 GLOBAL_EVENTS_REGION = "us-east-1"
 """Where EventBridge receives the events of global services (IAM, console sign-in)."""

@@ -12,8 +12,8 @@ from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.delivery.guardrails import GUARDS_RECOVERY, GUARDS_TAG, guarded_key_statement
 from kreo_infra.errors import PropsError
+from kreo_infra.security.guards import GUARDS_RECOVERY, GUARDS_TAG, guarded_key_statement
 
 DEFAULT_DELETION_WINDOW_DAYS = 30
 """The longest window AWS allows: a key scheduled for deletion by mistake can be rescued."""

@@ -4,7 +4,6 @@ database's automated backups replicated to the DR region."""
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.db_instance_automated_backups_replication import (
     DbInstanceAutomatedBackupsReplication,
 )
@@ -25,8 +24,8 @@ from kreo_infra.backup.vault import (
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.security.iam import aws_managed_policy, service_trust
 from kreo_infra.security.kms import RotatingKey
-from kreo_infra.stacks.data import DataStack
 from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.outputs import BackupOutputs, DataOutputs
 from kreo_infra.tags import backup_tags
 
 AIR_GAPPED_MAX_RETENTION_DAYS = 365
@@ -66,7 +65,7 @@ class BackupStack(KreoStack):
 
     layer = "backup"
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig, data: DataStack) -> None:
+    def __init__(self, scope: Construct, *, config: EnvironmentConfig, data: DataOutputs) -> None:
         super().__init__(scope, config=config)
         name = config.stack_prefix
         settings = config.backup
@@ -165,12 +164,11 @@ class BackupStack(KreoStack):
                 provider=self.dr_provider,
             )
 
-        self.vault_name = self.vault.name
-        outputs = {
-            "vault-name": self.vault.name,
-            "dr-vault-name": self.dr_vault.name if self.dr_vault else "",
-            "air-gapped-vault-arn": self.air_gapped_vault.arn if self.air_gapped_vault else "",
-            "database-plan-id": self.database_plan.plan.id,
-        }
-        for output_id, value in outputs.items():
-            TerraformOutput(self, output_id, value=value)
+        self.outputs = self.publish(
+            BackupOutputs(
+                vault_name=self.vault.name,
+                dr_vault_name=self.dr_vault.name if self.dr_vault else "",
+                air_gapped_vault_arn=self.air_gapped_vault.arn if self.air_gapped_vault else "",
+                database_plan_id=self.database_plan.plan.id,
+            )
+        )

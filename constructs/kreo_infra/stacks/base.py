@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.resourcegroups_group import (
     ResourcegroupsGroup,
     ResourcegroupsGroupResourceQuery,
@@ -13,6 +12,7 @@ from constructs import Construct
 
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.outputs import BaseOutputs
 
 
 class BaseStack(KreoStack):
@@ -43,4 +43,4 @@ class BaseStack(KreoStack):
                 type="TAG_FILTERS_1_0", query=json.dumps(query, sort_keys=True)
             ),
         )
-        TerraformOutput(self, "resource-group-arn", value=self.resource_group.arn)
+        self.outputs = self.publish(BaseOutputs(resource_group_arn=self.resource_group.arn))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.iam_service_linked_role import IamServiceLinkedRole
 from constructs import Construct
 
@@ -43,6 +42,7 @@ from kreo_infra.delivery.zone_delegation import ParentZoneAccess
 from kreo_infra.errors import PropsError
 from kreo_infra.security.detection import AccountSecurity
 from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.outputs import BootstrapOutputs
 
 READ_ONLY_POLICY = "ReadOnlyAccess"
 DEPLOY_POLICY = "AdministratorAccess"
@@ -344,23 +344,29 @@ class BootstrapStack(KreoStack):
                 f"arn:{partition}:iam::{account_id}:role/{delivery.deploy_role_prefix}-*",
             ],
         )
-        outputs: dict[str, object] = {
-            "state-bucket": self.state.name,
-            "break-glass-role-arn": self.break_glass.arn,
-            "permissions-boundary-arn": self.boundary.arn,
-            "security-topic-arn": self.security.alarms.arn,
-            "audit-trail-arn": self.security.trail.arn,
-            "github-oidc-provider-arn": self.oidc.arn,
-            "plan-role-arn": self.plan_role.arn,
-            "deploy-role-arn": self.deploy_role.arn,
-            "access-role-arns": {n: r.arn for n, r in self.access_roles.items()},
-        }
         if owns_apex:
-            self._shared(peers, outputs)
-        for output_id, value in outputs.items():
-            TerraformOutput(self, output_id, value=value)
+            self._shared(peers)
+        self.outputs = self.publish(
+            BootstrapOutputs(
+                state_bucket=self.state.name,
+                break_glass_role_arn=self.break_glass.arn,
+                permissions_boundary_arn=self.boundary.arn,
+                security_topic_arn=self.security.alarms.arn,
+                audit_trail_arn=self.security.trail.arn,
+                github_oidc_provider_arn=self.oidc.arn,
+                plan_role_arn=self.plan_role.arn,
+                deploy_role_arn=self.deploy_role.arn,
+                access_role_arns={n: r.arn for n, r in self.access_roles.items()},
+                image_push_role_arn=self.image_push_role.arn if owns_apex else None,
+                repository_urls=(
+                    {s: r.repository_url for s, r in self.registry.repositories.items()}
+                    if owns_apex
+                    else None
+                ),
+            )
+        )
 
-    def _shared(self, peers: Sequence[EnvironmentConfig], outputs: dict[str, object]) -> None:
+    def _shared(self, peers: Sequence[EnvironmentConfig]) -> None:
         """What the apex owner's account holds for every environment: the images, and
         the roles through which the others delegate their zones from its zones."""
         config, aws = self.config, self.account
@@ -416,7 +422,3 @@ class BootstrapStack(KreoStack):
                 },
             ],
         )
-        outputs["image-push-role-arn"] = self.image_push_role.arn
-        outputs["repository-urls"] = {
-            s: r.repository_url for s, r in self.registry.repositories.items()
-        }

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.data.storage import PrivateBucket, replica_bucket_name, s3_origin_domain
 from kreo_infra.edge.cdn import EdgeSettings, S3Distribution, SecurityHeadersPolicy, StaticSite
 from kreo_infra.edge.dns import DnsValidatedCertificate, PublicZone
 from kreo_infra.edge.waf import CLOUDFRONT_REGION, RateLimit, WebAcl, rate_limit_per_window
 from kreo_infra.errors import PropsError
 from kreo_infra.marketplace.values import METRICS_PATH
 from kreo_infra.stacks.kreo_stack import KreoStack
+from kreo_infra.stacks.outputs import EdgeOutputs
+from kreo_infra.storage.buckets import PrivateBucket, replica_bucket_name, s3_origin_domain
 
 PARENT_ZONE_PROFILE = "kreo-parent-zone"
 """The AWS profile the parent-zone provider uses (``make plan`` / ``apply-plan`` write it)."""
@@ -33,9 +33,7 @@ class EdgeStack(KreoStack):
     ``cdn`` are this stack's; ``api`` belongs to external-dns, which publishes
     it from the marketplace Ingress (docs/decisions.md, "DNS record owners").
 
-    Attributes for later layers: ``zone_id``, ``api_certificate_arn``,
-    ``regional_web_acl_arn``, ``media_distribution_arn``, ``media_cdn_domain``,
-    ``distribution_ids`` (media, www, vendors).
+    Later layers read :class:`EdgeOutputs` (``outputs``) only.
     """
 
     layer = "edge"
@@ -154,32 +152,23 @@ class EdgeStack(KreoStack):
                 distribution_domain=site.cdn.domain_name,
             )
 
-        self.zone_id = self.zone.zone_id
-        self.api_certificate_arn = self.api_certificate.arn
-        self.regional_web_acl_arn = self.regional_waf.arn
-        self.media_distribution_arn = self.media_cdn.arn
-        self.media_cdn_domain = dns.cdn_fqdn
-        self.distribution_ids = {
-            "media": self.media_cdn.distribution.id,
-            "www": self.sites["www-site"].cdn.distribution.id,
-            "vendors": self.sites["vendors-site"].cdn.distribution.id,
-        }
-
-        outputs = {
-            "zone-id": self.zone_id,
-            "zone-name-servers": self.zone.name_servers,
-            "api-certificate-arn": self.api_certificate_arn,
-            "regional-web-acl-arn": self.regional_web_acl_arn,
-            "media-distribution-arn": self.media_distribution_arn,
-            "media-distribution-domain": self.media_cdn.domain_name,
-            "media-cdn-domain": self.media_cdn_domain,
-            "www-bucket": edge.www_bucket,
-            "www-distribution-id": self.sites["www-site"].cdn.distribution.id,
-            "vendors-bucket": edge.vendors_bucket,
-            "vendors-distribution-id": self.sites["vendors-site"].cdn.distribution.id,
-        }
-        for output_id, value in outputs.items():
-            TerraformOutput(self, output_id, value=value)
+        www, vendors = self.sites["www-site"], self.sites["vendors-site"]
+        self.outputs = self.publish(
+            EdgeOutputs(
+                zone_id=self.zone.zone_id,
+                zone_name_servers=self.zone.name_servers,
+                api_certificate_arn=self.api_certificate.arn,
+                regional_web_acl_arn=self.regional_waf.arn,
+                media_distribution_arn=self.media_cdn.arn,
+                media_distribution_domain=self.media_cdn.domain_name,
+                media_cdn_domain=dns.cdn_fqdn,
+                www_bucket=edge.www_bucket,
+                www_distribution_id=www.cdn.distribution.id,
+                vendors_bucket=edge.vendors_bucket,
+                vendors_distribution_id=vendors.cdn.distribution.id,
+                media_distribution_id=self.media_cdn.distribution.id,
+            )
+        )
 
     def _parent_zone_provider(self, parent_account_id: str | None) -> AwsProvider:
         """An AWS provider (alias ``parent-zone``) in the parent zone's account, as the

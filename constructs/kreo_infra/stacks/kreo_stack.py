@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import dataclasses
+from collections.abc import Sequence
+from typing import Any, ClassVar, TypeVar
 
-from cdktf import Aspects, LocalBackend, S3Backend, TerraformStack
+from cdktf import Aspects, LocalBackend, S3Backend, TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
@@ -14,10 +16,13 @@ from kreo_infra.aspects import TaggingAspect
 from kreo_infra.aspects.boundary import BoundaryAspect
 from kreo_infra.aws import AwsAccount
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.delivery.guardrails import boundary_arn
 from kreo_infra.delivery.state import state_key_alias
 from kreo_infra.errors import PropsError
+from kreo_infra.security.guards import boundary_arn
+from kreo_infra.stacks.outputs import OUTPUT_KEY
 from kreo_infra.tags import standard_tags
+
+Outputs = TypeVar("Outputs")
 
 LOCAL_STATE_DIR = "../../../state"
 """Local state of the administrators' stacks (the bootstrap) until the state bucket
@@ -44,6 +49,11 @@ class KreoStack(TerraformStack):
       boundary, which the deploy role must set on every role it creates or
       changes (kreo_infra.delivery.guardrails).
 
+    A stack hands later layers one frozen dataclass of what they may read
+    (kreo_infra.stacks.outputs), returned by :meth:`publish`, which also writes
+    it as Terraform outputs. ``after`` orders this stack after others it reads
+    nothing from (controllers and CRDs that must exist first).
+
     Subclasses set ``layer`` (kebab-case, part of the stack id: never rename it,
     that would orphan its state).
     """
@@ -63,7 +73,13 @@ class KreoStack(TerraformStack):
         """The stack id of this layer in ``config``'s environment."""
         return f"{config.stack_prefix}-{cls.layer}"
 
-    def __init__(self, scope: Construct, *, config: EnvironmentConfig) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        *,
+        config: EnvironmentConfig,
+        after: Sequence[TerraformStack] = (),
+    ) -> None:
         layer = getattr(type(self), "layer", "")
         if not layer or not layer.replace("-", "").isalnum() or layer != layer.lower():
             raise PropsError(type(self).__name__, "layer", layer, "use a kebab-case layer name")
@@ -107,6 +123,19 @@ class KreoStack(TerraformStack):
         Aspects.of(self).add(TaggingAspect(tags))
         if self.applied_by_pipeline and not self.account_wide:
             Aspects.of(self).add(BoundaryAspect(boundary_arn(self.account)))
+        for stack in after:
+            self.add_dependency(stack)
+
+    def publish(self, outputs: Outputs) -> Outputs:
+        """Write every field of ``outputs`` (a dataclass of kreo_infra.stacks.outputs) as a
+        Terraform output, named as its field metadata says, and return it: what this
+        stack hands the layers after it."""
+        for item in dataclasses.fields(outputs):  # type: ignore[arg-type]
+            name = item.metadata.get(OUTPUT_KEY, item.name.replace("_", "-"))
+            value: Any = getattr(outputs, item.name)
+            if name is not None and value is not None:
+                TerraformOutput(self, name, value=value)
+        return outputs
 
     @property
     def state_key(self) -> str:

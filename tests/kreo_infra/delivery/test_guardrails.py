@@ -209,8 +209,8 @@ def _key_supported(key: str, supported: set[str]) -> bool:
 
 
 def _all_statements() -> Iterator[tuple[str, Mapping[str, Any]]]:
-    from kreo_infra.delivery.guardrails import guarded_key_statement
     from kreo_infra.policy.scp import documents
+    from kreo_infra.security.guards import guarded_key_statement
 
     for statement in _guardrails(vault_lock_min_retention_days=35, security_prefix="kreo-x"):
         yield "pipeline_guardrails", statement

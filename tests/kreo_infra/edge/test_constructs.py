@@ -254,7 +254,7 @@ def test_security_headers_default_referrer_policy(stack: Any) -> None:
 
 
 def test_private_bucket_ownership_validated(stack: Any) -> None:
-    from kreo_infra.data.storage import PrivateBucket
+    from kreo_infra.storage.buckets import PrivateBucket
 
     with pytest.raises(PropsError, match="object_ownership='ObjectWriter'"):
         PrivateBucket(

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from kreo_infra.config.subnets import SubnetPlan, plan_subnets
 from kreo_infra.errors import PropsError
-from kreo_infra.network.subnets import SubnetPlan, plan_subnets
 
 
 def test_vpc_needs_one_subnet_per_zone_and_tier(stack: Any) -> None:

@@ -167,7 +167,7 @@ def test_nodes_hold_every_service_at_its_maximum(env: Env) -> None:
     """The groups total the configured node bounds over the zones, and at their
     maximum the nodes' allocatable CPU holds every service's pods at their
     maximum replicas (tests/test_capacity.py does the full arithmetic)."""
-    from kreo_infra.cluster.instance_types import INSTANCE_TYPES
+    from kreo_infra.config.instance_types import INSTANCE_TYPES
 
     synthesis, stack, config = env
     group = config.cluster.node_groups["general"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kreo_infra.cluster.instance_types import (
+from kreo_infra.config.instance_types import (
     EVICTION_HARD_MEMORY_MIB,
     INSTANCE_TYPES,
     InstanceType,

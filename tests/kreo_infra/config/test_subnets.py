@@ -7,8 +7,8 @@ import itertools
 
 import pytest
 
+from kreo_infra.config.subnets import plan_subnets
 from kreo_infra.errors import PropsError
-from kreo_infra.network.subnets import plan_subnets
 
 
 def test_slash_16_over_three_azs() -> None:

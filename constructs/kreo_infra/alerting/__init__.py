@@ -1,0 +1,1 @@
+"""Alerting building blocks: the encrypted SNS topic alarms and findings notify."""
