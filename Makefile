@@ -46,7 +46,7 @@ CDKTF := node_modules/.bin/cdktf
 .PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan plan-phase \
 	bundle-plans verify-plans apply-plan apply-plans converged first-deploy-stack parent-zone-profile deploy \
 	first-deploy preflight \
-	review review-example diagram clean distclean
+	review review-example diagram resource-map clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, PHASE one of its two
 # phases (infrastructure: base..data; workloads: platform..observability, which
@@ -281,6 +281,9 @@ review-example: install ## Regenerate docs/review-production.md (the committed e
 diagram: install ## Architecture diagrams (SVG) of every environment into docs/, from cdktf.out/.
 	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth
 	$(VENV_BIN)/python -m kreo_infra.review.diagram cdktf.out --out docs
+
+resource-map: install ## Regenerate docs/architecture.md's table of Terraform type -> construct -> file (synthesizes in-process).
+	$(VENV_BIN)/python -m kreo_infra.review.resource_map --config config --charts charts --out docs/architecture.md
 
 lock: $(PIPENV) ## Re-lock Pipfile.lock and package-lock.json after editing their manifests.
 	$(PIPENV) lock

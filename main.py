@@ -19,6 +19,9 @@ passes to ``cdktf deploy``); without ``KREO_ENVIRONMENTS`` and ``--phase``, ever
 stack of the account in an order that works in a fresh account (the bootstrap
 first, production's edge before staging's). ``python main.py --first-deploy``
 adds the steps that are not stacks (docs/operations.md).
+
+A chart pin for no add-on, or an add-on of the registry
+(kreo_infra/platform/addons) without a pin, is a config error too.
 """
 
 from __future__ import annotations
@@ -27,8 +30,13 @@ import os
 import sys
 from pathlib import Path
 
+import yaml
+
+from kreo_infra.config import EnvironmentConfig
 from kreo_infra.config.loader import (
+    DEFAULTS_FILE,
     ConfigError,
+    display_path,
     load_environments,
     parent_of,
     parse_environment_list,
@@ -39,11 +47,51 @@ from kreo_infra.layers import PHASES, environment_stacks, first_deploy_order
 EXIT_BAD_INPUT = 2
 
 
+def check_chart_pins(config_dir: Path, configs: list[EnvironmentConfig]) -> None:
+    """Raise :class:`ConfigError` unless every environment (``configs``: all of them,
+    whichever are selected) pins exactly the registered add-ons (``platform.charts``;
+    kreo_infra.platform.addons): the config cannot know the registry, so this runs
+    right after loading.
+
+    The first problem is reported, with its key: a missing pin against the
+    defaults (where the pins live), a pin that names no add-on against the file
+    that spells it out (the environment's own first).
+    """
+    # Here, inside main()'s error handling: an add-on module that cannot be
+    # registered is reported as one line too (PropsError).
+    from kreo_infra.platform.addons import addon_names
+
+    names = addon_names()
+    defaults_file = config_dir / DEFAULTS_FILE
+    for config in configs:
+        pinned = config.platform.charts
+        missing = [name for name in names if name not in pinned]
+        if missing:
+            raise ConfigError(
+                display_path(defaults_file),
+                f"platform.charts.{missing[0]}",
+                f"pin a chart version for the add-on {missing[0]} "
+                f"(kreo_infra/platform/addons/{missing[0].replace('-', '_')}.py)",
+            )
+        unknown = sorted(name for name in pinned if name not in names)
+        if unknown:
+            env_file = config_dir / f"{config.name}.yaml"
+            env_data = yaml.safe_load(env_file.read_text(encoding="utf-8")) or {}
+            env_pins = (env_data.get("platform") or {}).get("charts") or {}
+            raise ConfigError(
+                display_path(env_file if unknown[0] in env_pins else defaults_file),
+                f"platform.charts.{unknown[0]}",
+                f"no add-on of that name (kreo_infra/platform/addons/); "
+                f"the add-ons are {', '.join(names)}",
+            )
+
+
 def main(argv: list[str]) -> int:
     config_dir = Path(os.environ.get("KREO_CONFIG_DIR") or Path(__file__).parent / "config")
     names = parse_environment_list(os.environ.get("KREO_ENVIRONMENTS"))
     try:
         configs = load_environments(config_dir, names)
+        check_chart_pins(config_dir, load_environments(config_dir) if names else configs)
         if "--check" in argv:
             print(f"config ok: {', '.join(c.name for c in configs)}")
             return 0

@@ -16,11 +16,14 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from unittest import mock
 
 import pytest
+import yaml
 
 from kreo_infra.config import EnvironmentConfig, load_environments
 from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT
@@ -129,6 +132,62 @@ def test_bad_config_file(tmp_path: Path, broken_config: Path, env_name: str) -> 
     result = run_main(tmp_path, KREO_CONFIG_DIR=str(broken_config))
     assert_one_line_exit_2(result, f"config/{env_name}.yaml: surprise: unknown key")
     assert not (tmp_path / "cdktf.out").exists()
+
+
+def edited_config(tmp_path: Path, stem: str, change: Callable[[dict[str, Any]], None]) -> Path:
+    """A copy of config/ with ``change`` applied to the parsed ``<stem>.yaml``."""
+    target = tmp_path / "config"
+    shutil.copytree(CONFIG_DIR, target)
+    path = target / f"{stem}.yaml"
+    data = yaml.safe_load(path.read_text()) or {}
+    change(data)
+    path.write_text(yaml.safe_dump(data))
+    return target
+
+
+def test_an_add_on_without_a_pin(tmp_path: Path) -> None:
+    """The registry (kreo_infra/platform/addons) names an add-on the defaults do
+    not pin: a config error, before cdktf."""
+    config_dir = edited_config(
+        tmp_path, "defaults", lambda d: d["platform"]["charts"].pop("external-dns")
+    )
+    result = run_main(tmp_path, KREO_CONFIG_DIR=str(config_dir))
+    assert_one_line_exit_2(
+        result,
+        "config/defaults.yaml: platform.charts.external-dns: pin a chart version for the "
+        "add-on external-dns (kreo_infra/platform/addons/external_dns.py)",
+    )
+    assert not (tmp_path / "cdktf.out").exists()
+
+
+def test_a_pin_without_an_add_on(tmp_path: Path, env_name: str) -> None:
+    """A pin no add-on uses would be ignored silently: the file that spells it is named,
+    with its key, even when another environment is the one selected."""
+    from kreo_infra.platform.addons import addon_names
+
+    pin = {"repository": "https://example.org/charts", "chart": "extra", "version": "1.0.0"}
+    config_dir = edited_config(
+        tmp_path, env_name, lambda d: d.setdefault("platform", {}).update(charts={"extra": pin})
+    )
+    expected = (
+        f"config/{env_name}.yaml: platform.charts.extra: no add-on of that name "
+        f"(kreo_infra/platform/addons/); the add-ons are {', '.join(addon_names())}"
+    )
+    result = run_main(tmp_path, "--check", KREO_CONFIG_DIR=str(config_dir))
+    assert_one_line_exit_2(result, expected)
+    other = next(name for name in ENVIRONMENT_NAMES if name != env_name)
+    result = run_main(tmp_path, "--check", KREO_CONFIG_DIR=str(config_dir), KREO_ENVIRONMENTS=other)
+    assert_one_line_exit_2(result, expected)
+
+
+def test_a_stray_pin_in_the_defaults_is_the_defaults_fault(tmp_path: Path) -> None:
+    pin = {"repository": "https://example.org/charts", "chart": "extra", "version": "1.0.0"}
+    config_dir = edited_config(
+        tmp_path, "defaults", lambda d: d["platform"]["charts"].update(extra=pin)
+    )
+    result = run_main(tmp_path, "--check", KREO_CONFIG_DIR=str(config_dir))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: config/defaults.yaml: platform.charts.extra: ")
 
 
 def test_unknown_environment(tmp_path: Path) -> None:

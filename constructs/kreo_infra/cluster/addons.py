@@ -9,7 +9,7 @@ from typing import Any
 from cdktf_cdktf_provider_aws.eks_addon import EksAddon, EksAddonPodIdentityAssociation
 from constructs import Construct, IConstruct
 
-from kreo_infra.cluster.workload_identity import PodIdentityRole
+from kreo_infra.security.pod_identity import PodIdentityRole
 
 ADDON_CONFIGURATION: Mapping[str, Mapping[str, Any]] = {
     # The VPC CNI enforces Kubernetes NetworkPolicies (its network policy agent,

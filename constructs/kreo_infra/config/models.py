@@ -15,9 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from kreo_infra.cluster.instance_types import INSTANCE_TYPES
+from kreo_infra.config.eks import ADDONS, EKS_STANDARD_SUPPORT
+from kreo_infra.config.instance_types import INSTANCE_TYPES
+from kreo_infra.config.subnets import SubnetPlan, plan_subnets
 from kreo_infra.errors import PropsError
-from kreo_infra.network.subnets import SubnetPlan, plan_subnets
 
 ENVIRONMENT_NAME = re.compile(r"^[a-z][a-z0-9]{1,19}$")
 """Environment names become part of stack ids and AWS names: short, lowercase."""
@@ -91,6 +92,20 @@ Version = Annotated[str, Field(pattern=r"^\d+(\.\d+){1,2}$")]
 AzId = Annotated[str, Field(pattern=r"^[a-z]{2,5}\d-az\d{1,2}$")]
 Quantity = Annotated[str, Field(pattern=r"^\d+(\.\d+)?(m|Mi|Gi)?$")]
 BucketName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+DailyWindow = Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
+"""``hh:mm-hh:mm`` (UTC): a daily backup or snapshot window."""
+WeeklyWindow = Annotated[
+    str,
+    Field(
+        pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}-(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}$"
+    ),
+]
+"""``ddd:hh:mm-ddd:hh:mm`` (UTC): a weekly maintenance window."""
+EmailAddress = Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]
+SecretName = Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
+"""A secret's name below the environment's prefix (``stripe/api-key``)."""
+Duration = Annotated[str, Field(pattern=r"^\d+[smhd]$")]
+SearchInstanceType = Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$")]
 
 
 class Model(BaseModel):
@@ -216,7 +231,7 @@ class NodeGroup(Model):
             raise FieldPathError(
                 "instance_types",
                 f"{', '.join(unknown)} not in the sized types "
-                f"({', '.join(INSTANCE_TYPES)}; kreo_infra/cluster/instance_types.py)",
+                f"({', '.join(INSTANCE_TYPES)}; kreo_infra/config/instance_types.py)",
             )
         shapes = {
             (INSTANCE_TYPES[t].vcpus, INSTANCE_TYPES[t].memory_mib) for t in self.instance_types
@@ -234,21 +249,6 @@ class NodeGroup(Model):
             )
         return self
 
-
-EKS_STANDARD_SUPPORT = ("1.34", "1.35", "1.36")
-"""Kubernetes versions in EKS *standard* support on 2026-11-28 (1.34 leaves it in
-December 2026). Update when EKS releases or retires a version; extended support
-costs six times as much and is never chosen by default."""
-
-ADDONS = (
-    "vpc-cni",
-    "coredns",
-    "kube-proxy",
-    "aws-ebs-csi-driver",
-    "eks-pod-identity-agent",
-    "amazon-cloudwatch-observability",
-)
-"""The EKS managed add-ons every cluster runs (versions pinned in config)."""
 
 AddonVersion = Annotated[str, Field(pattern=r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")]
 IamRoleName = Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,64}$")]
@@ -311,6 +311,18 @@ class Registry(Model):
     keep_releases: Annotated[int, Field(ge=1, le=1000)]
 
 
+INSIGHTS_RETENTION_DAYS = (7, *(31 * month for month in range(1, 24)), 731)
+"""The Performance Insights retentions RDS accepts: 7 days (the free tier), whole
+months of 31 days up to 23, or 731 days (CreateDBInstance,
+``PerformanceInsightsRetentionPeriod``)."""
+
+
+def _insights_retention(value: int) -> int:
+    if value not in INSIGHTS_RETENTION_DAYS:
+        raise ValueError(f"{value} days: use 7, a multiple of 31 up to 713, or 731")
+    return value
+
+
 class Database(Model):
     """RDS PostgreSQL (seed: db.t3.medium, 100 GB, encrypted, 7-day backups).
 
@@ -332,15 +344,10 @@ class Database(Model):
     deletion_protection: bool
     database_name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
     master_username: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,15}$")]
-    backup_window: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
-    maintenance_window: Annotated[
-        str,
-        Field(
-            pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}-(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}$"
-        ),
-    ]
+    backup_window: DailyWindow
+    maintenance_window: WeeklyWindow
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60]
-    performance_insights_retention_days: Annotated[int, Field(ge=7, le=731)]
+    performance_insights_retention_days: Annotated[int, AfterValidator(_insights_retention)]
     slow_query_ms: Annotated[int, Field(ge=0)]
 
     @model_validator(mode="after")
@@ -363,23 +370,18 @@ class Cache(Model):
     replicas_per_shard: Annotated[int, Field(ge=0, le=5)]
     transit_encryption: Literal[True]
     snapshot_retention_days: Annotated[int, Field(ge=1, le=35)]
-    snapshot_window: Annotated[str, Field(pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")]
-    maintenance_window: Annotated[
-        str,
-        Field(
-            pattern=r"^(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}-(mon|tue|wed|thu|fri|sat|sun):\d{2}:\d{2}$"
-        ),
-    ]
+    snapshot_window: DailyWindow
+    maintenance_window: WeeklyWindow
 
 
 class Search(Model):
     """OpenSearch (the seed's Elasticsearch Service)."""
 
     engine_version: Annotated[str, Field(pattern=r"^OpenSearch_\d+\.\d+$")]
-    instance_type: Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$")]
+    instance_type: SearchInstanceType
     instance_count: Annotated[int, Field(ge=1, le=80)]
     zone_awareness: bool
-    dedicated_master_type: Annotated[str, Field(pattern=r"^[a-z0-9]+\.[a-z0-9]+\.search$")] | None
+    dedicated_master_type: SearchInstanceType | None
     volume_size_gb: Annotated[int, Field(ge=10, le=16384)]
 
     @model_validator(mode="after")
@@ -396,7 +398,7 @@ class Storage(Model):
     """S3 buckets (seed: kreo-marketplace-produccion, versioned) and their protection."""
 
     media_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,55}[a-z0-9]$")]
-    access_logs_bucket: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")]
+    access_logs_bucket: BucketName
     noncurrent_version_expiry_days: Annotated[int, Field(ge=1)]
     replicate_to_dr_region: bool
 
@@ -404,23 +406,9 @@ class Storage(Model):
 class Secrets(Model):
     """Secrets Manager containers (values are set out of band, never by Terraform)."""
 
-    names: Annotated[
-        list[Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]], Field(min_length=1)
-    ]
+    names: Annotated[list[SecretName], Field(min_length=1)]
     recovery_window_days: Annotated[int, Field(ge=7, le=30)]
     replicate_to_dr_region: bool
-
-
-CHARTS = (
-    "aws-load-balancer-controller",
-    "cert-manager",
-    "kube-prometheus-stack",
-    "metrics-server",
-    "cluster-autoscaler",
-    "external-secrets",
-    "external-dns",
-)
-"""The third-party charts the platform layer releases (each pinned in config)."""
 
 
 def _pinned(value: str) -> str:
@@ -444,20 +432,18 @@ class HelmChart(Model):
 
 
 class Platform(Model):
-    """The cluster add-ons released by the platform layer."""
+    """The cluster add-ons released by the platform layer.
 
-    charts: dict[Literal[CHARTS], HelmChart]  # type: ignore[valid-type]
+    ``charts`` pins each add-on's chart, by add-on name. Which add-ons exist is
+    the add-on registry's business (kreo_infra.platform.addons), not the
+    config's: main.py checks the pins against it right after loading.
+    """
+
+    charts: dict[DnsLabel, HelmChart]
     prometheus_retention: Annotated[str, Field(pattern=r"^\d+[dhw]$")]
     prometheus_storage_gb: Annotated[int, Field(ge=10, le=16384)]
     external_dns_policy: Literal["upsert-only", "sync"]
-    grafana_admin_secret: Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
-
-    @model_validator(mode="after")
-    def _every_chart_pinned(self) -> Platform:
-        missing = [name for name in CHARTS if name not in self.charts]
-        if missing:
-            raise FieldPathError("charts", f"pin a version for {', '.join(missing)}")
-        return self
+    grafana_admin_secret: SecretName
 
 
 class Dns(Model):
@@ -615,9 +601,6 @@ ImageReference = Annotated[str, AfterValidator(_image_reference)]
 build (never ``latest``); ``@sha256:<digest>`` may follow, or replace the tag."""
 
 
-SecretName = Annotated[str, Field(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)*$")]
-
-
 class Service(Model):
     """One marketplace microservice.
 
@@ -673,8 +656,8 @@ class Jwt(Model):
     """Token settings (seed: JWT_ALGORITHM, JWT_EXPIRES_IN, JWT_REFRESH_EXPIRES_IN)."""
 
     algorithm: Literal["RS256", "RS384", "RS512", "ES256", "ES384", "ES512"]
-    expires_in: Annotated[str, Field(pattern=r"^\d+[smhd]$")]
-    refresh_expires_in: Annotated[str, Field(pattern=r"^\d+[smhd]$")]
+    expires_in: Duration
+    refresh_expires_in: Duration
 
 
 class DatabasePool(Model):
@@ -710,7 +693,7 @@ class Application(Model):
     jwt: Jwt
     database_pool: DatabasePool
     database_client_image: ImageReference
-    email_from: Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]
+    email_from: EmailAddress
     email_from_name: Annotated[str, Field(min_length=1, max_length=100)]
     sms_from: Annotated[str, Field(pattern=r"^\+[1-9]\d{6,14}$")]
     stripe_api_version: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$")]
@@ -820,7 +803,7 @@ class Observability(Model):
     """Who is told, and when: the alarm topic, its subscribers, thresholds."""
 
     alarm_emails: Annotated[
-        list[Annotated[str, Field(pattern=r"^[\w.+-]+@[a-z0-9-]+(\.[a-z0-9-]+)+$")]],
+        list[EmailAddress],
         Field(min_length=1),
     ]
     pager_url: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from cdktf_cdktf_provider_aws.elasticache_replication_group import (
     ElasticacheReplicationGroup,
     ElasticacheReplicationGroupLogDeliveryConfiguration,
@@ -16,31 +14,39 @@ from cdktf_cdktf_provider_aws.elasticache_user import (
 from cdktf_cdktf_provider_aws.elasticache_user_group import ElasticacheUserGroup
 from constructs import Construct
 
-from kreo_infra.aws import AwsAccount
-from kreo_infra.config.models import Cache
-from kreo_infra.network.security_groups import ServiceSecurityGroup
-from kreo_infra.security.kms import RotatingKey
-from kreo_infra.security.log_group import EncryptedLogGroup
+from kreo_infra.data.tier import DataPlacement, DataTier
+from kreo_infra.errors import PropsError
 
 PORT = 6379
 LOG_TYPES = ("slow-log", "engine-log")
 APP_ACCESS = "on ~* +@all -@dangerous"
 """The application user: every key and command except the dangerous ones
 (FLUSHALL, CONFIG, DEBUG, ...)."""
+ENGINES = ("valkey", "redis")
+MAX_REPLICAS = 5
+"""A shard holds a primary and at most 5 replicas (CreateReplicationGroup's
+NumCacheClusters is at most 6)."""
+MAX_SNAPSHOT_RETENTION_DAYS = 35
+"""ElastiCache's longest automatic-snapshot retention."""
 
 
 class ReplicatedCache(Construct):
     """A Valkey (or Redis OSS) replication group for sessions and caches.
 
-    * one primary and ``replicas_per_shard`` replicas spread over the subnets'
-      zones, automatic failover and multi-AZ when there is a replica;
+    * ``engine`` (default ``valkey``) ``engine_version`` on ``node_type``
+      nodes: one primary and ``replicas_per_shard`` replicas (default 1)
+      spread over the subnets' zones, automatic failover and multi-AZ when
+      there is a replica; ``member_ids`` names them;
     * TLS in transit *required*, at-rest encryption with a rotating key;
     * authentication by RBAC users: the default user is disabled, and the
       application user authenticates with IAM (no password or token exists,
       so none can leak into state);
-    * daily snapshots kept ``snapshot_retention_days``, a final snapshot on
-      delete; slow and engine logs to encrypted log groups;
-    * reachable on 6379 from ``client_group_id`` only.
+    * daily snapshots in ``snapshot_window`` kept ``snapshot_retention_days``
+      (default 7), a final snapshot on delete; maintenance in
+      ``maintenance_window`` (both windows default to ones ElastiCache picks);
+      slow and engine logs to encrypted log groups;
+    * in the ``placement``'s subnets, reachable on 6379 from its client group
+      only.
     """
 
     def __init__(
@@ -49,38 +55,32 @@ class ReplicatedCache(Construct):
         id: str,
         *,
         name: str,
-        settings: Cache,
-        vpc_id: str,
-        subnet_ids: Sequence[str],
-        client_group_id: str,
-        log_retention_days: int,
-        account: AwsAccount,
+        placement: DataPlacement,
+        engine_version: str,
+        node_type: str,
+        engine: str = "valkey",
+        replicas_per_shard: int = 1,
+        snapshot_retention_days: int = 7,
+        snapshot_window: str | None = None,
+        maintenance_window: str | None = None,
     ) -> None:
+        if engine not in ENGINES:
+            raise PropsError("ReplicatedCache", "engine", engine, f"use one of {ENGINES}")
+        if not 0 <= replicas_per_shard <= MAX_REPLICAS:
+            raise PropsError(
+                "ReplicatedCache", "replicas_per_shard", replicas_per_shard,
+                f"use 0 to {MAX_REPLICAS} (ElastiCache's replicas per shard)",
+            )  # fmt: skip
+        if not 1 <= snapshot_retention_days <= MAX_SNAPSHOT_RETENTION_DAYS:
+            raise PropsError(
+                "ReplicatedCache", "snapshot_retention_days", snapshot_retention_days,
+                f"use 1 to {MAX_SNAPSHOT_RETENTION_DAYS} (0 would turn snapshots off)",
+            )  # fmt: skip
         super().__init__(scope, id)
-        self.key = RotatingKey(
-            self,
-            "key",
-            alias=f"alias/{name}-cache",
-            description=f"Encrypts the cache data and snapshots of {name}",
-            account=account,
-        )
-        subnet_group = ElasticacheSubnetGroup(
-            self,
-            "subnet-group",
-            name=f"{name}-cache",
-            description=f"Database subnets of {name}",
-            subnet_ids=list(subnet_ids),
-        )
-        self.security_group = ServiceSecurityGroup(
-            self,
-            "security-group",
-            name=f"{name}-cache",
-            description="Cache: from the data clients",
-            vpc_id=vpc_id,
-            port=PORT,
-            clients={"data-clients": client_group_id},
-        )
-        engine = settings.engine
+        tier = DataTier(self, name=name, store="cache", port=PORT, placement=placement)
+        self.key = tier.key(description=f"Encrypts the cache data and snapshots of {name}")
+        subnet_group = tier.subnet_group(ElasticacheSubnetGroup)
+        self.security_group = tier.security_group(description="Cache: from the data clients")
         default_user = ElasticacheUser(
             self,
             "default-user",
@@ -108,27 +108,25 @@ class ReplicatedCache(Construct):
             user_ids=[default_user.user_id, self.app_user.user_id],
         )
         logs = {
-            log: EncryptedLogGroup(
-                self,
+            log: tier.log_group(
                 f"{log}s",
                 name=f"/aws/elasticache/{name}/{log}",
-                retention_days=log_retention_days,
                 key_alias=f"alias/{name}-cache-{log}s",
                 description=f"the cache {log}s of {name}",
-                account=account,
             )
             for log in LOG_TYPES
         }
-        replicated = settings.replicas_per_shard > 0
+        replicated = replicas_per_shard > 0
+        group_id = f"{name}-cache"
         self.replication_group = ElasticacheReplicationGroup(
             self,
             "replication-group",
-            replication_group_id=f"{name}-cache",
+            replication_group_id=group_id,
             description=f"Sessions and caches of {name}",
             engine=engine,
-            engine_version=settings.engine_version,
-            node_type=settings.node_type,
-            num_cache_clusters=1 + settings.replicas_per_shard,
+            engine_version=engine_version,
+            node_type=node_type,
+            num_cache_clusters=1 + replicas_per_shard,
             automatic_failover_enabled=replicated,
             multi_az_enabled=replicated,
             port=PORT,
@@ -139,9 +137,9 @@ class ReplicatedCache(Construct):
             transit_encryption_enabled=True,
             transit_encryption_mode="required",
             user_group_ids=[self.user_group.user_group_id],
-            snapshot_retention_limit=settings.snapshot_retention_days,
-            snapshot_window=settings.snapshot_window,
-            maintenance_window=settings.maintenance_window,
+            snapshot_retention_limit=snapshot_retention_days,
+            snapshot_window=snapshot_window,
+            maintenance_window=maintenance_window,
             final_snapshot_identifier=f"{name}-cache-final",
             auto_minor_version_upgrade="true",
             apply_immediately=False,
@@ -155,3 +153,8 @@ class ReplicatedCache(Construct):
                 for log, group in logs.items()
             ],
         )
+        # ElastiCache names the member clusters of a replication group without
+        # cluster mode after the group: <group id>-001 (the first primary), -002,
+        # ... one per NumCacheClusters. The provider's member_clusters is an
+        # unordered set known only after apply; alarms need the names now.
+        self.member_ids = [f"{group_id}-{index:03d}" for index in range(1, 2 + replicas_per_shard)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from cdktf_cdktf_provider_aws.data_aws_availability_zone import DataAwsAvailabilityZone
@@ -29,47 +30,62 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import (
 )
 from constructs import Construct
 
-from kreo_infra.aws import AwsAccount
-from kreo_infra.config.models import Database
+from kreo_infra.config.models import INSIGHTS_RETENTION_DAYS
+from kreo_infra.data.tier import DataPlacement, DataTier
 from kreo_infra.errors import PropsError
-from kreo_infra.network.security_groups import ServiceSecurityGroup
 from kreo_infra.security.generated import GeneratedPassword, WriteOnlySecretValue, json_with
 from kreo_infra.security.iam import aws_managed_policy, policy_document, service_trust
-from kreo_infra.security.kms import RotatingKey
-from kreo_infra.security.log_group import EncryptedLogGroup
 
 PORT = 5432
 LOG_EXPORTS = ("postgresql", "upgrade")
 CA_CERTIFICATE = "rds-ca-rsa2048-g1"
+MAJOR_VERSION = re.compile(r"^\d+$")
+MAX_BACKUP_RETENTION_DAYS = 35
+"""RDS's longest automated-backup retention."""
+MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
+"""The enhanced-monitoring intervals RDS accepts, in seconds (0, off, is not offered:
+the construct always creates the monitoring role)."""
 
 
 class PostgresDatabase(Construct):
     """PostgreSQL for the marketplace, nothing lost by default.
 
-    * storage gp3, autoscaling up to ``max_allocated_storage_gb``, encrypted
-      with a rotating key that also encrypts Performance Insights and the
-      master secret;
-    * the engine's major version only, minor versions applied by RDS;
-    * the master password generated at apply time (Secrets Manager's
-      GetRandomPassword, an ephemeral resource) and written with write-only
-      arguments to the instance and to secret ``master_secret_name``: never in
-      config, JSON or state. Not RDS's managed master password, because RDS
-      refuses read replicas of an instance that has one (``InvalidParameterValue:
-      … ManageMasterUserPassword is enabled is not supported``;
+    * PostgreSQL ``engine_version``, the major version only (``"17"``): RDS
+      applies minor versions itself, so a pinned minor would make every later
+      plan a failing downgrade; on ``instance_class``;
+    * storage gp3, ``allocated_storage_gb`` autoscaling up to
+      ``max_allocated_storage_gb``, encrypted with a rotating key that also
+      encrypts Performance Insights and the master secret;
+    * database ``database_name`` with master user ``master_username``, whose
+      password is generated at apply time (Secrets Manager's GetRandomPassword,
+      an ephemeral resource) and written with write-only arguments to the
+      instance and to secret ``master_secret_name``: never in config, JSON or
+      state. Not RDS's managed master password, because RDS refuses read
+      replicas of an instance that has one (``InvalidParameterValue: …
+      ManageMasterUserPassword is enabled is not supported``;
       terraform-aws-modules/terraform-aws-rds#512, #532). A new
-      ``master_password_version`` rotates it. The master user is for
-      administration; IAM database authentication is on for everyone else;
-    * backups kept ``backup_retention_days`` in their window, tags copied to
-      snapshots, a final snapshot on delete, deletion protection per config;
+      ``master_password_version`` (default 1) rotates it. The master user is
+      for administration; IAM database authentication is on for everyone else.
+      ``secret_replica`` (region, KMS key ARN; default none) replicates the
+      secret to that region;
+    * a ``multi_az`` standby (default on); ``deletion_protection`` (default
+      on); backups kept ``backup_retention_days`` (default 7) in
+      ``backup_window``, maintenance in ``maintenance_window`` (both default to
+      windows RDS picks), tags copied to snapshots, a final snapshot on delete;
     * the parameter group forces SSL and logs connections, disconnections and
-      statements slower than ``slow_query_ms``; the logs go to encrypted log
-      groups created here with ``log_retention_days``;
-    * ``read_replicas`` replicas, each in a different zone from the last;
+      statements slower than ``slow_query_ms`` (default 1000); the logs go to
+      encrypted log groups created here;
+    * enhanced monitoring every ``monitoring_interval_seconds`` (default 60);
+      Performance Insights kept ``performance_insights_retention_days``
+      (default 7, the free tier);
+    * ``read_replicas`` replicas (default none), each in a different zone of
+      ``availability_zone_ids`` (required with replicas) from the last;
     * an RDS Proxy (TLS required, end-to-end IAM authentication: clients and
       the proxy itself log in with IAM, no secret) in front of the primary: the
       pooling the seed wanted from PgBouncer; its role may connect as
       ``proxy_users`` only;
-    * reachable on 5432 from ``client_group_id`` (and the proxy) only.
+    * in the ``placement``'s subnets, reachable on 5432 from its client group
+      (and the proxy) only.
     """
 
     def __init__(
@@ -78,57 +94,84 @@ class PostgresDatabase(Construct):
         id: str,
         *,
         name: str,
-        settings: Database,
-        vpc_id: str,
-        subnet_ids: Sequence[str],
-        availability_zone_ids: Sequence[str],
-        client_group_id: str,
-        log_retention_days: int,
-        account: AwsAccount,
+        placement: DataPlacement,
+        engine_version: str,
+        instance_class: str,
+        allocated_storage_gb: int,
+        max_allocated_storage_gb: int,
+        database_name: str,
+        master_username: str,
         master_secret_name: str,
         proxy_users: Sequence[str],
+        master_password_version: int = 1,
         secret_replica: tuple[str, str] | None = None,
+        multi_az: bool = True,
+        deletion_protection: bool = True,
+        backup_retention_days: int = 7,
+        backup_window: str | None = None,
+        maintenance_window: str | None = None,
+        slow_query_ms: int = 1000,
+        monitoring_interval_seconds: int = 60,
+        performance_insights_retention_days: int = 7,
+        read_replicas: int = 0,
+        availability_zone_ids: Sequence[str] = (),
     ) -> None:
-        if not proxy_users or settings.master_username in proxy_users:
-            raise PropsError(
-                "PostgresDatabase", "proxy_users", list(proxy_users),
-                f"name the application roles (not the master user {settings.master_username!r})",
+        def refused(prop: str, value: object, allowed: str) -> PropsError:
+            return PropsError("PostgresDatabase", prop, value, allowed)
+
+        if not proxy_users or master_username in proxy_users:
+            raise refused(
+                "proxy_users", list(proxy_users),
+                f"name the application roles (not the master user {master_username!r})",
+            )  # fmt: skip
+        if not MAJOR_VERSION.match(engine_version):
+            raise refused(
+                "engine_version", engine_version,
+                "give the major version only (e.g. '17'): RDS applies minor versions itself",
+            )  # fmt: skip
+        if max_allocated_storage_gb < allocated_storage_gb:
+            raise refused(
+                "max_allocated_storage_gb", max_allocated_storage_gb,
+                f"use at least allocated_storage_gb ({allocated_storage_gb})",
+            )  # fmt: skip
+        if not 1 <= backup_retention_days <= MAX_BACKUP_RETENTION_DAYS:
+            raise refused(
+                "backup_retention_days", backup_retention_days,
+                f"use 1 to {MAX_BACKUP_RETENTION_DAYS} (0 would turn automated backups off)",
+            )  # fmt: skip
+        if monitoring_interval_seconds not in MONITORING_INTERVALS:
+            raise refused(
+                "monitoring_interval_seconds", monitoring_interval_seconds,
+                f"use one of {MONITORING_INTERVALS}",
+            )  # fmt: skip
+        if performance_insights_retention_days not in INSIGHTS_RETENTION_DAYS:
+            raise refused(
+                "performance_insights_retention_days", performance_insights_retention_days,
+                "use 7, a multiple of 31 up to 713, or 731",
+            )  # fmt: skip
+        if read_replicas and not availability_zone_ids:
+            raise refused(
+                "availability_zone_ids", list(availability_zone_ids),
+                f"give the zones to spread the {read_replicas} read replicas over",
             )  # fmt: skip
         super().__init__(scope, id)
+        account = placement.account
         region, partition = account.region, account.partition
-        self.key = RotatingKey(
-            self,
-            "key",
-            alias=f"alias/{name}-postgres",
+        tier = DataTier(self, name=name, store="postgres", port=PORT, placement=placement)
+        self.key = tier.key(
             description=f"Encrypts the PostgreSQL storage, insights and master secret of {name}",
-            account=account,
             # It also encrypts the automated backups and snapshots: recovery.
             guards_recovery=True,
         )
-        self.subnet_group = DbSubnetGroup(
-            self,
-            "subnet-group",
-            name=f"{name}-postgres",
-            description=f"Database subnets of {name}",
-            subnet_ids=list(subnet_ids),
-        )
-        self.proxy_security_group = ServiceSecurityGroup(
-            self,
-            "proxy-security-group",
+        self.subnet_group = tier.subnet_group(DbSubnetGroup)
+        self.proxy_security_group = tier.security_group(
+            id="proxy-security-group",
             name=f"{name}-postgres-proxy",
             description="RDS Proxy: PostgreSQL from the data clients",
-            vpc_id=vpc_id,
-            port=PORT,
-            clients={"data-clients": client_group_id},
         )
-        self.security_group = ServiceSecurityGroup(
-            self,
-            "security-group",
-            name=f"{name}-postgres",
+        self.security_group = tier.security_group(
             description="PostgreSQL: from the data clients and the proxy",
-            vpc_id=vpc_id,
-            port=PORT,
-            clients={"data-clients": client_group_id, "proxy": self.proxy_security_group.id},
+            also_admit={"proxy": self.proxy_security_group.id},
         )
         VpcSecurityGroupEgressRule(
             self,
@@ -140,7 +183,7 @@ class PostgresDatabase(Construct):
             to_port=PORT,
             referenced_security_group_id=self.security_group.id,
         )
-        major = settings.engine_version
+        major = engine_version
         self.parameter_group = DbParameterGroup(
             self,
             "parameters",
@@ -153,7 +196,7 @@ class PostgresDatabase(Construct):
                     ("rds.force_ssl", "1"),
                     ("log_connections", "1"),
                     ("log_disconnections", "1"),
-                    ("log_min_duration_statement", str(settings.slow_query_ms)),
+                    ("log_min_duration_statement", str(slow_query_ms)),
                 )
             ],
         )
@@ -174,7 +217,7 @@ class PostgresDatabase(Construct):
         )
 
         common = {
-            "instance_class": settings.instance_class,
+            "instance_class": instance_class,
             "storage_encrypted": True,
             "kms_key_id": self.key.arn,
             "vpc_security_group_ids": [self.security_group.id],
@@ -184,14 +227,14 @@ class PostgresDatabase(Construct):
             "iam_database_authentication_enabled": True,
             "auto_minor_version_upgrade": True,
             "copy_tags_to_snapshot": True,
-            "deletion_protection": settings.deletion_protection,
+            "deletion_protection": deletion_protection,
             "performance_insights_enabled": True,
             "performance_insights_kms_key_id": self.key.arn,
-            "performance_insights_retention_period": settings.performance_insights_retention_days,
-            "monitoring_interval": settings.monitoring_interval_seconds,
+            "performance_insights_retention_period": performance_insights_retention_days,
+            "monitoring_interval": monitoring_interval_seconds,
             "monitoring_role_arn": self.monitoring_role.arn,
             "enabled_cloudwatch_logs_exports": list(LOG_EXPORTS),
-            "maintenance_window": settings.maintenance_window,
+            "maintenance_window": maintenance_window,
         }
         self.identifier = f"{name}-postgres"
         self.master_secret = SecretsmanagerSecret(
@@ -216,32 +259,32 @@ class PostgresDatabase(Construct):
             value=json_with(
                 {
                     "engine": "postgres",
-                    "username": settings.master_username,
-                    "dbname": settings.database_name,
+                    "username": master_username,
+                    "dbname": database_name,
                 },
                 secret_key="password",  # noqa: S106 - a JSON key
                 password=password,
             ),
-            version=settings.master_password_version,
+            version=master_password_version,
         )
-        log_groups = self._log_groups([self.identifier], log_retention_days, account=account)
+        log_groups = self._exported_logs(tier, self.identifier)
         self.primary = DbInstance(
             self,
             "primary",
             identifier=self.identifier,
             engine="postgres",
-            engine_version=settings.engine_version,
-            allocated_storage=settings.allocated_storage_gb,
-            max_allocated_storage=settings.max_allocated_storage_gb,
+            engine_version=engine_version,
+            allocated_storage=allocated_storage_gb,
+            max_allocated_storage=max_allocated_storage_gb,
             storage_type="gp3",
-            db_name=settings.database_name,
-            username=settings.master_username,
+            db_name=database_name,
+            username=master_username,
             password_wo=password.value,
-            password_wo_version=settings.master_password_version,
-            multi_az=settings.multi_az,
+            password_wo_version=master_password_version,
+            multi_az=multi_az,
             db_subnet_group_name=self.subnet_group.name,
-            backup_retention_period=settings.backup_retention_days,
-            backup_window=settings.backup_window,
+            backup_retention_period=backup_retention_days,
+            backup_window=backup_window,
             delete_automated_backups=False,
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{self.identifier}-final",
@@ -249,7 +292,7 @@ class PostgresDatabase(Construct):
             **common,
         )
         self.replicas = []
-        for index in range(settings.read_replicas):
+        for index in range(read_replicas):
             replica_id = f"{self.identifier}-replica-{index}"
             zone = DataAwsAvailabilityZone(
                 self,
@@ -263,15 +306,10 @@ class PostgresDatabase(Construct):
                     identifier=replica_id,
                     replicate_source_db=self.primary.identifier,
                     availability_zone=zone.name,
-                    backup_retention_period=settings.backup_retention_days,
+                    backup_retention_period=backup_retention_days,
                     # A replica is rebuilt from the primary; its snapshot holds nothing new.
                     skip_final_snapshot=True,
-                    depends_on=self._log_groups(
-                        [replica_id],
-                        log_retention_days,
-                        account=account,
-                        prefix=f"replica-{index}-",
-                    ),
+                    depends_on=self._exported_logs(tier, replica_id, prefix=f"replica-{index}-"),
                     **common,
                 )
             )
@@ -314,7 +352,7 @@ class PostgresDatabase(Construct):
             engine_family="POSTGRESQL",
             require_tls=True,
             role_arn=self.proxy_role.arn,
-            vpc_subnet_ids=list(subnet_ids),
+            vpc_subnet_ids=list(placement.subnet_ids),
             vpc_security_group_ids=[self.proxy_security_group.id],
             idle_client_timeout=1800,
             debug_logging=False,
@@ -340,25 +378,18 @@ class PostgresDatabase(Construct):
             db_instance_identifier=self.primary.identifier,
         )
 
-    def _log_groups(
-        self,
-        identifiers: Sequence[str],
-        retention_days: int,
-        *,
-        account: AwsAccount,
-        prefix: str = "",
+    def _exported_logs(
+        self, tier: DataTier, identifier: str, *, prefix: str = ""
     ) -> list[Construct]:
-        groups = []
-        for identifier in identifiers:
-            for log in LOG_EXPORTS:
-                logs = EncryptedLogGroup(
-                    self,
-                    f"{prefix}{log}-logs",
-                    name=f"/aws/rds/instance/{identifier}/{log}",
-                    retention_days=retention_days,
-                    key_alias=f"alias/{identifier}-{log}-logs",
-                    description=f"the {log} log of {identifier}",
-                    account=account,
-                )
-                groups.append(logs.group)
-        return groups
+        """The log groups instance ``identifier`` exports ``LOG_EXPORTS`` to, for the
+        instance to depend on: RDS would otherwise create them itself, unencrypted
+        and kept forever."""
+        return [
+            tier.log_group(
+                f"{prefix}{log}-logs",
+                name=f"/aws/rds/instance/{identifier}/{log}",
+                key_alias=f"alias/{identifier}-{log}-logs",
+                description=f"the {log} log of {identifier}",
+            ).group
+            for log in LOG_EXPORTS
+        ]

@@ -24,13 +24,9 @@ from cdktf_cdktf_provider_aws.opensearch_domain import (
 )
 from constructs import Construct
 
-from kreo_infra.aws import AwsAccount
-from kreo_infra.config.models import Search
+from kreo_infra.data.tier import DataPlacement, DataTier
 from kreo_infra.errors import PropsError
-from kreo_infra.network.security_groups import ServiceSecurityGroup
 from kreo_infra.security.iam import policy_document
-from kreo_infra.security.kms import RotatingKey
-from kreo_infra.security.log_group import EncryptedLogGroup
 
 PORT = 443
 TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
@@ -41,19 +37,26 @@ LOG_TYPES = {
     "AUDIT_LOGS": "audit",
 }
 DEDICATED_MASTERS = 3
+ZONES = 3
+"""The zones a zone-aware domain spreads over."""
 
 
 class SearchDomain(Construct):
     """An OpenSearch domain in the database subnets.
 
-    * with ``zone_awareness``, data nodes spread over three zones and (with a
-      ``dedicated_master_type``) three dedicated master nodes;
+    * OpenSearch ``engine_version``, ``instance_count`` data nodes (default 3)
+      of ``instance_type`` with ``volume_size_gb`` of gp3 each;
+    * with ``zone_awareness`` (default on), the data nodes spread over three
+      zones (so their count is a multiple of 3 and the placement gives three
+      subnets); without, the domain uses the first subnet;
+    * with a ``dedicated_master_type`` (default none) three dedicated master
+      nodes;
     * encrypted at rest (rotating key) and node to node; HTTPS only, TLS 1.2+;
     * fine-grained access control whose master is the IAM role
       ``master_role_arn`` (no internal users, so no master password anywhere);
     * the domain's access policy admits only ``client_role_arns`` and the master;
     * slow, application and audit logs to encrypted log groups;
-    * reachable on 443 from ``client_group_id`` only.
+    * reachable on 443 from the ``placement``'s client group only.
     """
 
     def __init__(
@@ -62,52 +65,43 @@ class SearchDomain(Construct):
         id: str,
         *,
         name: str,
-        settings: Search,
-        vpc_id: str,
-        subnet_ids: Sequence[str],
-        client_group_id: str,
+        placement: DataPlacement,
+        engine_version: str,
+        instance_type: str,
+        volume_size_gb: int,
         master_role_arn: str,
         client_role_arns: Sequence[str],
-        log_retention_days: int,
-        account: AwsAccount,
+        instance_count: int = 3,
+        zone_awareness: bool = True,
+        dedicated_master_type: str | None = None,
     ) -> None:
-        super().__init__(scope, id)
-        zones = 3 if settings.zone_awareness else 1
-        if len(subnet_ids) < zones:
+        zones = ZONES if zone_awareness else 1
+        if instance_count < 1 or instance_count % zones:
             raise PropsError(
-                "SearchDomain",
-                "subnet_ids",
-                list(subnet_ids),
+                "SearchDomain", "instance_count", instance_count,
+                f"use a positive multiple of {zones} (the zones the data nodes spread over)",
+            )  # fmt: skip
+        if len(placement.subnet_ids) < zones:
+            raise PropsError(
+                "SearchDomain", "placement.subnet_ids", list(placement.subnet_ids),
                 f"give {zones} subnets (one per zone)",
-            )
+            )  # fmt: skip
+        super().__init__(scope, id)
+        account = placement.account
         region, account_id, partition = account.region, account.account_id, account.partition
-        domain_name = f"{name}-search"
+        tier = DataTier(self, name=name, store="search", port=PORT, placement=placement)
+        domain_name = tier.resource_name
         domain_arn = f"arn:{partition}:es:{region}:{account_id}:domain/{domain_name}"
-        self.key = RotatingKey(
-            self,
-            "key",
-            alias=f"alias/{name}-search",
-            description=f"Encrypts the search indices of {name}",
-            account=account,
-        )
-        self.security_group = ServiceSecurityGroup(
-            self,
-            "security-group",
-            name=f"{name}-search",
-            description="OpenSearch: HTTPS from the data clients",
-            vpc_id=vpc_id,
-            port=PORT,
-            clients={"data-clients": client_group_id},
+        self.key = tier.key(description=f"Encrypts the search indices of {name}")
+        self.security_group = tier.security_group(
+            description="OpenSearch: HTTPS from the data clients"
         )
         logs = {
-            log_type: EncryptedLogGroup(
-                self,
+            log_type: tier.log_group(
                 f"{short}-logs",
                 name=f"/aws/opensearch/{domain_name}/{short}",
-                retention_days=log_retention_days,
                 key_alias=f"alias/{name}-search-{short}-logs",
                 description=f"the OpenSearch {short} logs of {name}",
-                account=account,
             )
             for log_type, short in LOG_TYPES.items()
         }
@@ -131,27 +125,27 @@ class SearchDomain(Construct):
                 ]
             ),
         )
-        masters = settings.dedicated_master_type is not None
+        masters = dedicated_master_type is not None
         self.domain = OpensearchDomain(
             self,
             "domain",
             domain_name=domain_name,
-            engine_version=settings.engine_version,
+            engine_version=engine_version,
             cluster_config=OpensearchDomainClusterConfig(
-                instance_type=settings.instance_type,
-                instance_count=settings.instance_count,
-                zone_awareness_enabled=settings.zone_awareness,
+                instance_type=instance_type,
+                instance_count=instance_count,
+                zone_awareness_enabled=zone_awareness,
                 zone_awareness_config=OpensearchDomainClusterConfigZoneAwarenessConfig(
-                    availability_zone_count=3
+                    availability_zone_count=ZONES
                 )
-                if settings.zone_awareness
+                if zone_awareness
                 else None,
                 dedicated_master_enabled=masters,
-                dedicated_master_type=settings.dedicated_master_type,
+                dedicated_master_type=dedicated_master_type,
                 dedicated_master_count=DEDICATED_MASTERS if masters else None,
             ),
             ebs_options=OpensearchDomainEbsOptions(
-                ebs_enabled=True, volume_type="gp3", volume_size=settings.volume_size_gb
+                ebs_enabled=True, volume_type="gp3", volume_size=volume_size_gb
             ),
             encrypt_at_rest=OpensearchDomainEncryptAtRest(enabled=True, kms_key_id=self.key.arn),
             node_to_node_encryption=OpensearchDomainNodeToNodeEncryption(enabled=True),
@@ -178,7 +172,7 @@ class SearchDomain(Construct):
                 ]
             ),
             vpc_options=OpensearchDomainVpcOptions(
-                subnet_ids=list(subnet_ids)[:zones],
+                subnet_ids=list(placement.subnet_ids)[:zones],
                 security_group_ids=[self.security_group.id],
             ),
             log_publishing_options=[

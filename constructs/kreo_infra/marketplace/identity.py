@@ -10,10 +10,11 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from constructs import Construct
 
 from kreo_infra.aws import AwsAccount
-from kreo_infra.cluster.workload_identity import APP_NAMESPACE, PodIdentityRole, Workload
 from kreo_infra.errors import PropsError
 from kreo_infra.marketplace.database_users import database_reader, database_user
 from kreo_infra.security.iam import Statement, policy_document
+from kreo_infra.security.pod_identity import PodIdentityRole
+from kreo_infra.workloads import APP_NAMESPACE, Workload
 
 DATA_ACCESS_POLICY = "data-access"
 

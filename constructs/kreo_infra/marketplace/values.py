@@ -13,18 +13,16 @@ from typing import Any
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.config.models import split_image_tag
 from kreo_infra.marketplace.database_users import database_reader, database_user
-from kreo_infra.platform.values import ALB_SSL_POLICY, MONITORING_NAMESPACE, PROMETHEUS_POD_LABELS
+from kreo_infra.workloads import (
+    ALB_SSL_POLICY,
+    INGRESS_CLASS,
+    METRICS_PATH,
+    MONITORING_NAMESPACE,
+    PROMETHEUS_POD_LABELS,
+    SECRET_STORE,
+)
 
 Values = dict[str, Any]
-
-INGRESS_CLASS = "alb"
-"""The IngressClass of the AWS Load Balancer Controller (the platform layer's default)."""
-
-INGRESS_NAME = "kreo-marketplace-api"
-"""The chart's Ingress (``<release>-api``); the controller tags the ALB with it."""
-
-SECRET_STORE = "aws-secrets-manager"  # noqa: S105 - a ClusterSecretStore name
-"""The ClusterSecretStore of the platform layer (charts/kreo-platform)."""
 
 SECRET_REFRESH = "1h"  # noqa: S105 - an interval
 """How soon a value changed in Secrets Manager reaches the Kubernetes Secret."""
@@ -34,11 +32,6 @@ DATABASE_PORT = 5432
 
 DATA_PORTS = (DATABASE_PORT, 6379, 443)
 """RDS Proxy (PostgreSQL), Valkey, OpenSearch (HTTPS)."""
-
-METRICS_PATH = "/metrics"
-"""Where every service serves Prometheus metrics, on its API port (the image
-contract, charts/kreo-marketplace/README.md). Prometheus scrapes it in the
-cluster; the API's web ACL blocks it from the internet (edge layer)."""
 
 
 @dataclass(frozen=True)

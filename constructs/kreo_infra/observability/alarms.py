@@ -1,9 +1,8 @@
-"""CloudWatch alarms that notify one topic when they fire and when they clear."""
+"""CloudWatch alarms built from AlarmSpecs, notifying a topic when they fire and clear."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
     CloudwatchMetricAlarm,
@@ -13,133 +12,110 @@ from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import (
 from constructs import Construct
 
 from kreo_infra.errors import PropsError
+from kreo_infra.observability.spec import AlarmSpec, Ratio
 
-Comparison = Literal[
-    "GreaterThanThreshold",
-    "GreaterThanOrEqualToThreshold",
-    "LessThanThreshold",
-    "LessThanOrEqualToThreshold",
-]
-MissingData = Literal["missing", "ignore", "breaching", "notBreaching"]
-
-PERIOD_SECONDS = 300
-"""Five-minute periods: the resolution of the AWS service metrics alarmed on."""
-
-EVALUATION_PERIODS = 3
-"""An alarm fires after 3 of 3 breaching periods (15 minutes): no page for a blip."""
+RATIO_EXPRESSION = "100 * FILL(errors, 0) / requests"
+"""A Ratio's percentage; a period without numerator data (no errors) counts as 0."""
 
 
 class AlarmSet(Construct):
-    """Alarms named ``<prefix>-<id>``, each notifying ``topic_arn`` on ALARM and on OK.
+    """Alarms named ``<prefix>-<spec id>``, each notifying a topic on ALARM and on OK.
 
-    ``metric`` adds a threshold on one metric; ``ratio`` one on the percentage
-    ``100 * numerator / denominator`` of two metrics (metric math). ``alarms``
-    maps every id to its alarm, for tests and the dashboard.
+    ``add`` turns one ``AlarmSpec`` into an alarm (a child construct with the
+    spec's id). An alarm notifies ``topic_arn``, or, when its spec names a
+    region, the topic ``regional_topic_arns`` gives for that region (CloudWatch
+    alarms notify topics of their own region; default: none, so every spec
+    must be in the stack's region). ``alarms`` maps every id to its alarm, in
+    the order added, for tests and the dashboard.
     """
 
-    def __init__(self, scope: Construct, id: str, *, prefix: str, topic_arn: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        prefix: str,
+        topic_arn: str,
+        regional_topic_arns: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(scope, id)
         self.prefix = prefix
         self.topic_arn = topic_arn
+        self.regional_topic_arns = dict(regional_topic_arns or {})
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
 
-    def _check(self, id: str) -> None:
-        if id in self.alarms:
-            raise PropsError("AlarmSet", "id", id, "give every alarm its own id")
-
-    def metric(
-        self,
-        id: str,
-        *,
-        description: str,
-        namespace: str,
-        metric: str,
-        dimensions: Mapping[str, str],
-        statistic: str,
-        comparison: Comparison,
-        threshold: float,
-        period: int = PERIOD_SECONDS,
-        evaluation_periods: int = EVALUATION_PERIODS,
-        missing_data: MissingData = "missing",
-        topic_arn: str | None = None,
-        region: str | None = None,
-    ) -> CloudwatchMetricAlarm:
-        """An alarm on ``statistic`` of one metric compared with ``threshold``."""
-        self._check(id)
-        topic = topic_arn or self.topic_arn
-        alarm = CloudwatchMetricAlarm(
-            self,
-            id,
-            alarm_name=f"{self.prefix}-{id}",
-            alarm_description=description,
-            namespace=namespace,
-            metric_name=metric,
-            dimensions=dict(dimensions),
-            statistic=statistic,
-            comparison_operator=comparison,
-            threshold=threshold,
-            period=period,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=evaluation_periods,
-            treat_missing_data=missing_data,
-            alarm_actions=[topic],
-            ok_actions=[topic],
-            region=region,
-        )
-        self.alarms[id] = alarm
-        return alarm
-
-    def ratio(
-        self,
-        id: str,
-        *,
-        description: str,
-        namespace: str,
-        numerator: str,
-        denominator: str,
-        dimensions: Mapping[str, str],
-        threshold_percent: float,
-        period: int = PERIOD_SECONDS,
-        evaluation_periods: int = EVALUATION_PERIODS,
-    ) -> CloudwatchMetricAlarm:
-        """An alarm when ``100 * sum(numerator) / sum(denominator)`` exceeds a percentage."""
-        self._check(id)
-
-        def query(query_id: str, metric: str) -> CloudwatchMetricAlarmMetricQuery:
-            return CloudwatchMetricAlarmMetricQuery(
-                id=query_id,
-                return_data=False,
-                metric=CloudwatchMetricAlarmMetricQueryMetric(
-                    namespace=namespace,
-                    metric_name=metric,
-                    dimensions=dict(dimensions),
-                    stat="Sum",
-                    period=period,
-                ),
+    def _topic_arn(self, spec: AlarmSpec) -> str:
+        if spec.region is None:
+            return self.topic_arn
+        if spec.region not in self.regional_topic_arns:
+            raise PropsError(
+                "AlarmSet",
+                f"{spec.id}.region",
+                spec.region,
+                "an alarm notifies a topic of its own region; give regional_topic_arns one "
+                f"for it (have: {sorted(self.regional_topic_arns)})",
             )
+        return self.regional_topic_arns[spec.region]
 
-        alarm = CloudwatchMetricAlarm(
-            self,
-            id,
-            alarm_name=f"{self.prefix}-{id}",
-            alarm_description=description,
-            comparison_operator="GreaterThanThreshold",
-            threshold=threshold_percent,
-            evaluation_periods=evaluation_periods,
-            datapoints_to_alarm=evaluation_periods,
-            treat_missing_data="notBreaching",  # no requests, no errors
-            metric_query=[
-                query("errors", numerator),
-                query("requests", denominator),
-                CloudwatchMetricAlarmMetricQuery(
-                    id="rate",
-                    expression="100 * FILL(errors, 0) / requests",
-                    label=f"{numerator} per {denominator} (%)",
-                    return_data=True,
-                ),
-            ],
-            alarm_actions=[self.topic_arn],
-            ok_actions=[self.topic_arn],
-        )
-        self.alarms[id] = alarm
+    def add(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
+        """The alarm ``spec`` describes: on one metric, or on a ``Ratio`` of two."""
+        if spec.id in self.alarms:
+            raise PropsError("AlarmSet", "id", spec.id, "give every alarm its own id")
+        topic = self._topic_arn(spec)
+        common = {
+            "alarm_name": f"{self.prefix}-{spec.id}",
+            "alarm_description": spec.description,
+            "comparison_operator": spec.comparison,
+            "threshold": spec.threshold,
+            "evaluation_periods": spec.evaluation_periods,
+            "datapoints_to_alarm": spec.evaluation_periods,
+            "treat_missing_data": spec.missing_data,
+            "alarm_actions": [topic],
+            "ok_actions": [topic],
+            "region": spec.region,
+        }
+        if isinstance(spec.metric, Ratio):
+            alarm = CloudwatchMetricAlarm(
+                self, spec.id, metric_query=_ratio_queries(spec, spec.metric), **common
+            )
+        else:
+            alarm = CloudwatchMetricAlarm(
+                self,
+                spec.id,
+                namespace=spec.namespace,
+                metric_name=spec.metric,
+                dimensions=dict(spec.dimensions),
+                statistic=spec.statistic,
+                period=spec.period,
+                **common,
+            )
+        self.alarms[spec.id] = alarm
         return alarm
+
+
+def _ratio_queries(spec: AlarmSpec, ratio: Ratio) -> list[CloudwatchMetricAlarmMetricQuery]:
+    """Metric math: the two metrics (not alarmed on themselves) and their percentage."""
+
+    def query(query_id: str, metric: str) -> CloudwatchMetricAlarmMetricQuery:
+        return CloudwatchMetricAlarmMetricQuery(
+            id=query_id,
+            return_data=False,
+            metric=CloudwatchMetricAlarmMetricQueryMetric(
+                namespace=spec.namespace,
+                metric_name=metric,
+                dimensions=dict(spec.dimensions),
+                stat=spec.statistic,
+                period=spec.period,
+            ),
+        )
+
+    return [
+        query("errors", ratio.numerator),
+        query("requests", ratio.denominator),
+        CloudwatchMetricAlarmMetricQuery(
+            id="rate",
+            expression=RATIO_EXPRESSION,
+            label=f"{ratio.numerator} per {ratio.denominator} (%)",
+            return_data=True,
+        ),
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cdktf import Fn
@@ -30,9 +31,16 @@ class ClusterProviders:
 
 
 def cluster_providers(
-    stack: Construct, *, cluster_name: str, region: str, endpoint: str, ca_data: str
+    stack: Construct,
+    *,
+    cluster_name: str,
+    region: str,
+    endpoint: str,
+    ca_data: str,
+    pin: Callable[[str], None],
 ) -> ClusterProviders:
-    """Kubernetes and Helm providers (ids ``kubernetes``, ``helm``) for one cluster.
+    """Kubernetes and Helm providers (ids ``kubernetes``, ``helm``) for one cluster,
+    each pinned by ``pin`` (the stack's ``pin_provider``: the versions in config).
 
     They reach the API at ``endpoint`` with the cluster's CA (base64 ``ca_data``)
     and authenticate with a short-lived token from ``aws eks get-token``, run at
@@ -61,4 +69,6 @@ def cluster_providers(
             ),
         ),
     )
+    pin("kubernetes")
+    pin("helm")
     return ClusterProviders(kubernetes=kubernetes, helm=helm)

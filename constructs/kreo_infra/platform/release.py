@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import yaml
-from cdktf import ITerraformDependable, TerraformProvider
+from cdktf import AssetType, ITerraformDependable, TerraformAsset, TerraformProvider
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
@@ -66,3 +67,35 @@ class PinnedRelease(Construct):
             provider=provider,
             depends_on=list(depends_on) or None,
         )
+
+
+def local_chart_release(
+    scope: Construct,
+    *,
+    chart: str,
+    charts_dir: Path,
+    asset_id: str,
+    namespace: str,
+    values: Values,
+    provider: TerraformProvider,
+    depends_on: Sequence[ITerraformDependable] = (),
+) -> PinnedRelease:
+    """The project's own chart ``charts_dir/<chart>``, released as ``chart``.
+
+    The chart directory travels with the synthesized stack as an asset
+    (construct ``asset_id`` in ``scope``), so a plan or deploy from
+    ``cdktf.out/`` needs nothing else from the checkout; the release
+    (construct id and release name ``chart``, in ``scope`` too) installs it
+    from there. Both ids are part of the synthesized output: never rename one.
+    """
+    asset = TerraformAsset(scope, asset_id, path=str(charts_dir / chart), type=AssetType.DIRECTORY)
+    return PinnedRelease(
+        scope,
+        chart,
+        name=chart,
+        namespace=namespace,
+        local_chart_path=asset.path,
+        values=values,
+        provider=provider,
+        depends_on=depends_on,
+    )

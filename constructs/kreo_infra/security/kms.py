@@ -33,7 +33,7 @@ class RotatingKey(Construct):
     key encrypts recovery points (RDS automated backups and their DR replicas,
     snapshot copies, backup vaults). Its policy then denies deleting, disabling,
     re-policying it and revoking its grants to everyone but the break-glass role
-    and the root user (:func:`kreo_infra.delivery.guardrails.guarded_key_statement`),
+    and the root user (:func:`kreo_infra.security.guards.guarded_key_statement`),
     and it is tagged ``kreo:guards = recovery`` for the IAM denials and detection.
     The key's creator cannot change its policy afterwards, so the key is created
     with ``bypass_policy_lockout_safety_check``; later policy changes are the

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktf import AssetType, TerraformAsset, TerraformOutput
+from cdktf import TerraformStack
 from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1, NamespaceV1Metadata
 from constructs import Construct
 
-from kreo_infra.cluster.workload_identity import APP_NAMESPACE, PRODUCT_SERVICE
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.marketplace.identity import DataAccess, ServiceIdentities
 from kreo_infra.marketplace.values import DataEndpoints, EdgeEndpoints, marketplace_values
 from kreo_infra.platform.providers import cluster_providers
-from kreo_infra.platform.release import PinnedRelease
-from kreo_infra.stacks.cluster import ClusterStack
-from kreo_infra.stacks.data import DataStack
-from kreo_infra.stacks.edge import EdgeStack
+from kreo_infra.platform.release import local_chart_release
 from kreo_infra.stacks.kreo_stack import KreoStack
-from kreo_infra.stacks.platform import PlatformStack
+from kreo_infra.stacks.outputs import AppOutputs, ClusterOutputs, DataOutputs, EdgeOutputs
+from kreo_infra.workloads import APP_NAMESPACE, PRODUCT_SERVICE
 
 MARKETPLACE_CHART = "kreo-marketplace"
 
@@ -48,22 +45,23 @@ class AppStack(KreoStack):
         scope: Construct,
         *,
         config: EnvironmentConfig,
-        edge: EdgeStack,
-        cluster: ClusterStack,
-        data: DataStack,
-        platform: PlatformStack,
+        edge: EdgeOutputs,
+        cluster: ClusterOutputs,
+        data: DataOutputs,
+        platform: TerraformStack,
         charts_dir: Path,
     ) -> None:
-        super().__init__(scope, config=config)
+        """``platform``: the platform stack, of which nothing is read, but whose
+        controllers and CRDs must be there first (deploy order without a value)."""
+        super().__init__(scope, config=config, after=[platform])
         providers = cluster_providers(
             self,
             cluster_name=config.cluster_name,
             region=config.region,
             endpoint=cluster.cluster_endpoint,
             ca_data=cluster.cluster_ca_data,
+            pin=self.pin_provider,
         )
-        self.pin_provider("kubernetes")
-        self.pin_provider("helm")
 
         kubernetes_minor = f"v{config.cluster.kubernetes_version}"
         self.namespace = NamespaceV1(
@@ -131,18 +129,12 @@ class AppStack(KreoStack):
                 media_cdn_domain=edge.media_cdn_domain,
             ),
         )
-        chart = TerraformAsset(
+        self.release = local_chart_release(
             self,
-            "marketplace-chart",
-            path=str(charts_dir / MARKETPLACE_CHART),
-            type=AssetType.DIRECTORY,
-        )
-        self.release = PinnedRelease(
-            self,
-            MARKETPLACE_CHART,
-            name=MARKETPLACE_CHART,
+            chart=MARKETPLACE_CHART,
+            charts_dir=charts_dir,
+            asset_id="marketplace-chart",
             namespace=APP_NAMESPACE,
-            local_chart_path=chart.path,
             values=self.values,
             provider=providers.helm,
             # The controllers (load balancer, secrets, DNS) and the Prometheus
@@ -150,14 +142,10 @@ class AppStack(KreoStack):
             # the pods ask for credentials.
             depends_on=[self.namespace, *self.identities.dependables],
         )
-        # Nothing of the platform layer is read here, but its controllers and
-        # CRDs must be there first: deploy order without a cross-stack value.
-        self.add_dependency(platform)
-
-        outputs = {
-            "app-namespace": APP_NAMESPACE,
-            "api-url": f"https://{config.dns.api_fqdn}",
-            "service-role-arns": self.identities.role_arns,
-        }
-        for output_id, value in outputs.items():
-            TerraformOutput(self, output_id, value=value)
+        self.outputs = self.publish(
+            AppOutputs(
+                app_namespace=APP_NAMESPACE,
+                api_url=f"https://{config.dns.api_fqdn}",
+                service_role_arns=self.identities.role_arns,
+            )
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformOutput
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 from constructs import Construct
 
@@ -11,35 +10,20 @@ from kreo_infra.cluster.addons import ADDON_CONFIGURATION, BEFORE_NODES, Managed
 from kreo_infra.cluster.control_plane import EksControlPlane
 from kreo_infra.cluster.node_group import ManagedNodeGroup
 from kreo_infra.cluster.volume_key import VolumeKey
-from kreo_infra.cluster.workload_identity import (
-    ALERTMANAGER,
-    CLOUDWATCH_AGENT,
-    CLUSTER_AUTOSCALER,
-    EBS_CSI_DRIVER,
-    EXTERNAL_DNS,
-    EXTERNAL_SECRETS,
-    LOAD_BALANCER_CONTROLLER,
-    PRODUCT_SERVICE,
-    VPC_CNI,
-    PodIdentityRole,
-)
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.delivery.runners import GithubActionsRunner
-from kreo_infra.stacks.edge import EdgeStack
+from kreo_infra.platform.addons import REGISTRY, IdentityInputs
+from kreo_infra.security.pod_identity import PodIdentityRole
 from kreo_infra.stacks.kreo_stack import KreoStack
-from kreo_infra.stacks.network import NetworkStack
+from kreo_infra.stacks.outputs import ClusterOutputs, EdgeOutputs, NetworkOutputs
 from kreo_infra.tags import standard_tags
+from kreo_infra.workloads import CLOUDWATCH_AGENT, EBS_CSI_DRIVER, PRODUCT_SERVICE, VPC_CNI
 
 
 class ClusterStack(KreoStack):
     """The EKS cluster of one environment, in the network stack's private subnets.
 
-    Attributes later stacks consume as cross-stack references: ``cluster_name``,
-    ``cluster_endpoint``, ``cluster_ca_data``, ``cluster_arn``, ``oidc_issuer``,
-    ``role_arns`` and ``role_names``
-    (per workload), ``repository_urls`` (per service),
-    ``data_clients_security_group_id`` (the group the data tier admits) and
-    ``volume_key_arn`` (the KMS key of the cluster's EBS volumes).
+    Later stacks read :class:`ClusterOutputs` (``outputs``) only.
     """
 
     layer = "cluster"
@@ -49,8 +33,8 @@ class ClusterStack(KreoStack):
         scope: Construct,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
-        edge: EdgeStack,
+        network: NetworkOutputs,
+        edge: EdgeOutputs,
         registry_account_id: str | None = None,
     ) -> None:
         """``registry_account_id``: the account of the image registry, in this region
@@ -98,59 +82,31 @@ class ClusterStack(KreoStack):
 
         identity = {"cluster_name": cluster.name, "cluster_arn": cluster.arn}
         common = {"account": aws, **identity}
+        # Every Helm add-on that calls AWS (kreo_infra.platform.addons), then the
+        # product service's and the EKS managed add-ons' roles.
+        addon_inputs = IdentityInputs(
+            partition=partition,
+            region=region,
+            account_id=account,
+            cluster_name=name,
+            zone_id=edge.zone_id,
+            record_hosts=(config.dns.api_fqdn,),
+            alarm_topic=config.alarm_topic_name,
+            secrets_prefix=config.secrets_prefix,
+        )
         self.roles = {
             role.workload.name: role
             for role in (
-                PodIdentityRole(
-                    self,
-                    "load-balancer-controller",
-                    workload=LOAD_BALANCER_CONTROLLER,
-                    statements=policies.load_balancer_controller(
-                        partition=partition, region=region, account_id=account, cluster_name=name
-                    ),
-                    **common,
-                ),
-                PodIdentityRole(
-                    self,
-                    "cluster-autoscaler",
-                    workload=CLUSTER_AUTOSCALER,
-                    statements=policies.cluster_autoscaler(
-                        partition=partition, region=region, account_id=account, cluster_name=name
-                    ),
-                    **common,
-                ),
-                PodIdentityRole(
-                    self,
-                    "external-dns",
-                    workload=EXTERNAL_DNS,
-                    statements=policies.external_dns(
-                        partition=partition, zone_id=edge.zone_id, hosts=[config.dns.api_fqdn]
-                    ),
-                    **common,
-                ),
-                PodIdentityRole(
-                    self,
-                    "alertmanager",
-                    workload=ALERTMANAGER,
-                    statements=policies.alert_publisher(
-                        partition=partition,
-                        region=region,
-                        account_id=account,
-                        topic=config.alarm_topic_name,
-                    ),
-                    **common,
-                ),
-                PodIdentityRole(
-                    self,
-                    "external-secrets",
-                    workload=EXTERNAL_SECRETS,
-                    statements=policies.external_secrets(
-                        partition=partition,
-                        region=region,
-                        account_id=account,
-                        prefix=config.secrets_prefix,
-                    ),
-                    **common,
+                *(
+                    PodIdentityRole(
+                        self,
+                        addon.identity_id,
+                        workload=addon.workload,
+                        statements=addon.statements(addon_inputs),
+                        **common,
+                    )
+                    for addon in REGISTRY
+                    if addon.statements is not None
                 ),
                 PodIdentityRole(
                     self,
@@ -255,29 +211,6 @@ class ClusterStack(KreoStack):
         host = f"{registry_account_id or account}.dkr.ecr.{region}.amazonaws.com"
         self.repository_urls = {s: f"{host}/{config.project}/{s}" for s in config.services}
 
-        self.cluster_name = cluster.name
-        self.cluster_endpoint = cluster.endpoint
-        self.cluster_ca_data = cluster.certificate_authority.get(0).data
-        self.oidc_issuer = cluster.identity.get(0).oidc.get(0).issuer
-        self.cluster_arn = cluster.arn
-        self.role_arns = {name: role.arn for name, role in self.roles.items()}
-        self.role_names = {name: role.role.name for name, role in self.roles.items()}
-        self.data_clients_security_group_id = self.data_clients.id
-        self.volume_key_arn = self.volume_key.arn
-
-        outputs = {
-            "cluster-name": self.cluster_name,
-            "cluster-endpoint": self.cluster_endpoint,
-            "cluster-certificate-authority-data": self.cluster_ca_data,
-            "cluster-oidc-issuer": self.oidc_issuer,
-            "cluster-security-group-id": self.control_plane.cluster_security_group_id,
-            "data-clients-security-group-id": self.data_clients_security_group_id,
-            "workload-role-arns": self.role_arns,
-            "repository-urls": self.repository_urls,
-        }
-        for output_id, value in outputs.items():
-            TerraformOutput(self, output_id, value=value)
-
         # GitHub Actions runners in the VPC (CodeBuild-hosted), the only place the
         # pipeline reaches the private Kubernetes API from: the deploy workflow's
         # workloads jobs and the pull requests' workloads plans, one project each,
@@ -298,8 +231,19 @@ class ClusterStack(KreoStack):
             )
             for purpose, workflow in (("deploy", "^infra-deploy$"), ("plan", "^infra-ci$"))
         }
-        TerraformOutput(
-            self,
-            "runner-project-names",
-            value={purpose: r.project.name for purpose, r in self.runners.items()},
+        self.outputs = self.publish(
+            ClusterOutputs(
+                cluster_name=cluster.name,
+                cluster_endpoint=cluster.endpoint,
+                cluster_ca_data=cluster.certificate_authority.get(0).data,
+                oidc_issuer=cluster.identity.get(0).oidc.get(0).issuer,
+                cluster_security_group_id=self.control_plane.cluster_security_group_id,
+                data_clients_security_group_id=self.data_clients.id,
+                role_arns={name: role.arn for name, role in self.roles.items()},
+                repository_urls=self.repository_urls,
+                runner_project_names={p: r.project.name for p, r in self.runners.items()},
+                cluster_arn=cluster.arn,
+                role_names={name: role.role.name for name, role in self.roles.items()},
+                volume_key_arn=self.volume_key.arn,
+            )
         )

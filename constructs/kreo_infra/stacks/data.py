@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from cdktf import Fn, TerraformLocal, TerraformOutput
+from cdktf import Fn, TerraformLocal
 from constructs import Construct
 
-from kreo_infra.cluster.workload_identity import PRODUCT_SERVICE
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.data.cache import ReplicatedCache
 from kreo_infra.data.postgres import PostgresDatabase
 from kreo_infra.data.search import SearchDomain
 from kreo_infra.data.secrets import DATABASE_MASTER_SECRET, ApplicationSecrets, GeneratedSecret
 from kreo_infra.data.storage import MediaStorage
+from kreo_infra.data.tier import DataPlacement
 from kreo_infra.marketplace.database_users import database_reader, database_user
-from kreo_infra.stacks.cluster import ClusterStack
-from kreo_infra.stacks.edge import EdgeStack
 from kreo_infra.stacks.kreo_stack import KreoStack
-from kreo_infra.stacks.network import NetworkStack
+from kreo_infra.stacks.outputs import ClusterOutputs, DataOutputs, EdgeOutputs, NetworkOutputs
+from kreo_infra.workloads import PRODUCT_SERVICE
 
 GRAFANA_ADMIN_USER = "admin"
 """Grafana's admin login (the password is generated: :class:`GeneratedSecret`)."""
@@ -27,13 +26,7 @@ class DataStack(KreoStack):
     application secrets, in the network stack's database subnets, reachable
     from the cluster's data-clients group only.
 
-    Attributes for the app layer: ``database_proxy_endpoint``,
-    ``database_proxy_resource_id``, ``database_reader_endpoints``,
-    ``cache_endpoint``, ``cache_arn``, ``cache_user_arn``, ``cache_user_name``,
-    ``search_endpoint``, ``search_domain_name``, ``database_identifier``,
-    ``database_replica_identifiers``, ``database_primary_arn``, ``database_proxy_name``,
-    ``cache_id``, ``cache_member_ids``,
-    ``secret_arns`` / ``secret_names``, ``media_bucket``.
+    Later layers read :class:`DataOutputs` (``outputs``) only.
     """
 
     layer = "data"
@@ -43,20 +36,20 @@ class DataStack(KreoStack):
         scope: Construct,
         *,
         config: EnvironmentConfig,
-        network: NetworkStack,
-        edge: EdgeStack,
-        cluster: ClusterStack,
+        network: NetworkOutputs,
+        edge: EdgeOutputs,
+        cluster: ClusterOutputs,
     ) -> None:
         super().__init__(scope, config=config)
         name = config.stack_prefix
         aws = self.account
-        placement = {
-            "vpc_id": network.vpc_id,
-            "subnet_ids": network.database_subnet_ids,
-            "client_group_id": cluster.data_clients_security_group_id,
-            "log_retention_days": config.cluster.log_retention_days,
-            "account": aws,
-        }
+        placement = DataPlacement(
+            vpc_id=network.vpc_id,
+            subnet_ids=network.database_subnet_ids,
+            client_group_id=cluster.data_clients_security_group_id,
+            log_retention_days=config.cluster.log_retention_days,
+            account=aws,
+        )
         secrets = config.secrets
         self.secrets = ApplicationSecrets(
             self,
@@ -77,34 +70,69 @@ class DataStack(KreoStack):
             },
         )
 
+        db_config = config.database
         self.database = PostgresDatabase(
             self,
             "postgres",
             name=name,
-            settings=config.database,
-            availability_zone_ids=config.network.availability_zone_ids,
+            placement=placement,
+            engine_version=db_config.engine_version,
+            instance_class=db_config.instance_class,
+            allocated_storage_gb=db_config.allocated_storage_gb,
+            max_allocated_storage_gb=db_config.max_allocated_storage_gb,
+            database_name=db_config.database_name,
+            master_username=db_config.master_username,
             master_secret_name=f"{config.secrets_prefix}{DATABASE_MASTER_SECRET}",
             proxy_users=[
                 user
                 for service in config.services
                 for user in (database_user(service), database_reader(service))
             ],
+            master_password_version=db_config.master_password_version,
             secret_replica=(
                 (config.dr_region, self.secrets.replica_key.arn)
                 if self.secrets.replica_key
                 else None
             ),
-            **placement,
+            multi_az=db_config.multi_az,
+            deletion_protection=db_config.deletion_protection,
+            backup_retention_days=db_config.backup_retention_days,
+            backup_window=db_config.backup_window,
+            maintenance_window=db_config.maintenance_window,
+            slow_query_ms=db_config.slow_query_ms,
+            monitoring_interval_seconds=db_config.monitoring_interval_seconds,
+            performance_insights_retention_days=db_config.performance_insights_retention_days,
+            read_replicas=db_config.read_replicas,
+            availability_zone_ids=config.network.availability_zone_ids,
         )
-        self.cache = ReplicatedCache(self, "cache", name=name, settings=config.cache, **placement)
+        cache_config = config.cache  # transit_encryption is always on: ReplicatedCache requires TLS
+        self.cache = ReplicatedCache(
+            self,
+            "cache",
+            name=name,
+            placement=placement,
+            engine=cache_config.engine,
+            engine_version=cache_config.engine_version,
+            node_type=cache_config.node_type,
+            replicas_per_shard=cache_config.replicas_per_shard,
+            snapshot_retention_days=cache_config.snapshot_retention_days,
+            snapshot_window=cache_config.snapshot_window,
+            maintenance_window=cache_config.maintenance_window,
+        )
+        search_config = config.search
         self.search = SearchDomain(
             self,
             "search",
             name=name,
-            settings=config.search,
+            placement=placement,
+            engine_version=search_config.engine_version,
+            instance_type=search_config.instance_type,
+            instance_count=search_config.instance_count,
+            zone_awareness=search_config.zone_awareness,
+            dedicated_master_type=search_config.dedicated_master_type,
+            volume_size_gb=search_config.volume_size_gb,
             master_role_arn=self.iam_role_arn(config.cluster.admin_role_names[0]),
             client_role_arns=[cluster.role_arns[PRODUCT_SERVICE.name]],
-            **placement,
         )
         storage = config.storage
         self.storage = MediaStorage(
@@ -120,56 +148,41 @@ class DataStack(KreoStack):
             cdn_distribution_arn=edge.media_distribution_arn,
         )
 
-        self.database_proxy_endpoint = self.database.proxy.endpoint
         # rds-db:connect names the proxy by its resource id (prx-...), the last
         # field of its ARN. A local, so other stacks read a plain value, not an
         # expression with quotes inside their JSON policy documents.
-        self.database_proxy_resource_id = TerraformLocal(
+        proxy_resource_id = TerraformLocal(
             self,
             "proxy-resource-id",
             Fn.element(Fn.split(":", self.database.proxy.arn), 6),
         ).as_string
-        self.database_reader_endpoints = [r.address for r in self.database.replicas]
-        self.database_replica_resource_ids = [r.resource_id for r in self.database.replicas]
-        self.database_primary_host = self.database.primary.address
-        self.database_secret_arn = self.database.master_secret_arn
-        self.database_master_secret_name = self.database.master_secret.name
-        self.cache_endpoint = self.cache.replication_group.primary_endpoint_address
-        self.cache_reader_endpoint = self.cache.replication_group.reader_endpoint_address
-        self.cache_arn = self.cache.replication_group.arn
-        self.cache_id = self.cache.replication_group.replication_group_id
-        # Members of a non-clustered replication group are <id>-001, -002, ...
-        self.cache_member_ids = [
-            f"{name}-cache-{index:03d}" for index in range(1, 2 + config.cache.replicas_per_shard)
-        ]
-        self.database_identifier = self.database.primary.identifier
-        self.database_replica_identifiers = [r.identifier for r in self.database.replicas]
-        self.database_primary_arn = self.database.primary.arn
-        self.database_proxy_name = self.database.proxy.name
-        self.search_domain_name = self.search.domain.domain_name
-        self.cache_user_arn = self.cache.app_user.arn
-        self.cache_user_name = self.cache.app_user.user_name
-        self.search_endpoint = self.search.domain.endpoint
-        self.secret_arns = {n: s.arn for n, s in self.secrets.secrets.items()}
-        self.secret_names = {n: s.name for n, s in self.secrets.secrets.items()}
-        self.media_bucket = self.storage.media.name
-
-        outputs = {
-            "database-proxy-endpoint": self.database_proxy_endpoint,
-            "database-proxy-resource-id": self.database_proxy_resource_id,
-            "database-reader-endpoints": self.database_reader_endpoints,
-            "database-master-secret-arn": self.database_secret_arn,
-            "database-primary-host": self.database_primary_host,
-            "cache-endpoint": self.cache_endpoint,
-            "cache-reader-endpoint": self.cache_reader_endpoint,
-            "cache-arn": self.cache_arn,
-            "cache-user-arn": self.cache_user_arn,
-            "cache-user-name": self.cache_user_name,
-            "search-endpoint": self.search_endpoint,
-            "secret-arns": self.secret_arns,
-            "secret-names": self.secret_names,
-            "media-bucket": self.media_bucket,
-            "access-logs-bucket": self.storage.access_logs.name,
-        }
-        for output_id, value in outputs.items():
-            TerraformOutput(self, output_id, value=value)
+        self.cache_member_ids = self.cache.member_ids
+        database, cache = self.database, self.cache
+        self.outputs = self.publish(
+            DataOutputs(
+                database_proxy_endpoint=database.proxy.endpoint,
+                database_proxy_resource_id=proxy_resource_id,
+                database_reader_endpoints=[r.address for r in database.replicas],
+                database_secret_arn=database.master_secret_arn,
+                database_primary_host=database.primary.address,
+                cache_endpoint=cache.replication_group.primary_endpoint_address,
+                cache_reader_endpoint=cache.replication_group.reader_endpoint_address,
+                cache_arn=cache.replication_group.arn,
+                cache_user_arn=cache.app_user.arn,
+                cache_user_name=cache.app_user.user_name,
+                search_endpoint=self.search.domain.endpoint,
+                secret_arns={n: s.arn for n, s in self.secrets.secrets.items()},
+                secret_names={n: s.name for n, s in self.secrets.secrets.items()},
+                media_bucket=self.storage.media.name,
+                access_logs_bucket=self.storage.access_logs.name,
+                database_identifier=database.primary.identifier,
+                database_replica_identifiers=[r.identifier for r in database.replicas],
+                database_replica_resource_ids=[r.resource_id for r in database.replicas],
+                database_primary_arn=database.primary.arn,
+                database_proxy_name=database.proxy.name,
+                database_master_secret_name=database.master_secret.name,
+                cache_id=cache.replication_group.replication_group_id,
+                cache_member_ids=self.cache_member_ids,
+                search_domain_name=self.search.domain.domain_name,
+            )
+        )

@@ -10,10 +10,10 @@ from kreo_infra.edge.cdn import EdgeSettings, S3Distribution, SecurityHeadersPol
 from kreo_infra.edge.dns import DnsValidatedCertificate, PublicZone
 from kreo_infra.edge.waf import CLOUDFRONT_REGION, RateLimit, WebAcl, rate_limit_per_window
 from kreo_infra.errors import PropsError
-from kreo_infra.marketplace.values import METRICS_PATH
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.outputs import EdgeOutputs
 from kreo_infra.storage.buckets import PrivateBucket, replica_bucket_name, s3_origin_domain
+from kreo_infra.workloads import METRICS_PATH
 
 PARENT_ZONE_PROFILE = "kreo-parent-zone"
 """The AWS profile the parent-zone provider uses (``make plan`` / ``apply-plan`` write it)."""

@@ -102,20 +102,6 @@ def test_node_group_not_zonal_spans_every_subnet(stack: Any) -> None:
     assert (group["node_group_name"], group["subnet_ids"]) == ("general", ["s1", "s2"])
 
 
-def test_pod_identity_role_needs_permissions(stack: Any) -> None:
-    from kreo_infra.cluster.workload_identity import PRODUCT_SERVICE, PodIdentityRole
-
-    with pytest.raises(PropsError, match="give the role statements or managed policies"):
-        PodIdentityRole(
-            stack,
-            "r",
-            workload=PRODUCT_SERVICE,
-            cluster_name="c",
-            cluster_arn="arn",
-            account=ACCOUNT,
-        )
-
-
 def test_repositories_need_distinct_services(stack: Any) -> None:
     from kreo_infra.cluster.registry import ServiceRepositories
 

@@ -1,8 +1,10 @@
-"""The cluster workloads' permission statements: scoped to this cluster."""
+"""The cluster's own workloads' permission statements: scoped to this cluster.
+
+The Helm add-ons' statements are tested with their add-on (tests/kreo_infra/platform/addons/).
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -22,58 +24,6 @@ def resources(statement: dict[str, Any]) -> list[str]:
 def actions(statement: dict[str, Any]) -> list[str]:
     value = statement["Action"]
     return [value] if isinstance(value, str) else list(value)
-
-
-# --- AWS Load Balancer Controller ----------------------------------------------------------------
-
-
-@pytest.fixture
-def controller() -> list[dict[str, Any]]:
-    return policies.load_balancer_controller(**SCOPE, cluster_name=CLUSTER)
-
-
-def test_controller_tag_tests_name_this_cluster(controller: list[dict[str, Any]]) -> None:
-    """The published policy's ``Null: false`` ("any cluster's tag") becomes
-    ``StringEquals`` this cluster's name on every statement that had it."""
-    tag = policies.LOAD_BALANCER_CONTROLLER_TAG
-    published = json.loads(
-        (policies._HERE / "aws-load-balancer-controller.json").read_text(encoding="utf-8")
-    )["Statement"]
-    assert len(controller) == len(published)
-    scoped = 0
-    for before, after in zip(published, controller, strict=True):
-        assert actions(after) == actions(before)
-        null_before = before.get("Condition", {}).get("Null", {})
-        for key, value in null_before.items():
-            if value == "false":
-                assert after["Condition"]["StringEquals"][key] == CLUSTER
-                assert key not in after["Condition"].get("Null", {})
-                scoped += 1
-            else:  # "true": the request must not (re)set the tag; kept as published
-                assert after["Condition"]["Null"][key] == "true"
-    assert scoped == 7  # every Null "false" of the published v3.5.0 policy
-    text = json.dumps(controller)
-    assert f'"aws:ResourceTag/{tag}": "false"' not in text
-    assert f'"aws:RequestTag/{tag}": "false"' not in text
-
-
-def test_controller_arns_name_this_region_and_account(controller: list[dict[str, Any]]) -> None:
-    arns = [r for s in controller for r in resources(s) if r != "*"]
-    assert arns
-    for arn in arns:
-        assert arn.startswith(
-            (
-                "arn:aws:ec2:eu-west-1:123456789012:",
-                "arn:aws:elasticloadbalancing:eu-west-1:123456789012:",
-            )
-        ), arn
-
-
-def test_controller_partition(controller: list[dict[str, Any]]) -> None:
-    other = policies.load_balancer_controller(
-        **{**SCOPE, "partition": "aws-us-gov"}, cluster_name=CLUSTER
-    )
-    assert "arn:aws:" not in json.dumps(other)
 
 
 # --- EBS CSI driver ------------------------------------------------------------------------------

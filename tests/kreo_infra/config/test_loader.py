@@ -15,12 +15,12 @@ import pytest
 import yaml
 
 from kreo_infra.config import ConfigError, load_environment, load_environments
+from kreo_infra.config.eks import EKS_STANDARD_SUPPORT
 from kreo_infra.config.loader import (
     available_environments,
     deep_merge,
     parse_environment_list,
 )
-from kreo_infra.config.models import EKS_STANDARD_SUPPORT
 from tests.conftest import CONFIG_DIR
 from tests.kreo_infra.config.conftest import APEX_OWNER, SUBDOMAIN, override
 
@@ -308,6 +308,17 @@ def test_backup_retention_below_the_seed(fixture_config: Path) -> None:
     assert "greater than or equal to 7" in error.problem
 
 
+@pytest.mark.parametrize("days", [30, 100, 732])
+def test_performance_insights_retention_rds_refuses(fixture_config: Path, days: int) -> None:
+    """RDS keeps Performance Insights 7 days, whole 31-day months up to 23, or 731 days."""
+    override(
+        fixture_config, APEX_OWNER, {"database": {"performance_insights_retention_days": days}}
+    )
+    error = error_of(fixture_config)
+    assert error.path == "database.performance_insights_retention_days"
+    assert f"{days} days: use 7, a multiple of 31 up to 713, or 731" in error.problem
+
+
 def test_error_in_defaults_blames_the_defaults_file(fixture_config: Path) -> None:
     defaults = override(fixture_config, "defaults", {"network": {"vpc_cidr": "ten"}})
     for env in (APEX_OWNER, SUBDOMAIN):
@@ -458,10 +469,13 @@ def test_chart_without_a_version(fixture_config: Path) -> None:
     )
 
 
-def test_chart_missing_from_config(fixture_config: Path) -> None:
-    edit(fixture_config, "defaults", lambda d: d["platform"]["charts"].pop("external-dns"))
+def test_chart_pinned_under_a_name_that_is_no_dns_label(fixture_config: Path) -> None:
+    """Pins are keyed by add-on name (a release name); which names exist is the
+    add-on registry's business, checked by main.py (tests/test_main.py)."""
+    pin = {"repository": "https://example.org/charts", "chart": "extra", "version": "1.0.0"}
+    override(fixture_config, APEX_OWNER, {"platform": {"charts": {"Extra_Chart": pin}}})
     error = error_of(fixture_config)
-    assert (error.path, error.problem) == ("platform.charts", "pin a version for external-dns")
+    assert error.path == "platform.charts.Extra_Chart (key)"
 
 
 def test_delegation_from_a_zone_that_is_not_a_parent(fixture_config: Path) -> None:

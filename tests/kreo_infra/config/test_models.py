@@ -17,10 +17,9 @@ import pytest
 import yaml
 
 from kreo_infra.config import EnvironmentConfig, load_environment, load_environments
+from kreo_infra.config.eks import ADDONS, EKS_STANDARD_SUPPORT
 from kreo_infra.config.loader import SHARED_SETTINGS
 from kreo_infra.config.models import (
-    ADDONS,
-    EKS_STANDARD_SUPPORT,
     ENVIRONMENT_NAME,
     UNIQUE_NAMES,
     derive_names,

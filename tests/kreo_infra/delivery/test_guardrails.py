@@ -222,9 +222,10 @@ def _all_statements() -> Iterator[tuple[str, Mapping[str, Any]]]:
 
 def test_every_action_and_module_tuple_exists() -> None:
     from kreo_infra.delivery import guardrails
+    from kreo_infra.security import guards
 
     named = {a for _, s in _all_statements() for a in _actions(s) if a != "*"}
-    for value in vars(guardrails).values():
+    for value in [*vars(guardrails).values(), *vars(guards).values()]:
         if isinstance(value, tuple) and all(isinstance(v, str) and ":" in v for v in value):
             named.update(value)
     missing = sorted(a for a in named if not _privileges(a))

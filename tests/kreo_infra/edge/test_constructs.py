@@ -251,12 +251,3 @@ def test_security_headers_default_referrer_policy(stack: Any) -> None:
     (policy,) = synth_stack(stack)["resource"]["aws_cloudfront_response_headers_policy"].values()
     referrer = policy["security_headers_config"]["referrer_policy"]
     assert referrer["referrer_policy"] == "strict-origin-when-cross-origin"
-
-
-def test_private_bucket_ownership_validated(stack: Any) -> None:
-    from kreo_infra.storage.buckets import PrivateBucket
-
-    with pytest.raises(PropsError, match="object_ownership='ObjectWriter'"):
-        PrivateBucket(
-            stack, "b", name="b", noncurrent_version_expiry_days=1, object_ownership="ObjectWriter"
-        )

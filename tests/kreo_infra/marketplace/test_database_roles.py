@@ -22,8 +22,8 @@ import pytest
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.data.secrets import DATABASE_MASTER_SECRET
 from kreo_infra.marketplace.database_users import database_reader, database_user
-from kreo_infra.marketplace.values import SECRET_STORE
 from kreo_infra.platform.release import DEFAULT_TIMEOUT_SECONDS
+from kreo_infra.workloads import SECRET_STORE
 from tests.conftest import Synthesis
 from tests.kreo_infra.marketplace.test_chart import NAMESPACE, is_hook, render, stack_values
 

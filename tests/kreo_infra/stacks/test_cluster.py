@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 
 from kreo_infra.config import EnvironmentConfig
-from kreo_infra.config.models import ADDONS
+from kreo_infra.config.eks import ADDONS
+from kreo_infra.platform.addons import REGISTRY
 from tests.conftest import Synthesis
+
+ADDON_ROLES = [a for a in REGISTRY if a.statements]
+"""The Helm add-ons with a Pod Identity role (kreo_infra.platform.addons)."""
 
 Env = tuple[Synthesis, str, EnvironmentConfig]
 NETWORK_STATE = "${data.terraform_remote_state.cross-stack-reference-input-{prefix}-network."
@@ -361,7 +365,7 @@ def test_workload_roles_trust_only_pod_identity_of_this_cluster(env: Env) -> Non
         if p.count("/") == 1 and "group" not in p and "-runner/" not in p
     }
     workload_roles.pop("control-plane/role")
-    assert len(workload_roles) == 9
+    assert len(workload_roles) == len(ADDON_ROLES) + 4  # product, EBS, CloudWatch, VPC CNI
     for path, role in workload_roles.items():
         (statement,) = json.loads(role["assume_role_policy"])["Statement"]
         assert statement["Principal"] == {"Service": "pods.eks.amazonaws.com"}, path
@@ -535,7 +539,7 @@ def test_outputs_for_later_stacks(env: Env) -> None:
     } <= set(outputs)  # fmt: skip
     # The volume key reaches the platform layer's StorageClass as a cross-stack
     # reference (cdktf adds that output itself).
-    assert len(outputs["workload-role-arns"]["value"]) == 9
+    assert len(outputs["workload-role-arns"]["value"]) == len(ADDON_ROLES) + 4
 
 
 def access_policies(synthesis: Synthesis, stack: str) -> dict[str, str]:

@@ -231,7 +231,7 @@ def test_cross_stack_reference_reads_the_network_state(
     app = App(outdir=str(tmp_path))
     network = NetworkStack(app, config=config)
     consumer = Consumer(app, config=config)
-    TerraformOutput(consumer, "uses-vpc", value=network.vpc_id)
+    TerraformOutput(consumer, "uses-vpc", value=network.outputs.vpc_id)
     app.synth()
     stack = tmp_path / "stacks" / f"{config.stack_prefix}-consumer" / "cdk.tf.json"
     body = json.loads(stack.read_text())

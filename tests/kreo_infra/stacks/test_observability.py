@@ -184,7 +184,7 @@ def test_load_balancer_found_by_the_controllers_tags(env: Env) -> None:
 
 
 def test_ingress_name_matches_the_chart(env: Env) -> None:
-    from kreo_infra.marketplace.values import INGRESS_NAME
+    from kreo_infra.workloads import INGRESS_NAME
     from tests.charts import installed
 
     synthesis, _, config = env

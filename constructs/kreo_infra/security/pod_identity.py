@@ -1,9 +1,8 @@
-"""EKS Pod Identity: one IAM role per workload, bound to its service account."""
+"""EKS Pod Identity: an IAM role only the Pod Identity agent can assume, for one workload."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from cdktf import ITerraformDependable
 from cdktf_cdktf_provider_aws.eks_pod_identity_association import EksPodIdentityAssociation
@@ -15,39 +14,9 @@ from constructs import Construct
 from kreo_infra.aws import AwsAccount
 from kreo_infra.errors import PropsError
 from kreo_infra.security.iam import Statement, aws_managed_policy, policy_document
+from kreo_infra.workloads import Workload
 
 POD_IDENTITY_SERVICE = "pods.eks.amazonaws.com"
-
-APP_NAMESPACE = "kreo-marketplace"
-"""The namespace of the marketplace services (the app layer creates it)."""
-
-
-@dataclass(frozen=True)
-class Workload:
-    """A Kubernetes service account that gets AWS permissions.
-
-    The namespace and service account are a contract with the Helm releases
-    (platform layer) and the marketplace chart (app layer), which create them.
-    """
-
-    name: str
-    namespace: str
-    service_account: str
-
-
-LOAD_BALANCER_CONTROLLER = Workload(
-    "aws-load-balancer-controller", "kube-system", "aws-load-balancer-controller"
-)
-CLUSTER_AUTOSCALER = Workload("cluster-autoscaler", "kube-system", "cluster-autoscaler")
-EXTERNAL_DNS = Workload("external-dns", "external-dns", "external-dns")
-CERT_MANAGER = Workload("cert-manager", "cert-manager", "cert-manager")
-EXTERNAL_SECRETS = Workload("external-secrets", "external-secrets", "external-secrets")
-ALERTMANAGER = Workload("alertmanager", "monitoring", "alertmanager")
-"""Alertmanager (kube-prometheus-stack): publishes alerts to the environment's SNS topic."""
-EBS_CSI_DRIVER = Workload("ebs-csi-driver", "kube-system", "ebs-csi-controller-sa")
-VPC_CNI = Workload("vpc-cni", "kube-system", "aws-node")
-CLOUDWATCH_AGENT = Workload("cloudwatch-agent", "amazon-cloudwatch", "cloudwatch-agent")
-PRODUCT_SERVICE = Workload("product-service", APP_NAMESPACE, "product-service")
 
 
 class PodIdentityRole(Construct):

@@ -1,4 +1,4 @@
-"""AlarmTopic and AlarmSet: defaults and input validation."""
+"""kreo_infra.alerting.topic: AlarmTopic defaults and input validation."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ ACCOUNT = AwsAccount(account_id="123456789012", partition="aws", region="eu-west
 
 
 def test_topic_in_another_region_scopes_its_policy_there(stack: Any) -> None:
-    from kreo_infra.observability.topic import AlarmTopic
+    from kreo_infra.alerting.topic import AlarmTopic
 
     AlarmTopic(stack, "t", name="t", emails=["a@kreo.com"], account=ACCOUNT, region="us-east-1")
     resources = synth_stack(stack)["resource"]
@@ -29,7 +29,7 @@ def test_topic_in_another_region_scopes_its_policy_there(stack: Any) -> None:
 
 
 def test_topic_with_a_pager(stack: Any) -> None:
-    from kreo_infra.observability.topic import AlarmTopic
+    from kreo_infra.alerting.topic import AlarmTopic
 
     AlarmTopic(
         stack,
@@ -50,40 +50,9 @@ def test_topic_with_a_pager(stack: Any) -> None:
     [({"emails": []}, "name at least one address"), ({"pager_url": "http://p"}, "https://")],
 )
 def test_topic_validated(stack: Any, props: dict[str, Any], message: str) -> None:
-    from kreo_infra.observability.topic import AlarmTopic
+    from kreo_infra.alerting.topic import AlarmTopic
 
     with pytest.raises(PropsError, match=message):
         AlarmTopic(
             stack, "t", **{"name": "t", "emails": ["a@kreo.com"], "account": ACCOUNT, **props}
         )
-
-
-def test_alarm_defaults(stack: Any) -> None:
-    from kreo_infra.observability.alarms import AlarmSet
-
-    alarms = AlarmSet(stack, "a", prefix="kreo", topic_arn="arn:topic")
-    alarms.metric(
-        "x", description="d", namespace="N", metric="M", dimensions={"D": "v"},
-        statistic="Average", comparison="GreaterThanThreshold", threshold=1,
-    )  # fmt: skip
-    (alarm,) = synth_stack(stack)["resource"]["aws_cloudwatch_metric_alarm"].values()
-    assert (alarm["period"], alarm["evaluation_periods"], alarm["datapoints_to_alarm"]) == (
-        300,
-        3,
-        3,
-    )
-    assert alarm["treat_missing_data"] == "missing"
-    assert alarm["alarm_actions"] == alarm["ok_actions"] == ["arn:topic"]
-
-
-def test_alarm_ids_are_unique(stack: Any) -> None:
-    from kreo_infra.observability.alarms import AlarmSet
-
-    alarms = AlarmSet(stack, "a", prefix="kreo", topic_arn="arn:topic")
-    props: dict[str, Any] = {
-        "description": "d", "namespace": "N", "metric": "M", "dimensions": {},
-        "statistic": "Sum", "comparison": "GreaterThanThreshold", "threshold": 1,
-    }  # fmt: skip
-    alarms.metric("x", **props)
-    with pytest.raises(PropsError, match="id='x'"):
-        alarms.metric("x", **props)

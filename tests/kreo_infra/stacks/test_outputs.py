@@ -1,0 +1,106 @@
+"""kreo_infra.stacks.outputs: what each stack publishes, and KreoStack.publish."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from kreo_infra.stacks import outputs as published
+from tests.conftest import Synthesis
+
+CROSS_STACK = "cross-stack-output-"
+"""cdktf's own outputs for the values other stacks read (not ours to name)."""
+
+
+def _stacks(synthesis: Synthesis) -> dict[str, object]:
+    from kreo_infra.stacks.kreo_stack import KreoStack
+
+    return {
+        child.stack_name: child
+        for child in synthesis.app.node.children
+        if isinstance(child, KreoStack)
+    }
+
+
+def _expected_names(outputs: object) -> set[str]:
+    names = set()
+    for item in dataclasses.fields(outputs):  # type: ignore[arg-type]
+        name = item.metadata.get(published.OUTPUT_KEY, item.name.replace("_", "-"))
+        if name is not None and getattr(outputs, item.name) is not None:
+            names.add(name)
+    return names
+
+
+def test_every_consumed_stack_publishes_frozen_outputs(synthesis: Synthesis) -> None:
+    """Every stack but the release-only ones (platform, GitHub) hands on a frozen dataclass."""
+    without = sorted(
+        name
+        for name, stack in _stacks(synthesis).items()
+        if getattr(stack, "outputs", None) is None
+    )
+    assert all(name.endswith(("-platform", "-github")) for name in without), without
+    for stack in _stacks(synthesis).values():
+        outputs = getattr(stack, "outputs", None)
+        if outputs is not None:
+            assert dataclasses.is_dataclass(outputs)
+            assert type(outputs).__dataclass_params__.frozen  # type: ignore[attr-defined]
+            assert type(outputs).__module__ == published.__name__
+
+
+def test_terraform_outputs_are_exactly_the_published_fields(synthesis: Synthesis) -> None:
+    """No hand-written output beside the contract, none of the contract missing."""
+    for name, stack in _stacks(synthesis).items():
+        written = {
+            output
+            for output in synthesis.stack(name).get("output", {})
+            if not output.startswith(CROSS_STACK)
+        }
+        outputs = getattr(stack, "outputs", None)
+        assert written == (_expected_names(outputs) if outputs is not None else set()), name
+
+
+def test_renamed_and_internal_fields(synthesis: Synthesis, env_name: str) -> None:
+    """``output(name)`` renames a field's output; ``INTERNAL`` fields are read by other
+    stacks but written as no output of their own."""
+    data = synthesis.stack(f"kreo-{env_name}-data")["output"]
+    assert "database-master-secret-arn" in data
+    assert "database-secret-arn" not in data
+    assert not {"database-identifier", "cache-member-ids", "search-domain-name"} & set(data)
+    cluster = synthesis.stack(f"kreo-{env_name}-cluster")["output"]
+    assert {"cluster-certificate-authority-data", "workload-role-arns"} <= set(cluster)
+
+
+def test_fields_left_none_are_not_written(synthesis: Synthesis) -> None:
+    """The registry's outputs exist in the apex owner's bootstrap only."""
+    from kreo_infra.config.loader import apex_owner
+
+    apex = apex_owner(synthesis.configs)
+    for config in synthesis.configs:
+        written = synthesis.stack(f"kreo-{config.name}-bootstrap")["output"]
+        assert ("repository-urls" in written) == (config is apex), config.name
+        assert ("image-push-role-arn" in written) == (config is apex), config.name
+
+
+def test_network_outputs_pair_zones_with_private_subnets() -> None:
+    network = published.NetworkOutputs(
+        vpc_id="vpc",
+        vpc_cidr="10.0.0.0/16",
+        availability_zone_ids=["use1-az1", "use1-az2"],
+        public_subnet_ids=["pub-a", "pub-b"],
+        private_subnet_ids=["priv-a", "priv-b"],
+        database_subnet_ids=["db-a", "db-b"],
+        public_subnet_cidrs=[],
+        private_subnet_cidrs=[],
+        database_subnet_cidrs=[],
+        endpoint_security_group_id="sg",
+    )
+    assert network.private_subnet_ids_by_zone == {"use1-az1": "priv-a", "use1-az2": "priv-b"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        network.vpc_id = "other"  # type: ignore[misc]
+
+
+def test_edge_outputs_name_every_distribution(synthesis: Synthesis) -> None:
+    edge = next(s for n, s in _stacks(synthesis).items() if n.endswith("-edge")).outputs  # type: ignore[attr-defined]
+    assert set(edge.distribution_ids) == {"media", "www", "vendors"}
+    assert edge.distribution_ids["www"] == edge.www_distribution_id
