@@ -142,7 +142,7 @@ class AppStack(KreoStack):
             # the pods ask for credentials.
             depends_on=[self.namespace, *self.identities.dependables],
         )
-        self.outputs = self.publish(
+        self.publish(
             AppOutputs(
                 app_namespace=APP_NAMESPACE,
                 api_url=f"https://{config.dns.api_fqdn}",

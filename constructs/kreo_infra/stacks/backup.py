@@ -164,7 +164,7 @@ class BackupStack(KreoStack):
                 provider=self.dr_provider,
             )
 
-        self.outputs = self.publish(
+        self.publish(
             BackupOutputs(
                 vault_name=self.vault.name,
                 dr_vault_name=self.dr_vault.name if self.dr_vault else "",

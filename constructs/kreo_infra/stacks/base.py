@@ -43,4 +43,4 @@ class BaseStack(KreoStack):
                 type="TAG_FILTERS_1_0", query=json.dumps(query, sort_keys=True)
             ),
         )
-        self.outputs = self.publish(BaseOutputs(resource_group_arn=self.resource_group.arn))
+        self.publish(BaseOutputs(resource_group_arn=self.resource_group.arn))

@@ -346,7 +346,7 @@ class BootstrapStack(KreoStack):
         )
         if owns_apex:
             self._shared(peers)
-        self.outputs = self.publish(
+        self.publish(
             BootstrapOutputs(
                 state_bucket=self.state.name,
                 break_glass_role_arn=self.break_glass.arn,

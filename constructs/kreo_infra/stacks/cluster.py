@@ -231,7 +231,7 @@ class ClusterStack(KreoStack):
             )
             for purpose, workflow in (("deploy", "^infra-deploy$"), ("plan", "^infra-ci$"))
         }
-        self.outputs = self.publish(
+        self.publish(
             ClusterOutputs(
                 cluster_name=cluster.name,
                 cluster_endpoint=cluster.endpoint,

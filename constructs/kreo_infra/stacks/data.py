@@ -158,7 +158,7 @@ class DataStack(KreoStack):
         ).as_string
         self.cache_member_ids = self.cache.member_ids
         database, cache = self.database, self.cache
-        self.outputs = self.publish(
+        self.publish(
             DataOutputs(
                 database_proxy_endpoint=database.proxy.endpoint,
                 database_proxy_resource_id=proxy_resource_id,

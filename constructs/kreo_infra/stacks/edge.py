@@ -153,7 +153,7 @@ class EdgeStack(KreoStack):
             )
 
         www, vendors = self.sites["www-site"], self.sites["vendors-site"]
-        self.outputs = self.publish(
+        self.publish(
             EdgeOutputs(
                 zone_id=self.zone.zone_id,
                 zone_name_servers=self.zone.name_servers,

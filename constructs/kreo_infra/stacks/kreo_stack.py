@@ -64,6 +64,10 @@ class KreoStack(TerraformStack):
     environment has an account of its own), applied by an administrator: its state
     starts local (``state.bootstrap_backend``) because it creates the state bucket."""
 
+    outputs: Any = None
+    """What this stack hands later layers (a dataclass of kreo_infra.stacks.outputs, set
+    by :meth:`publish`); None for a stack nothing reads (platform, GitHub)."""
+
     applied_by_pipeline: ClassVar[bool] = True
     """The deploy role applies it: its IAM roles carry the pipeline's boundary. False
     for what administrators apply (the bootstrap, the GitHub settings)."""
@@ -135,6 +139,7 @@ class KreoStack(TerraformStack):
             value: Any = getattr(outputs, item.name)
             if name is not None and value is not None:
                 TerraformOutput(self, name, value=value)
+        self.outputs = outputs
         return outputs
 
     @property

@@ -55,7 +55,7 @@ class NetworkStack(KreoStack):
             route_table_ids=[t.id for t in self.network.private_route_tables],
         )
 
-        self.outputs = self.publish(
+        self.publish(
             NetworkOutputs(
                 vpc_id=self.network.vpc.id,
                 vpc_cidr=network.vpc_cidr,

@@ -170,7 +170,7 @@ class ObservabilityStack(KreoStack):
         self.dashboard = CloudwatchDashboard(
             self, "dashboard", dashboard_name=name, dashboard_body=json.dumps(body)
         )
-        self.outputs = self.publish(
+        self.publish(
             ObservabilityOutputs(
                 alarm_topic_arn=self.topic.arn,
                 alarm_names=[a.alarm_name for a in self.alarms.alarms.values()],

@@ -10,20 +10,11 @@ from typing import Any
 import pytest
 
 from kreo_infra.cluster import policies
+from tests.statements import actions, resources
 
 CLUSTER = "kreo-test"
 SCOPE = {"partition": "aws", "region": "eu-west-1", "account_id": "123456789012"}
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
-
-
-def resources(statement: dict[str, Any]) -> list[str]:
-    value = statement["Resource"]
-    return [value] if isinstance(value, str) else list(value)
-
-
-def actions(statement: dict[str, Any]) -> list[str]:
-    value = statement["Action"]
-    return [value] if isinstance(value, str) else list(value)
 
 
 # --- EBS CSI driver ------------------------------------------------------------------------------

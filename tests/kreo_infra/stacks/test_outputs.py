@@ -104,3 +104,20 @@ def test_edge_outputs_name_every_distribution(synthesis: Synthesis) -> None:
     edge = next(s for n, s in _stacks(synthesis).items() if n.endswith("-edge")).outputs  # type: ignore[attr-defined]
     assert set(edge.distribution_ids) == {"media", "www", "vendors"}
     assert edge.distribution_ids["www"] == edge.www_distribution_id
+
+
+def test_network_outputs_are_named_in_kebab_case(synthesis: Synthesis, env_name: str) -> None:
+    """The names operators and runbooks read (``terraform output vpc-id``), spelled out."""
+    written = synthesis.stack(f"kreo-{env_name}-network")["output"]
+    assert {name for name in written if not name.startswith(CROSS_STACK)} == {
+        "vpc-id",
+        "vpc-cidr",
+        "availability-zone-ids",
+        "public-subnet-ids",
+        "private-subnet-ids",
+        "database-subnet-ids",
+        "public-subnet-cidrs",
+        "private-subnet-cidrs",
+        "database-subnet-cidrs",
+        "endpoint-security-group-id",
+    }

@@ -10,19 +10,10 @@ import pytest
 
 from kreo_infra.platform.addons import aws_load_balancer_controller as controller_addon
 from tests.kreo_infra.platform.addons.conftest import IDENTITY_INPUTS, Platform
+from tests.statements import actions, resources
 
 CLUSTER = IDENTITY_INPUTS.cluster_name
 NAME = controller_addon.ADDON.name
-
-
-def resources(statement: dict[str, Any]) -> list[str]:
-    value = statement["Resource"]
-    return [value] if isinstance(value, str) else list(value)
-
-
-def actions(statement: dict[str, Any]) -> list[str]:
-    value = statement["Action"]
-    return [value] if isinstance(value, str) else list(value)
 
 
 # --- IAM -----------------------------------------------------------------------------------------

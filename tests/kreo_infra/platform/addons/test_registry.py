@@ -365,3 +365,20 @@ def test_a_module_without_its_addon_is_refused(monkeypatch: pytest.MonkeyPatch) 
     _fake_package(monkeypatch, {"reloader": ModuleType("reloader")})
     with pytest.raises(PropsError, match="define ADDON"):
         addons._discover()
+
+
+def test_the_architecture_release_table_lists_every_add_on_at_its_pin() -> None:
+    """docs/architecture.md ("The platform layer") names each add-on at its pinned
+    version and namespace, and no release the registry does not have."""
+    text = (PROJECT_ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = text[text.index("| release | namespace |") :].split("\n\n", 1)[0]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        release, namespace = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        name, version = release.split(" ", 1)
+        rows[name] = (version, namespace)
+    charts = load_environments(CONFIG_DIR)[0].platform.charts
+    expected = {
+        addon.name: (charts[addon.name].version, addon.workload.namespace) for addon in REGISTRY
+    }
+    assert {n: v for n, v in rows.items() if n != PLATFORM_CHART} == expected
