@@ -30,13 +30,8 @@ import os
 import sys
 from pathlib import Path
 
-import yaml
-
-from kreo_infra.config import EnvironmentConfig
 from kreo_infra.config.loader import (
-    DEFAULTS_FILE,
     ConfigError,
-    display_path,
     load_environments,
     parent_of,
     parse_environment_list,
@@ -47,51 +42,15 @@ from kreo_infra.layers import PHASES, environment_stacks, first_deploy_order
 EXIT_BAD_INPUT = 2
 
 
-def check_chart_pins(config_dir: Path, configs: list[EnvironmentConfig]) -> None:
-    """Raise :class:`ConfigError` unless every environment (``configs``: all of them,
-    whichever are selected) pins exactly the registered add-ons (``platform.charts``;
-    kreo_infra.platform.addons): the config cannot know the registry, so this runs
-    right after loading.
-
-    The first problem is reported, with its key: a missing pin against the
-    defaults (where the pins live), a pin that names no add-on against the file
-    that spells it out (the environment's own first).
-    """
-    # Here, inside main()'s error handling: an add-on module that cannot be
-    # registered is reported as one line too (PropsError).
-    from kreo_infra.platform.addons import addon_names
-
-    names = addon_names()
-    defaults_file = config_dir / DEFAULTS_FILE
-    for config in configs:
-        pinned = config.platform.charts
-        missing = [name for name in names if name not in pinned]
-        if missing:
-            raise ConfigError(
-                display_path(defaults_file),
-                f"platform.charts.{missing[0]}",
-                f"pin a chart version for the add-on {missing[0]} "
-                f"(kreo_infra/platform/addons/{missing[0].replace('-', '_')}.py)",
-            )
-        unknown = sorted(name for name in pinned if name not in names)
-        if unknown:
-            env_file = config_dir / f"{config.name}.yaml"
-            env_data = yaml.safe_load(env_file.read_text(encoding="utf-8")) or {}
-            env_pins = (env_data.get("platform") or {}).get("charts") or {}
-            raise ConfigError(
-                display_path(env_file if unknown[0] in env_pins else defaults_file),
-                f"platform.charts.{unknown[0]}",
-                f"no add-on of that name (kreo_infra/platform/addons/); "
-                f"the add-ons are {', '.join(names)}",
-            )
-
-
 def main(argv: list[str]) -> int:
     config_dir = Path(os.environ.get("KREO_CONFIG_DIR") or Path(__file__).parent / "config")
     names = parse_environment_list(os.environ.get("KREO_ENVIRONMENTS"))
     try:
-        configs = load_environments(config_dir, names)
-        check_chart_pins(config_dir, load_environments(config_dir) if names else configs)
+        # The config cannot know the add-on registry: its names come from here. An
+        # add-on module that cannot be registered is one line too (PropsError).
+        from kreo_infra.platform.addons import addon_names
+
+        configs = load_environments(config_dir, names, chart_names=addon_names())
         if "--check" in argv:
             print(f"config ok: {', '.join(c.name for c in configs)}")
             return 0

@@ -206,17 +206,63 @@ def load_environment(config_dir: Path, name: str) -> EnvironmentConfig:
 
 
 def load_environments(
-    config_dir: Path, names: Sequence[str] | None = None
+    config_dir: Path,
+    names: Sequence[str] | None = None,
+    *,
+    chart_names: Sequence[str] | None = None,
 ) -> list[EnvironmentConfig]:
     """Load ``names`` (default: every environment in ``config_dir``), in the order given,
-    after checking every environment of the account together (:func:`check_account`)."""
+    after checking every environment of the account together (:func:`check_account`)
+    and, given ``chart_names`` (the add-on registry's: main.py passes them), that each
+    pins exactly those charts (:func:`check_chart_pins`)."""
     known = available_environments(config_dir)
     wanted = list(names) if names else known
     if not wanted:
         raise ConfigError(display_path(config_dir), "", "no environment files found")
     loaded = {name: load_environment(config_dir, name) for name in [*known, *wanted]}
     check_account(config_dir, [loaded[name] for name in known])
+    if chart_names is not None:
+        check_chart_pins(config_dir, [loaded[name] for name in known], chart_names)
     return [loaded[name] for name in wanted]
+
+
+def check_chart_pins(
+    config_dir: Path, configs: Sequence[EnvironmentConfig], chart_names: Sequence[str]
+) -> None:
+    """Raise :class:`ConfigError` unless each environment pins exactly ``chart_names``
+    (``platform.charts``): an add-on without a pin cannot be released, a pin without
+    an add-on would be ignored silently.
+
+    The first problem is reported, with its key: a missing pin against the defaults
+    (where the pins live), a pin that names no add-on against the file that spells it
+    out (the environment's own first).
+    """
+    defaults_file = config_dir / DEFAULTS_FILE
+    for config in configs:
+        pinned = config.platform.charts
+        missing = [name for name in chart_names if name not in pinned]
+        if missing:
+            raise ConfigError(
+                display_path(defaults_file),
+                f"platform.charts.{missing[0]}",
+                f"pin a chart version for the add-on {missing[0]} "
+                f"(kreo_infra/platform/addons/{missing[0].replace('-', '_')}.py)",
+            )
+        unknown = sorted(name for name in pinned if name not in chart_names)
+        if unknown:
+            env_file = config_dir / f"{config.name}.yaml"
+            loc = ("platform", "charts", unknown[0])
+            blamed = (
+                env_file
+                if _blames_overrides(_read_yaml(defaults_file), _read_yaml(env_file), loc)
+                else defaults_file
+            )
+            raise ConfigError(
+                display_path(blamed),
+                f"platform.charts.{unknown[0]}",
+                f"no add-on of that name (kreo_infra/platform/addons/); "
+                f"the add-ons are {', '.join(chart_names)}",
+            )
 
 
 SHARED_SETTINGS = (

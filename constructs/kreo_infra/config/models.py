@@ -436,7 +436,8 @@ class Platform(Model):
 
     ``charts`` pins each add-on's chart, by add-on name. Which add-ons exist is
     the add-on registry's business (kreo_infra.platform.addons), not the
-    config's: main.py checks the pins against it right after loading.
+    config's: the loader checks the pins against the names main.py passes it
+    (``load_environments(..., chart_names=)``).
     """
 
     charts: dict[DnsLabel, HelmChart]

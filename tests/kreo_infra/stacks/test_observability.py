@@ -344,3 +344,19 @@ def test_disaster_recovery_runbook_names_real_resources(synthesis: Synthesis) ->
     assert [n for n in names if n not in runbook] == []
     for failure in ("Availability-zone loss", "Region loss", "Bad deploy", "Accidental deletion"):
         assert f"## {failure}" in runbook
+
+
+def test_the_stack_is_wiring_only() -> None:
+    """Which alarms exist and how they read is the catalogue's (observability/catalog.py),
+    the dashboard's body observability/dashboard.py's: the stack defines neither."""
+    import ast
+    import inspect
+
+    from kreo_infra.stacks import observability
+
+    tree = ast.parse(inspect.getsource(observability))
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    assert not names & {"AlarmSpec", "Ratio"}
+    assert not [
+        n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name != "__init__"
+    ]

@@ -21,7 +21,8 @@ are regenerated (``pytest --snapshot-update``, ``make diagram review-example
 resource-map``).
 
 Pure data and functions: nothing here imports cdktf or the providers, so
-main.py checks the pins against the registry before loading them.
+main.py passes the registry's names to the config loader, which checks the pins,
+before cdktf and the providers are loaded.
 """
 
 from __future__ import annotations
