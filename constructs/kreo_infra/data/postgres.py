@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from cdktf_cdktf_provider_aws.data_aws_availability_zone import DataAwsAvailabilityZone
-from cdktf_cdktf_provider_aws.db_instance import DbInstance
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
+from cdktf_cdktf_provider_aws.db_instance import (
+    DbInstance,
+    DbInstanceRestoreToPointInTime,
+    DbInstanceTimeouts,
+)
 from cdktf_cdktf_provider_aws.db_parameter_group import (
     DbParameterGroup,
     DbParameterGroupParameter,
@@ -45,6 +51,62 @@ MAX_BACKUP_RETENTION_DAYS = 35
 MONITORING_INTERVALS = (1, 5, 10, 15, 30, 60)
 """The enhanced-monitoring intervals RDS accepts, in seconds (0, off, is not offered:
 the construct always creates the monitoring role)."""
+
+
+AUTOMATED_BACKUPS_ARN = re.compile(
+    r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[a-z0-9]+$"
+)
+RESTORE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-zA-Z0-9-]+$")
+
+
+@dataclass(frozen=True)
+class PointInTimeRestore:
+    """Start the primary from a point-in-time restore of replicated automated backups
+    (a region's recovery) instead of an empty database.
+
+    ``automated_backups_arn`` (``arn:aws:rds:<region>:<account>:auto-backup:ab-...``,
+    the ``id`` of the source's DbInstanceAutomatedBackupsReplication) names the
+    backups; ``restore_time`` (UTC, ``YYYY-MM-DDTHH:MM:SSZ``; default None: the
+    latest restorable time) the moment. ``key_arn`` is the KMS key the backups are
+    encrypted with: RestoreDBInstanceToPointInTime takes no key, the instance keeps
+    that one, and any other key in config would plan a replacement for ever.
+    ``master_secret_name`` is the master secret's existing copy in this region (a
+    replica of the source's): the restore keeps the source's master password, so
+    nothing here generates or writes one. ``create_timeout`` (default ``6h``):
+    the restore replays up to a day of transaction logs (the provider's default,
+    40 minutes, would taint the instance).
+
+    The provider forces a new instance when the ``restore_to_point_in_time`` block
+    changes or goes away (hashicorp/terraform-provider-aws#34522): it stays, with
+    these values, for the instance's life, behind deletion protection.
+    """
+
+    automated_backups_arn: str
+    key_arn: str
+    master_secret_name: str
+    restore_time: str | None = None
+    create_timeout: str = "6h"
+
+    def __post_init__(self) -> None:
+        def refused(prop: str, value: object, allowed: str) -> PropsError:
+            return PropsError("PointInTimeRestore", prop, value, allowed)
+
+        if not AUTOMATED_BACKUPS_ARN.match(self.automated_backups_arn):
+            raise refused(
+                "automated_backups_arn", self.automated_backups_arn,
+                "give the replicated automated backups' ARN (arn:aws:rds:<region>:"
+                "<account>:auto-backup:ab-...)",
+            )  # fmt: skip
+        if not KMS_KEY_ARN.match(self.key_arn):
+            raise refused("key_arn", self.key_arn, "give the backups' KMS key ARN (…:key/<id>)")
+        if self.restore_time is not None and not RESTORE_TIME.match(self.restore_time):
+            raise refused(
+                "restore_time", self.restore_time,
+                "give a UTC time YYYY-MM-DDTHH:MM:SSZ, or None for the latest restorable time",
+            )  # fmt: skip
+        if not re.match(r"^\d+[mh]$", self.create_timeout):
+            raise refused("create_timeout", self.create_timeout, "give minutes or hours (6h)")
 
 
 class PostgresDatabase(Construct):
@@ -115,9 +177,16 @@ class PostgresDatabase(Construct):
         performance_insights_retention_days: int = 7,
         read_replicas: int = 0,
         availability_zone_ids: Sequence[str] = (),
+        restore: PointInTimeRestore | None = None,
     ) -> None:
         def refused(prop: str, value: object, allowed: str) -> PropsError:
             return PropsError("PostgresDatabase", prop, value, allowed)
+
+        if restore is not None and not deletion_protection:
+            raise refused(
+                "deletion_protection", False,
+                "keep it on for a restored instance: any change to its restore block replaces it",
+            )  # fmt: skip
 
         if not proxy_users or master_username in proxy_users:
             raise refused(
@@ -216,10 +285,12 @@ class PostgresDatabase(Construct):
             ),
         )
 
+        # A restored instance keeps its backups' key (the restore API takes none).
+        storage_key = restore.key_arn if restore else self.key.arn
         common = {
             "instance_class": instance_class,
             "storage_encrypted": True,
-            "kms_key_id": self.key.arn,
+            "kms_key_id": storage_key,
             "vpc_security_group_ids": [self.security_group.id],
             "parameter_group_name": self.parameter_group.name,
             "publicly_accessible": False,
@@ -237,36 +308,63 @@ class PostgresDatabase(Construct):
             "maintenance_window": maintenance_window,
         }
         self.identifier = f"{name}-postgres"
-        self.master_secret = SecretsmanagerSecret(
-            self,
-            "master-secret",
-            name=master_secret_name,
-            description=f"Master user of {self.identifier} (administration only); "
-            "value written by Terraform, write-only",
-            kms_key_id=self.key.arn,
-            recovery_window_in_days=30,
-            replica=[
-                SecretsmanagerSecretReplica(region=secret_replica[0], kms_key_id=secret_replica[1])
-            ]
-            if secret_replica
-            else None,
-        )
-        password = GeneratedPassword(self, "master-password")
-        WriteOnlySecretValue(
-            self,
-            "master-secret-value",
-            secret_id=self.master_secret.id,
-            value=json_with(
-                {
-                    "engine": "postgres",
-                    "username": master_username,
-                    "dbname": database_name,
-                },
-                secret_key="password",  # noqa: S106 - a JSON key
-                password=password,
-            ),
-            version=master_password_version,
-        )
+        if restore is None:
+            self.master_secret = SecretsmanagerSecret(
+                self,
+                "master-secret",
+                name=master_secret_name,
+                description=f"Master user of {self.identifier} (administration only); "
+                "value written by Terraform, write-only",
+                kms_key_id=self.key.arn,
+                recovery_window_in_days=30,
+                replica=[
+                    SecretsmanagerSecretReplica(
+                        region=secret_replica[0], kms_key_id=secret_replica[1]
+                    )
+                ]
+                if secret_replica
+                else None,
+            )
+            password = GeneratedPassword(self, "master-password")
+            WriteOnlySecretValue(
+                self,
+                "master-secret-value",
+                secret_id=self.master_secret.id,
+                value=json_with(
+                    {
+                        "engine": "postgres",
+                        "username": master_username,
+                        "dbname": database_name,
+                    },
+                    secret_key="password",  # noqa: S106 - a JSON key
+                    password=password,
+                ),
+                version=master_password_version,
+            )
+            self.master_secret_arn = self.master_secret.arn
+            credentials = {
+                "db_name": database_name,
+                "username": master_username,
+                "password_wo": password.value,
+                "password_wo_version": master_password_version,
+            }
+            restored = {}
+        else:
+            # The source's master secret, replicated here: read, never written.
+            existing = DataAwsSecretsmanagerSecret(
+                self, "master-secret", name=restore.master_secret_name
+            )
+            self.master_secret = existing
+            self.master_secret_arn = existing.arn
+            credentials = {}
+            restored = {
+                "restore_to_point_in_time": DbInstanceRestoreToPointInTime(
+                    source_db_instance_automated_backups_arn=restore.automated_backups_arn,
+                    restore_time=restore.restore_time,
+                    use_latest_restorable_time=True if restore.restore_time is None else None,
+                ),
+                "timeouts": DbInstanceTimeouts(create=restore.create_timeout),
+            }
         log_groups = self._exported_logs(tier, self.identifier)
         self.primary = DbInstance(
             self,
@@ -277,10 +375,6 @@ class PostgresDatabase(Construct):
             allocated_storage=allocated_storage_gb,
             max_allocated_storage=max_allocated_storage_gb,
             storage_type="gp3",
-            db_name=database_name,
-            username=master_username,
-            password_wo=password.value,
-            password_wo_version=master_password_version,
             multi_az=multi_az,
             db_subnet_group_name=self.subnet_group.name,
             backup_retention_period=backup_retention_days,
@@ -289,6 +383,8 @@ class PostgresDatabase(Construct):
             skip_final_snapshot=False,
             final_snapshot_identifier=f"{self.identifier}-final",
             depends_on=log_groups,
+            **credentials,
+            **restored,
             **common,
         )
         self.replicas = []
@@ -314,7 +410,6 @@ class PostgresDatabase(Construct):
                 )
             )
 
-        self.master_secret_arn = self.master_secret.arn
         self.proxy_users = list(proxy_users)
         self.proxy_role = IamRole(
             self,

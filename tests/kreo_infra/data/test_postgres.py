@@ -124,3 +124,78 @@ def test_replicas_spread_over_the_zones(stack: Any) -> None:
 def test_props_validated(stack: Any, overrides: dict[str, Any], message: str) -> None:
     with pytest.raises(PropsError, match=f"^PostgresDatabase: {message}"):
         database(stack, **overrides)
+
+
+# --- a point-in-time restore (a region's recovery) ---------------------------------------------
+
+BACKUPS = "arn:aws:rds:us-west-2:111122223333:auto-backup:ab-abc123"
+BACKUPS_KEY = "arn:aws:kms:us-west-2:111122223333:key/0f1e2d3c-aaaa-bbbb-cccc-0123456789ab"
+
+
+def restore(**overrides: Any) -> Any:
+    from kreo_infra.data.postgres import PointInTimeRestore
+
+    return PointInTimeRestore(
+        **{
+            "automated_backups_arn": BACKUPS,
+            "key_arn": BACKUPS_KEY,
+            "master_secret_name": "kreo/production/database/master",
+            **overrides,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def restored(providers: None) -> dict[str, Any]:
+    """A PostgresDatabase restored from replicated automated backups, with a replica."""
+    return synth_construct(
+        lambda stack: database(
+            stack, restore=restore(), read_replicas=1, availability_zone_ids=["a", "b"]
+        )
+    )
+
+
+def test_restore_starts_from_the_latest_restorable_time(restored: dict[str, Any]) -> None:
+    primary = restored["resource"]["aws_db_instance"]
+    (body,) = (b for b in primary.values() if "replicate_source_db" not in b)
+    assert body["restore_to_point_in_time"] == {
+        "source_db_instance_automated_backups_arn": BACKUPS,
+        "use_latest_restorable_time": True,
+    }
+    assert body["timeouts"] == {"create": "6h"}
+    assert body["deletion_protection"] is True
+
+
+def test_restore_keeps_the_sources_password_and_key(restored: dict[str, Any]) -> None:
+    """No generated password, user or database name (the restore brings them); storage
+    stays on the backups' key, for the primary and its replica (RDS allows no other)."""
+    for body in restored["resource"]["aws_db_instance"].values():
+        assert not {"password_wo", "password_wo_version", "username", "db_name"} & set(body)
+        assert body["kms_key_id"] == BACKUPS_KEY
+    assert "aws_secretsmanager_secret" not in restored["resource"]
+    assert "ephemeral" not in restored
+    (secret,) = restored["data"]["aws_secretsmanager_secret"].values()
+    assert secret["name"] == "kreo/production/database/master"
+
+
+def test_restore_to_a_named_time() -> None:
+    assert restore(restore_time="2026-11-30T03:15:00Z").restore_time == "2026-11-30T03:15:00Z"
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "message"),
+    [
+        ("automated_backups_arn", "arn:aws:rds:us-west-2:1:db:x", "auto-backup:ab-"),
+        ("key_arn", "alias/kreo-production-postgres-backups-dr", r"key/<id>"),
+        ("restore_time", "2026-11-30 03:15", "YYYY-MM-DDTHH:MM:SSZ"),
+        ("create_timeout", "forever", "minutes or hours"),
+    ],
+)
+def test_restore_validated(prop: str, value: str, message: str) -> None:
+    with pytest.raises(PropsError, match=rf"PointInTimeRestore: {prop}=.*{message}"):
+        restore(**{prop: value})
+
+
+def test_a_restored_instance_keeps_deletion_protection(stack: Any) -> None:
+    with pytest.raises(PropsError, match=r"deletion_protection=False .* restore block replaces"):
+        database(stack, restore=restore(), deletion_protection=False)
