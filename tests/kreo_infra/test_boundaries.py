@@ -110,6 +110,7 @@ def test_every_package_is_classified() -> None:
         "lazy_providers",
         "policy",
         "preflight",
+        "recovery",
         "review",
         "tfcheck",
     }
