@@ -341,7 +341,8 @@ def parent_of(
 def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:
     """Rules across the environments; raise :class:`ConfigError`.
 
-    * each has an AWS account of its own (``account_id``);
+    * each has an AWS account of its own (``account_id``), but a recovery environment
+      (``recovery_of``), which runs in the account and DR region of the one it rebuilds;
     * they agree on :data:`SHARED_SETTINGS` (one pipeline, registry and apex);
     * no two share a globally or account-unique name (buckets, zones, clusters);
     * exactly one owns the apex zone (``dns.domain`` equal to ``dns.apex``);
@@ -365,8 +366,35 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
                     f"{config.name!r} names the account's role {role!r} "
                     f"({config.stack_prefix}-* roles would be taken for the environment's)",
                 )
+    by_name = {c.name: c for c in configs}
+    for config in configs:
+        if config.recovery_of is None:
+            continue
+        recovered = by_name.get(config.recovery_of)
+        if recovered is None or recovered.recovery_of is not None:
+            raise ConfigError(
+                file_of(config),
+                "recovery_of",
+                f"{config.recovery_of!r} is no environment of its own: name one of "
+                f"{', '.join(sorted(c.name for c in configs if c.recovery_of is None))}",
+            )
+        for path, mine, theirs in (
+            ("account_id", config.account_id, recovered.account_id),
+            ("region", config.region, recovered.dr_region),
+            ("dns.domain", config.dns.domain, recovered.dns.domain),
+            ("dns.zone", config.dns.zone, "existing"),
+        ):
+            if mine != theirs:
+                raise ConfigError(
+                    file_of(config),
+                    path,
+                    f"{mine!r}: a recovery of {recovered.name} runs in its account and "
+                    f"DR region and serves its domain from its zone (use {theirs!r})",
+                )
     accounts: dict[str, EnvironmentConfig] = {}
     for config in configs:
+        if config.recovery_of is not None:
+            continue  # in the account of the environment it rebuilds (checked above)
         other = accounts.setdefault(config.account_id, config)
         if other is not config:
             raise ConfigError(
@@ -390,6 +418,8 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
     seen: dict[tuple[str, str], tuple[EnvironmentConfig, str]] = {}
     for config in configs:
         for namespace, path, value in _unique_names(config):
+            if config.recovery_of is not None and path == "dns.domain":
+                continue  # the recovered environment's zone (checked above)
             other = seen.get((namespace, value))
             if other is not None:
                 owner, owner_path = other
@@ -400,6 +430,9 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
                     f"({namespace}; unset names follow the file name)",
                 )
             seen[(namespace, value)] = (config, path)
+    # The zones and hosts: the environments of their own (a recovery serves the
+    # recovered environment's).
+    configs = [c for c in configs if c.recovery_of is None]
     owners = [c for c in configs if c.dns.domain == c.dns.apex]
     if len(owners) != 1:
         blamed = owners[1] if owners else first

@@ -986,6 +986,12 @@ class EnvironmentConfig(Model):
     delivery: Delivery
     services: Annotated[dict[ServiceName, Service], Field(min_length=1)]
     application: Application
+    recovery_of: str | None = None
+    """The environment this one rebuilds after losing its region (default none: an
+    environment of its own). A recovery environment runs in that environment's
+    DR region, in its account (it has no bootstrap of its own: the account's is
+    the recovered environment's), and is deployed only in a disaster
+    (docs/runbooks/disaster-recovery.md)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -998,6 +1004,8 @@ class EnvironmentConfig(Model):
             raise FieldPathError("name", f"{self.name!r} must be 2-20 lowercase letters or digits")
         if self.dr_region == self.region:
             raise FieldPathError("dr_region", f"must differ from region ({self.region})")
+        if self.recovery_of == self.name:
+            raise FieldPathError("recovery_of", "name the environment this one rebuilds")
         ports: dict[int, str] = {}
         for service_name, service in self.services.items():
             if service.port in ports:

@@ -4,6 +4,7 @@ on the fixture directory (alpha owns the apex, beta derives everything)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -159,3 +160,65 @@ def test_cluster_access_roles_are_the_accounts(fixture_config: Path) -> None:
 def test_a_clash_names_both_files(fixture_config: Path) -> None:
     override(fixture_config, SUBDOMAIN, {"cluster": {"name": "kreo-alpha"}})
     assert "alpha.yaml" in account_error(fixture_config).problem
+
+
+# --- a recovery environment (recovery_of) ----------------------------------------------------
+
+RECOVERY = "gamma"
+RECOVERY_YAML = f"""\
+account_id: "111111111111"
+recovery_of: {APEX_OWNER}
+region: us-west-2
+dr_region: us-east-1
+tags: {{cost_center: marketplace-alpha}}
+network: {{availability_zone_ids: [usw2-az1, usw2-az2, usw2-az3]}}
+dns: {{domain: kreo.com, zone: existing}}
+"""
+
+
+def with_recovery(config_dir: Path, **changes: Any) -> Path:
+    text = RECOVERY_YAML
+    for key, value in changes.items():
+        text = "\n".join(
+            f"{key}: {value}" if line.startswith(f"{key}:") else line for line in text.splitlines()
+        )
+    (config_dir / f"{RECOVERY}.yaml").write_text(text + "\n")
+    return config_dir
+
+
+def test_a_recovery_shares_the_account_of_what_it_rebuilds(fixture_config: Path) -> None:
+    configs = {c.name: c for c in load_environments(with_recovery(fixture_config))}
+    recovery = configs[RECOVERY]
+    assert recovery.recovery_of == APEX_OWNER
+    assert recovery.account_id == configs[APEX_OWNER].account_id
+    assert recovery.region == configs[APEX_OWNER].dr_region
+    assert configs[APEX_OWNER].recovery_of is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "problem"),
+    [
+        ({"recovery_of": "delta"}, "recovery_of", "'delta' is no environment of its own"),
+        ({"account_id": '"222222222222"'}, "account_id", "runs in its account"),
+        ({"region": "eu-west-1"}, "region", "(use 'us-west-2')"),
+        ({"dns": "{domain: alpha.kreo.com, zone: existing}"}, "dns.domain", "(use 'kreo.com')"),
+        ({"dns": "{domain: kreo.com, zone: create}"}, "dns.zone", "(use 'existing')"),
+    ],
+)
+def test_a_recovery_must_match_what_it_rebuilds(
+    fixture_config: Path, changes: dict[str, str], path: str, problem: str
+) -> None:
+    error = account_error(with_recovery(fixture_config, **changes))
+    assert error.file.endswith(f"{RECOVERY}.yaml")
+    assert error.path == path
+    assert problem in error.problem
+
+
+def test_a_recovery_of_a_recovery_is_refused(fixture_config: Path) -> None:
+    with_recovery(fixture_config)
+    (fixture_config / "delta.yaml").write_text(
+        RECOVERY_YAML.replace(f"recovery_of: {APEX_OWNER}", f"recovery_of: {RECOVERY}")
+    )
+    error = account_error(fixture_config)
+    assert error.path == "recovery_of"
+    assert f"'{RECOVERY}' is no environment of its own" in error.problem
