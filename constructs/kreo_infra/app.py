@@ -11,7 +11,7 @@ from cdktf import App
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.config.loader import apex_owner, parent_of
 from kreo_infra.errors import PropsError
-from kreo_infra.layers import ENVIRONMENT_LAYERS
+from kreo_infra.layers import ENVIRONMENT_LAYERS, account_layers
 from kreo_infra.stacks import (
     AppStack,
     BackupStack,
@@ -142,7 +142,8 @@ def build_app(
     app = App(outdir=outdir) if outdir else App()
     peers = list(account_configs or configs)
     for config in configs:
-        build_account(app, config, peers)
+        if account_layers(config):
+            build_account(app, config, peers)
         build_environment(app, config, charts_dir=charts_dir, peers=peers)
     if configs:
         build_github(app, peers)

@@ -64,6 +64,8 @@ def first_deploy_order(configs: Sequence[EnvironmentConfig]) -> list[str]:
     first. Each environment deploys in its two phases, its secret values set
     between.
     """
+    # A recovery environment is deployed in a disaster only (its runbook's order).
+    configs = [c for c in configs if c.recovery_of is None]
     if not configs:
         return []
     parents = {c.dns.delegate_from for c in configs if c.dns.delegate_from}
@@ -99,13 +101,19 @@ def first_deploy_order(configs: Sequence[EnvironmentConfig]) -> list[str]:
 
 
 def all_stacks(configs: Sequence[EnvironmentConfig]) -> list[str]:
-    """Every environment's bootstrap, then its stacks in deployment order; then the
-    repositories' GitHub settings."""
+    """Every environment's bootstrap (a recovery environment has none), then its stacks
+    in deployment order; then the repositories' GitHub settings."""
     return [
         name
         for config in configs
         for name in (
-            *(f"{config.stack_prefix}-{layer}" for layer in ACCOUNT_LAYERS),
+            *(f"{config.stack_prefix}-{layer}" for layer in account_layers(config)),
             *environment_stacks(config),
         )
     ] + ([f"{configs[0].project}-{GITHUB_LAYER}"] if configs else [])
+
+
+def account_layers(config: EnvironmentConfig) -> tuple[str, ...]:
+    """The account's stacks ``config``'s environment has: none for a recovery
+    environment (``recovery_of``), whose account is the recovered environment's."""
+    return () if config.recovery_of else ACCOUNT_LAYERS

@@ -327,7 +327,7 @@ def apex_owner(configs: Sequence[EnvironmentConfig]) -> EnvironmentConfig:
     """The environment whose domain is the apex (production): its account holds what
     the environments share, the apex zone and the image registry. The loader has
     checked there is exactly one (:func:`check_account`)."""
-    return next(c for c in configs if c.dns.domain == c.dns.apex)
+    return next(c for c in configs if c.dns.domain == c.dns.apex and c.recovery_of is None)
 
 
 def parent_of(
@@ -335,7 +335,8 @@ def parent_of(
 ) -> EnvironmentConfig | None:
     """The environment whose zone ``config``'s zone is delegated from, if any."""
     parent = config.dns.delegate_from
-    return next((c for c in configs if c.dns.domain == parent), None) if parent else None
+    own = (c for c in configs if c.dns.domain == parent and c.recovery_of is None)
+    return next(own, None) if parent else None
 
 
 def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:

@@ -222,3 +222,18 @@ def test_a_recovery_of_a_recovery_is_refused(fixture_config: Path) -> None:
     error = account_error(fixture_config)
     assert error.path == "recovery_of"
     assert f"'{RECOVERY}' is no environment of its own" in error.problem
+
+
+def test_a_recovery_has_no_bootstrap_and_no_first_deploy(fixture_config: Path) -> None:
+    """Its account's bootstrap is the recovered environment's; it is deployed in a
+    disaster only, so a fresh account's first deploy leaves it out."""
+    from kreo_infra.config.loader import apex_owner
+    from kreo_infra.layers import all_stacks, environment_stacks, first_deploy_order
+
+    configs = load_environments(with_recovery(fixture_config))
+    recovery = next(c for c in configs if c.name == RECOVERY)
+    stacks = all_stacks(configs)
+    assert f"kreo-{RECOVERY}-bootstrap" not in stacks
+    assert set(environment_stacks(recovery)) <= set(stacks)
+    assert not [s for s in first_deploy_order(configs) if f"kreo-{RECOVERY}-" in s]
+    assert apex_owner([recovery, *configs]).name == APEX_OWNER
