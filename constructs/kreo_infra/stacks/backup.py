@@ -170,5 +170,7 @@ class BackupStack(KreoStack):
                 dr_vault_name=self.dr_vault.name if self.dr_vault else "",
                 air_gapped_vault_arn=self.air_gapped_vault.arn if self.air_gapped_vault else "",
                 database_plan_id=self.database_plan.plan.id,
+                # The replication resource's id is the replicated backups' ARN.
+                replicated_backups_arn=self.replication.id if self.replication else "",
             )
         )

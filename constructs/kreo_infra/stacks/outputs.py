@@ -163,6 +163,11 @@ class BackupOutputs:
     air_gapped_vault_arn: str
     """Empty where the vaults are not locked."""
     database_plan_id: str
+    replicated_backups_arn: str
+    """The database's automated backups replicated to the DR region
+    (``arn:aws:rds:<dr region>:<account>:auto-backup:ab-...``): what a recovery
+    restores from (its config holds a copy: this state is in the lost region).
+    Empty where nothing is replicated."""
 
 
 @dataclass(frozen=True)

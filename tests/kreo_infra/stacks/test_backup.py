@@ -151,6 +151,18 @@ def test_automated_backups_replicate_to_the_dr_region_when_copied(env: Env) -> N
     assert "postgres_primary" in replication["source_db_instance_arn"]
 
 
+def test_the_replicated_backups_arn_is_published(env: Env) -> None:
+    """What a recovery restores from: the replication resource's id is that ARN."""
+    synthesis, stack, config = env
+    published = synthesis.stack(stack)["output"]["replicated-backups-arn"]["value"]
+    if not config.backup.copy_to_dr_region:
+        assert published == ""
+        return
+    assert published == synthesis.ref(
+        stack, "aws_db_instance_automated_backups_replication", "database-backup-replication", "id"
+    )
+
+
 def test_daily_points_are_copied_to_the_air_gapped_vault_when_locked(env: Env) -> None:
     synthesis, stack, config = env
     vaults = synthesis.resources(stack, "aws_backup_logically_air_gapped_vault")
