@@ -45,7 +45,7 @@ CDKTF := node_modules/.bin/cdktf
 
 .PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan plan-phase \
 	bundle-plans verify-plans apply-plan apply-plans converged first-deploy-stack parent-zone-profile deploy \
-	first-deploy preflight \
+	first-deploy preflight recovery-drill recovery-sweep \
 	review review-example diagram resource-map clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, PHASE one of its two
@@ -268,6 +268,22 @@ first-deploy: install ## Print every step of a first deploy into a fresh account
 
 preflight: install ## Read-only checks of the live account before a deploy: make preflight ENV=production [STAGE=account|workloads]
 	$(VENV_BIN)/python -m kreo_infra.preflight --env $(ENV) $(if $(STAGE),--stage $(STAGE))
+
+# The recovery drill (docs/runbooks/disaster-recovery.md, "Drill (quarterly)"), in
+# the environment's DR region, with production's database by default (ENV here is
+# production unless given). SUBNET_GROUP and SECURITY_GROUPS (comma-separated ids)
+# belong to the recovery network; SOURCE overrides the instance identifier
+# (<stack_prefix>-postgres), REPORT the JSON report's path, SUMMARY appends the
+# drills.md row as Markdown (the workflow's step summary).
+recovery-drill recovery-sweep: ENV = production
+REPORT ?= recovery-drill.json
+recovery-drill: install ## Restore production's replicated backups in the DR region, check, time, tear down: make recovery-drill SUBNET_GROUP=<name> SECURITY_GROUPS=<sg-…,…> [SOURCE=<db>]
+	KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python -m kreo_infra.recovery drill \
+		--subnet-group "$(SUBNET_GROUP)" --security-groups "$(SECURITY_GROUPS)" --report "$(REPORT)" \
+		$(if $(SOURCE),--source "$(SOURCE)") $(if $(SUMMARY),--summary "$(SUMMARY)")
+
+recovery-sweep: install ## Delete the drill instances (kreo-drill-*) an interrupted drill left, older than a day.
+	KREO_ENVIRONMENTS=$(ENV) $(VENV_BIN)/python -m kreo_infra.recovery sweep
 
 review: install ## Markdown synth report of cdktf.out/ (BASE=other/cdktf.out adds the change report; exit 3 on danger)
 	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth

@@ -32,13 +32,22 @@ def steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [(job_id, step) for job_id, job in workflow["jobs"].items() for step in job["steps"]]
 
 
-@pytest.fixture(scope="module", params=["infra-ci.yml", "infra-deploy.yml"])
+PIPELINES = ["infra-ci.yml", "infra-deploy.yml"]
+"""The workflows that plan and deploy; recovery-drill.yml is the third."""
+
+
+@pytest.fixture(scope="module", params=[*PIPELINES, "recovery-drill.yml"])
 def workflow(request: pytest.FixtureRequest) -> dict[str, Any]:
     return load(request.param)
 
 
-def test_only_the_two_workflows() -> None:
-    assert sorted(p.name for p in WORKFLOWS.iterdir()) == ["infra-ci.yml", "infra-deploy.yml"]
+@pytest.fixture(scope="module", params=PIPELINES)
+def pipeline(request: pytest.FixtureRequest) -> dict[str, Any]:
+    return load(request.param)
+
+
+def test_only_the_three_workflows() -> None:
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == [*PIPELINES, "recovery-drill.yml"]
 
 
 def test_triggers() -> None:
@@ -377,8 +386,8 @@ def test_no_auto_approve_anywhere() -> None:
                 assert command not in text, f"{path.name}:{job_id}: {command}"
 
 
-def test_versions_and_region(workflow: dict[str, Any], configs: list[EnvironmentConfig]) -> None:
-    env = workflow["env"]
+def test_versions_and_region(pipeline: dict[str, Any], configs: list[EnvironmentConfig]) -> None:
+    env = pipeline["env"]
     major, minor, _ = (int(x) for x in env["TERRAFORM_VERSION"].split("."))
     # 1.10: S3-native locking and ephemeral resources; 1.11: write-only arguments
     # (the generated passwords), as config versions.terraform requires.
@@ -417,6 +426,46 @@ def test_pull_requests_get_the_review_report_and_its_gate() -> None:
     assert "danger-approved" in gate["env"]["APPROVED"]
     assert "exit 1" in gate["run"]
     assert review["permissions"] == {"contents": "read", "pull-requests": "write"}
+
+
+def test_the_recovery_drill_runs_quarterly_in_the_dr_region_and_keeps_its_report() -> None:
+    """recovery-drill.yml (docs/runbooks/disaster-recovery.md, "Drill (quarterly)"): on a
+    schedule and by hand, in production's account and DR region with its own role; it
+    sweeps, drills, and uploads the report even when the drill failed."""
+    from kreo_infra.recovery.__main__ import DEFAULT_ENVIRONMENT
+
+    workflow = load("recovery-drill.yml")
+    on = triggers(workflow)
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    assert on["workflow_dispatch"] is None  # no inputs (checkov CKV_GHA_7)
+    (schedule,) = on["schedule"]
+    _minute, _hour, day, months, weekday = schedule["cron"].split()
+    assert (day, weekday) == ("5", "*")
+    assert months == "1,4,7,10"  # once a quarter
+    assert workflow["concurrency"] == {"group": "recovery-drill", "cancel-in-progress": False}
+
+    (job,) = workflow["jobs"].values()
+    config = next(c for c in load_environments(CONFIG_DIR) if c.name == DEFAULT_ENVIRONMENT)
+    assert job["env"]["ENVIRONMENT"] == config.name
+    assert workflow["env"]["DR_REGION"] == config.dr_region != config.region
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assume = credentials(job)
+    assert assume["aws-region"] == "${{ env.DR_REGION }}"
+    # Its own role, named like the others (<project>-<purpose>), never a deploy role.
+    assert assume["role-to-assume"] == ACCOUNT_ROLE + f"{config.project}-recovery-drill"
+    assert job["timeout-minutes"] * 60 <= assume["role-duration-seconds"] <= 6 * 3600
+    commands = [" ".join(run.split()) for run in runs(job)]
+    assert commands[-2:] == [
+        'make recovery-sweep ENV="$ENVIRONMENT"',
+        'make recovery-drill ENV="$ENVIRONMENT" SUBNET_GROUP="$SUBNET_GROUP" '
+        'SECURITY_GROUPS="$SECURITY_GROUPS" REPORT=recovery-drill.json '
+        'SUMMARY="$GITHUB_STEP_SUMMARY"',
+    ]
+    assert not any(word in " ".join(commands) for word in ("git ", "gh ", "push"))
+    upload = job["steps"][-1]
+    assert upload["uses"].startswith("actions/upload-artifact@")
+    assert upload["if"] == "${{ !cancelled() }}"
+    assert upload["with"]["path"] == "recovery-drill.json"
 
 
 # --- saved plans: approvers approve the plan that gets applied ---------------------------------

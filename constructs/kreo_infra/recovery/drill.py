@@ -106,6 +106,15 @@ def target_identifier(source_identifier: str, now: datetime) -> str:
     return f"{DRILL_PREFIX}{source_identifier}-{now:%Y%m%d%H%M}"[:63].rstrip("-")
 
 
+def new_report(settings: DrillSettings, started: datetime) -> DrillReport:
+    """The empty report of a drill started at ``started`` (its target's name fixed)."""
+    return DrillReport(
+        source_identifier=settings.source_identifier,
+        target_identifier=target_identifier(settings.source_identifier, started),
+        started=started,
+    )
+
+
 def run_drill(
     rds: Any,
     settings: DrillSettings,
@@ -114,6 +123,8 @@ def run_drill(
     now: Callable[[], datetime] = lambda: datetime.now(UTC),
     clock: Callable[[], float] = time.monotonic,
     wait_delay: int = WAIT_DELAY_SECONDS,
+    max_attempts: int = WAIT_MAX_ATTEMPTS,
+    report: DrillReport | None = None,
 ) -> DrillReport:
     """Restore, wait, check, tear down; the report says how long each took.
 
@@ -122,13 +133,14 @@ def run_drill(
     encrypted. The row counts are a one-shot job inside the VPC that the
     workflow runs against the endpoint in the report (the RDS Data API is
     Aurora's only).
+
+    ``max_attempts`` bounds the wait for the restore (``wait_delay`` apart): a
+    restore slower than that fails the drill and is torn down. A caller that
+    passes ``report`` (:func:`new_report`) keeps what was measured when the
+    drill raises.
     """
-    started = now()
-    report = DrillReport(
-        source_identifier=settings.source_identifier,
-        target_identifier=target_identifier(settings.source_identifier, started),
-        started=started,
-    )
+    report = report or new_report(settings, now())
+    started = report.started
 
     @contextmanager
     def step(name: str) -> Iterator[None]:
@@ -160,7 +172,7 @@ def run_drill(
         with step("restore-available"):
             rds.get_waiter("db_instance_available").wait(
                 DBInstanceIdentifier=report.target_identifier,
-                WaiterConfig={"Delay": wait_delay, "MaxAttempts": WAIT_MAX_ATTEMPTS},
+                WaiterConfig={"Delay": wait_delay, "MaxAttempts": max_attempts},
             )
         with step("check"):
             (instance,) = rds.describe_db_instances(DBInstanceIdentifier=report.target_identifier)[
