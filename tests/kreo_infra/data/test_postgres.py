@@ -139,7 +139,7 @@ def restore(**overrides: Any) -> Any:
         **{
             "automated_backups_arn": BACKUPS,
             "key_arn": BACKUPS_KEY,
-            "master_secret_name": "kreo/production/database/master",
+            "master_secret_name": "kreo/source/database/master",
             **overrides,
         }
     )
@@ -175,7 +175,7 @@ def test_restore_keeps_the_sources_password_and_key(restored: dict[str, Any]) ->
     assert "aws_secretsmanager_secret" not in restored["resource"]
     assert "ephemeral" not in restored
     (secret,) = restored["data"]["aws_secretsmanager_secret"].values()
-    assert secret["name"] == "kreo/production/database/master"
+    assert secret["name"] == "kreo/source/database/master"
 
 
 def test_restore_to_a_named_time() -> None:
@@ -186,7 +186,7 @@ def test_restore_to_a_named_time() -> None:
     ("prop", "value", "message"),
     [
         ("automated_backups_arn", "arn:aws:rds:us-west-2:1:db:x", "auto-backup:ab-"),
-        ("key_arn", "alias/kreo-production-postgres-backups-dr", r"key/<id>"),
+        ("key_arn", "alias/kreo-source-postgres-backups-dr", r"key/<id>"),
         ("restore_time", "2026-11-30 03:15", "YYYY-MM-DDTHH:MM:SSZ"),
         ("create_timeout", "forever", "minutes or hours"),
     ],

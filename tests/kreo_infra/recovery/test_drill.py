@@ -24,7 +24,7 @@ from kreo_infra.recovery.drill import (
     tear_down,
 )
 
-SOURCE = "kreo-production-postgres"
+SOURCE = "kreo-source-postgres"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 BACKUPS = "arn:aws:rds:us-west-2:111122223333:auto-backup:ab-abc123"
 TARGET = f"{DRILL_PREFIX}{SOURCE}-202611301200"
@@ -122,7 +122,7 @@ def test_find_takes_the_newest_replicated_copy(rds: Any) -> None:
 
 def test_find_without_replicated_backups_is_one_line(rds: Any) -> None:
     expect_backups(rds)
-    with pytest.raises(DrillError, match="no replicated automated backups of kreo-production"):
+    with pytest.raises(DrillError, match="no replicated automated backups of kreo-source"):
         find_replicated_backups(rds, SOURCE)
 
 
