@@ -104,6 +104,7 @@ def test_the_only_other_accounts_an_environment_names(synthesis: Synthesis, env_
                     continue  # the registry's image URLs
                 granted = (
                     "aws_ecr_repository_policy" in path
+                    or ".aws_ecr_repository_creation_template." in path  # the replicas' pull
                     or "zone-access" in text
                     or (".resource.aws_iam_role." in path and "assume_role_policy" in path)
                 )
@@ -121,7 +122,7 @@ def test_grants_to_other_accounts_are_exactly_the_pulls_and_delegations(
     resources = stack["resource"]
     for kind, items in resources.items():
         for name, body in items.items():
-            for field in ("assume_role_policy", "policy"):
+            for field in ("assume_role_policy", "policy", "repository_policy"):
                 text = body.get(field)
                 if not isinstance(text, str) or not set(ACCOUNT_ID.findall(text)) & others:
                     continue
@@ -130,7 +131,10 @@ def test_grants_to_other_accounts_are_exactly_the_pulls_and_delegations(
                     if not set(ACCOUNT_ID.findall(json.dumps(statement))) & others:
                         continue
                     assert statement["Effect"] == "Allow"
-                    if kind == "aws_ecr_repository_policy":
+                    if kind in (
+                        "aws_ecr_repository_policy",
+                        "aws_ecr_repository_creation_template",
+                    ):
                         assert statement["Action"] == [
                             "ecr:BatchCheckLayerAvailability",
                             "ecr:BatchGetImage",

@@ -134,6 +134,10 @@ STATELESS = {
     # registry's resource policies, the pipeline's boundary, Auto Scaling's role.
     "aws_backup_vault_policy", "aws_ecr_repository_policy", "aws_iam_policy",
     "aws_iam_service_linked_role",
+    # The registry's replication to the DR region and the template of its replica
+    # repositories: configuration (the replicas themselves are ECR's, and
+    # deleting the rule or template deletes no image).
+    "aws_ecr_replication_configuration", "aws_ecr_repository_creation_template",
     # Detection: the trail keeps nothing itself (its bucket does, and is protected);
     # the detectors, the analyzer and the rules come back with their configuration
     # (GuardDuty's last 90 days of findings go with a deleted detector: the

@@ -451,8 +451,9 @@ def test_the_recovery_drill_runs_quarterly_in_the_dr_region_and_keeps_its_report
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     assume = credentials(job)
     assert assume["aws-region"] == "${{ env.DR_REGION }}"
-    # Its own role, named like the others (<project>-<purpose>), never a deploy role.
-    assert assume["role-to-assume"] == ACCOUNT_ROLE + f"{config.project}-recovery-drill"
+    # Its own role (the bootstrap's delivery.drill_role), never a deploy role.
+    assert assume["role-to-assume"] == ACCOUNT_ROLE + config.delivery.drill_role
+    assert config.delivery.workflows.drill == ".github/workflows/recovery-drill.yml"
     assert job["timeout-minutes"] * 60 <= assume["role-duration-seconds"] <= 6 * 3600
     commands = [" ".join(run.split()) for run in runs(job)]
     assert commands[-2:] == [

@@ -277,10 +277,10 @@ SHARED_SETTINGS = (
 (the same repository, role names and people's roles in every account), one
 image registry and one apex domain. The environments must agree on all of it."""
 
-SHARED_ROLE_NAMES = ("dns", "break-glass", "pipeline-boundary")
+SHARED_ROLE_NAMES = ("dns", "break-glass", "pipeline-boundary", "registry-replication")
 """Names ``<project>-<name>…`` the bootstraps take besides ``delivery``'s roles:
-the apex owner's DNS delegation roles (``kreo-dns-*``), the break-glass role and
-the pipeline's permissions boundary."""
+the apex owner's DNS delegation roles (``kreo-dns-*``), the break-glass role,
+the pipeline's permissions boundary and the apex owner's ECR replication role."""
 
 
 def _get(config: EnvironmentConfig, path: str) -> Any:
@@ -318,6 +318,7 @@ def _account_roles(config: EnvironmentConfig) -> list[str]:
         delivery.deploy_role_prefix,
         delivery.plan_role,
         delivery.image_push_role,
+        delivery.drill_role,
         *delivery.access_roles,
         *(f"{config.project}-{name}" for name in SHARED_ROLE_NAMES),
     ]

@@ -851,6 +851,9 @@ class Workflows(Model):
     """This repository's deploy workflow on main (the deploy roles)."""
     release: WorkflowPath
     """The release workflow of every application repository, on main (image push)."""
+    drill: WorkflowPath
+    """This repository's recovery drill on main (the drill role, in the accounts whose
+    database backups replicate to the DR region)."""
 
 
 class Delivery(Model):
@@ -859,7 +862,9 @@ class Delivery(Model):
     ``plan_role`` (pull requests: read-only, state read), ``deploy_role_prefix``
     (``<prefix>-<env>``, jobs of the GitHub environment ``<env>``), and
     ``image_push_role`` (the ``app_repositories`` push images to ECR from their
-    main branch).
+    main branch) and ``drill_role`` (``workflows.drill`` on main restores a
+    replicated backup into a throwaway instance in the DR region, where the
+    environment's backups replicate).
     """
 
     github_repository: GithubRepository
@@ -867,6 +872,7 @@ class Delivery(Model):
     plan_role: IamRoleName
     deploy_role_prefix: IamRoleName
     image_push_role: IamRoleName
+    drill_role: IamRoleName
     access_roles: dict[IamRoleName, Annotated[str, Field(pattern=r"^[\w+=,.@-]{1,32}$")]]
     """People's roles (role name → IAM Identity Center permission set): the
     bootstrap creates each, assumable only from that permission set's roles.

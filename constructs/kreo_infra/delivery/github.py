@@ -59,6 +59,11 @@ this duration (``role-duration-seconds``); IAM allows up to 12 hours."""
 PLAN_SESSION_SECONDS = 2 * 3600
 """Plan roles: two hours, a plan of every stack of one environment."""
 
+DRILL_SESSION_SECONDS = 6 * 3600
+"""The recovery drill's role: six hours, GitHub's job limit. A restore replays up
+to a day of logs (the drill waits up to four hours for it), then the teardown
+waits for the deletion; the workflow asks for this duration."""
+
 
 class GithubOidcProvider(Construct):
     """The account's IAM OIDC identity provider for GitHub Actions (audience STS)."""
@@ -255,6 +260,7 @@ class GithubRole(Construct):
     Permissions: AWS-managed ``managed_policies`` and inline ``statements``
     (policy ``permissions``). Sessions last at most ``max_session_seconds``
     (default :data:`MAX_SESSION_SECONDS`, one hour; IAM allows 1 to 12 hours).
+    ``permissions_boundary`` (an IAM policy ARN) caps what those may grant.
     """
 
     def __init__(
@@ -270,6 +276,7 @@ class GithubRole(Construct):
         statements: Sequence[Statement] = (),
         managed_policies: Sequence[str] = (),
         max_session_seconds: int = MAX_SESSION_SECONDS,
+        permissions_boundary: str | None = None,
     ) -> None:
         if not 3600 <= max_session_seconds <= 43200:
             raise PropsError(
@@ -286,6 +293,7 @@ class GithubRole(Construct):
             description=description,
             assume_role_policy=trust,
             max_session_duration=max_session_seconds,
+            permissions_boundary=permissions_boundary,
         )
         if statements:
             IamRolePolicy(

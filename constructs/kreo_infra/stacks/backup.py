@@ -41,6 +41,12 @@ BACKUP_POLICIES = (
 )
 
 
+def replica_key_alias(config: EnvironmentConfig) -> str:
+    """The alias of the DR region's key of the replicated automated backups (the
+    recovery drill's role, in the bootstrap, is granted its use by this alias)."""
+    return f"alias/{config.stack_prefix}-postgres-backups-dr"
+
+
 class BackupStack(KreoStack):
     """A vault per region, two plans and the RDS backup replication.
 
@@ -149,7 +155,7 @@ class BackupStack(KreoStack):
             replica_key = RotatingKey(
                 self,
                 "database-replica-key",
-                alias=f"alias/{name}-postgres-backups-dr",
+                alias=replica_key_alias(config),
                 description=f"Encrypts the replicated automated backups of {name}'s database",
                 account=aws,
                 provider=self.dr_provider,

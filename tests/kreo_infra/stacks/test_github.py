@@ -175,7 +175,7 @@ def test_required_checks_are_jobs_of_the_ci_workflow(configs: list[EnvironmentCo
 def test_the_pinned_workflows_exist(configs: list[EnvironmentConfig]) -> None:
     for config in configs:
         workflows = config.delivery.workflows
-        for path in (workflows.ci, workflows.deploy):
+        for path in (workflows.ci, workflows.deploy, workflows.drill):
             assert (PROJECT_ROOT / path).is_file(), path
         assert re.fullmatch(r"\.github/workflows/[\w.-]+\.ya?ml", workflows.release)
 
