@@ -30,6 +30,15 @@ CONFIG_DIR = PROJECT_ROOT / "config"
 ENVIRONMENT_NAMES = [config.name for config in load_environments(CONFIG_DIR)]
 """Every environment of the committed config/: what a test asking for ``env_name``
 runs over. Tests never list environments themselves (tests/test_seed.py excepted)."""
+OWN_ENVIRONMENT_NAMES = [c.name for c in load_environments(CONFIG_DIR) if c.recovery_of is None]
+"""The environments of their own (not a recovery): what ``env_name`` runs over in a
+test marked ``own_environments``, one about what a recovery environment does not
+make (a bootstrap, CloudFront, secret containers, media buckets; its own
+tests are tests/test_region_recovery.py)."""
+RECOVERY_ENVIRONMENT_NAMES = [
+    c.name for c in load_environments(CONFIG_DIR) if c.recovery_of is not None
+]
+"""The recovery environments (``recovery_of``): what ``recovery_name`` runs over."""
 _TIMINGS: dict[str, float] = {}
 
 # Before anything imports a provider package: only the resource modules the app
@@ -312,10 +321,16 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``env_name`` over every environment of config/, and ``stack_name``
-    over every stack of every environment."""
+    """Parametrize ``env_name`` over every environment of config/ (marked
+    ``own_environments``: those of their own, no recovery), ``recovery_name`` over
+    the recovery environments, and ``stack_name`` over every stack of every
+    environment."""
     if "env_name" in metafunc.fixturenames:
-        metafunc.parametrize("env_name", ENVIRONMENT_NAMES, scope="session")
+        own = metafunc.definition.get_closest_marker("own_environments") is not None
+        names = OWN_ENVIRONMENT_NAMES if own else ENVIRONMENT_NAMES
+        metafunc.parametrize("env_name", names, scope="session")
+    if "recovery_name" in metafunc.fixturenames:
+        metafunc.parametrize("recovery_name", RECOVERY_ENVIRONMENT_NAMES, scope="session")
     if "stack_name" in metafunc.fixturenames:
         import_providers()
         from kreo_infra.layers import all_stacks

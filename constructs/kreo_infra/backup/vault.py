@@ -68,6 +68,13 @@ VAULT_NAME = re.compile(r"^[a-zA-Z0-9_-]{2,50}$")
 """A logically air-gapped vault's name (same API reference: ``^[a-zA-Z0-9\\-\\_]{2,50}$``)."""
 
 
+def replica_key_alias(stack_prefix: str) -> str:
+    """The alias of the DR region's key of ``kreo-<env>``'s replicated automated
+    backups: the backup stack makes it, the recovery drill's role (bootstrap) is
+    granted its use by this alias, and a recovery's restore reads it."""
+    return f"alias/{stack_prefix}-postgres-backups-dr"
+
+
 def recovery_guard(*, break_glass_role_arn: str) -> Statement:
     """Vault-access-policy statement: nobody but ``break_glass_role_arn`` deletes
     recovery points, shortens their lifecycle, deletes the vault or changes its

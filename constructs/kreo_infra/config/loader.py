@@ -340,6 +340,62 @@ def parent_of(
     return next(own, None) if parent else None
 
 
+RECOVERED_NAMES = ("dns.domain", "storage.media_bucket")
+"""A recovery environment's names that are the recovered environment's own: its
+zone, and its media bucket's DR copy (what a recovery serves media from)."""
+
+
+def _check_recovery_sources(
+    file: str, config: EnvironmentConfig, recovered: EnvironmentConfig
+) -> None:
+    """What a recovery of ``recovered`` rebuilds from exists, and it copies nothing back.
+
+    The recovered environment replicates its media, its secrets and its database's
+    automated backups to its DR region; the recovery serves media from that copy,
+    restores from those backups (in its own region and account), and replicates
+    nothing itself until fail-back (docs/runbooks/disaster-recovery.md)."""
+    for path, replicated in (
+        ("storage.replicate_to_dr_region", recovered.storage.replicate_to_dr_region),
+        ("secrets.replicate_to_dr_region", recovered.secrets.replicate_to_dr_region),
+        ("backup.copy_to_dr_region", recovered.backup.copy_to_dr_region),
+    ):
+        if not replicated:
+            raise ConfigError(
+                file,
+                "recovery_of",
+                f"{recovered.name}'s {path} is off: a recovery rebuilds from what "
+                f"{recovered.name} replicates to {recovered.dr_region}",
+            )
+        if _get(config, path):
+            raise ConfigError(
+                file,
+                path,
+                f"a recovery of {recovered.name} replicates nothing back to "
+                f"{config.dr_region} until fail-back (use false)",
+            )
+    copy = f"{recovered.storage.media_bucket}{DR_COPY_SUFFIX}"
+    if config.storage.media_bucket != copy:
+        raise ConfigError(
+            file,
+            "storage.media_bucket",
+            f"{config.storage.media_bucket!r}: a recovery of {recovered.name} serves media "
+            f"from its DR copy (use {copy!r})",
+        )
+    assert config.restore is not None  # the model requires it with recovery_of
+    arn = config.restore.automated_backups_arn.split(":")
+    for path, mine, theirs in (
+        ("region", arn[3], config.region),
+        ("account", arn[4], config.account_id),
+    ):
+        if mine != theirs:
+            raise ConfigError(
+                file,
+                "restore.automated_backups_arn",
+                f"names {path} {mine!r}: the replicated backups are in this "
+                f"environment's {path} ({theirs!r})",
+            )
+
+
 def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> None:
     """Rules across the environments; raise :class:`ConfigError`.
 
@@ -383,6 +439,7 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
         for path, mine, theirs in (
             ("account_id", config.account_id, recovered.account_id),
             ("region", config.region, recovered.dr_region),
+            ("state.region", config.state.region, recovered.dr_region),
             ("dns.domain", config.dns.domain, recovered.dns.domain),
             ("dns.zone", config.dns.zone, "existing"),
         ):
@@ -393,6 +450,7 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
                     f"{mine!r}: a recovery of {recovered.name} runs in its account and "
                     f"DR region and serves its domain from its zone (use {theirs!r})",
                 )
+        _check_recovery_sources(file_of(config), config, recovered)
     accounts: dict[str, EnvironmentConfig] = {}
     for config in configs:
         if config.recovery_of is not None:
@@ -420,8 +478,8 @@ def check_account(config_dir: Path, configs: Sequence[EnvironmentConfig]) -> Non
     seen: dict[tuple[str, str], tuple[EnvironmentConfig, str]] = {}
     for config in configs:
         for namespace, path, value in _unique_names(config):
-            if config.recovery_of is not None and path == "dns.domain":
-                continue  # the recovered environment's zone (checked above)
+            if config.recovery_of is not None and path in RECOVERED_NAMES:
+                continue  # the recovered environment's zone and media copy (checked above)
             other = seen.get((namespace, value))
             if other is not None:
                 owner, owner_path = other

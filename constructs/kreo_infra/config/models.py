@@ -962,6 +962,30 @@ def derive_names(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+AutomatedBackupsArn = Annotated[
+    str, Field(pattern=r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[A-Za-z0-9]+$")
+]
+"""Replicated automated backups (``arn:aws:rds:<region>:<account>:auto-backup:ab-...``)."""
+
+
+class Restore(Model):
+    """Where a recovery environment's database comes from: the recovered
+    environment's automated backups replicated to this region.
+
+    ``automated_backups_arn`` is the recovered environment's backup-stack output
+    ``replicated-backups-arn``, copied here in peacetime (its state is in the
+    region that is lost; docs/runbooks/disaster-recovery.md). ``restore_time``
+    (UTC, ``YYYY-MM-DDTHH:MM:SSZ``; default none: the latest restorable time) is
+    set in the recovery's pull request to restore to a moment before, say, a bad
+    migration. Both are fixed for the restored instance's life (the provider
+    replaces the instance when the restore block changes)."""
+
+    automated_backups_arn: AutomatedBackupsArn
+    restore_time: (
+        Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")] | None
+    ) = None
+
+
 class EnvironmentConfig(Model):
     """Everything one environment (staging, production) is built from."""
 
@@ -998,6 +1022,9 @@ class EnvironmentConfig(Model):
     DR region, in its account (it has no bootstrap of its own: the account's is
     the recovered environment's), and is deployed only in a disaster
     (docs/runbooks/disaster-recovery.md)."""
+    restore: Restore | None = None
+    """A recovery environment's database source (required with ``recovery_of``,
+    refused without it)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -1012,6 +1039,12 @@ class EnvironmentConfig(Model):
             raise FieldPathError("dr_region", f"must differ from region ({self.region})")
         if self.recovery_of == self.name:
             raise FieldPathError("recovery_of", "name the environment this one rebuilds")
+        if (self.restore is None) != (self.recovery_of is None):
+            raise FieldPathError(
+                "restore",
+                "set it exactly when recovery_of is set (a recovery restores the database "
+                "from the replicated automated backups)",
+            )
         ports: dict[int, str] = {}
         for service_name, service in self.services.items():
             if service.port in ports:
@@ -1085,14 +1118,30 @@ class EnvironmentConfig(Model):
         return f"{self.project}-{self.name}"
 
     @property
+    def recoverable(self) -> bool:
+        """Whether a recovery environment can rebuild this one in its DR region: its
+        media, secrets and database backups replicate there (the loader refuses a
+        ``recovery_of`` naming an environment that is not). Its edge then also
+        issues the API certificate there, in peacetime (validation needs Route 53's
+        control plane, in us-east-1)."""
+        return (
+            self.recovery_of is None
+            and self.storage.replicate_to_dr_region
+            and self.secrets.replicate_to_dr_region
+            and self.backup.copy_to_dr_region
+        )
+
+    @property
     def alarm_topic_name(self) -> str:
         """``kreo-<env>-alarms``: the SNS topic CloudWatch alarms and Alertmanager notify."""
         return f"{self.stack_prefix}-alarms"
 
     @property
     def secrets_prefix(self) -> str:
-        """``kreo/<env>/``: the Secrets Manager names this environment's workloads may read."""
-        return f"{self.project}/{self.name}/"
+        """``kreo/<env>/``: the Secrets Manager names this environment's workloads may read.
+        A recovery environment's are the recovered environment's (``kreo/production/``):
+        their replicas in this region are what it reads; it creates none."""
+        return f"{self.project}/{self.recovery_of or self.name}/"
 
     @property
     def generated_secrets(self) -> frozenset[str]:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cdktf import Token
 from cdktf_cdktf_provider_aws.data_aws_availability_zone import DataAwsAvailabilityZone
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
 from cdktf_cdktf_provider_aws.db_instance import (
@@ -98,7 +99,8 @@ class PointInTimeRestore:
                 "give the replicated automated backups' ARN (arn:aws:rds:<region>:"
                 "<account>:auto-backup:ab-...)",
             )  # fmt: skip
-        if not KMS_KEY_ARN.match(self.key_arn):
+        # A token is the key read in the restoring stack (its ARN, resolved at plan).
+        if not Token.is_unresolved(self.key_arn) and not KMS_KEY_ARN.match(self.key_arn):
             raise refused("key_arn", self.key_arn, "give the backups' KMS key ARN (…:key/<id>)")
         if self.restore_time is not None and not RESTORE_TIME.match(self.restore_time):
             raise refused(

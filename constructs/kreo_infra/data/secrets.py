@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cdktf import TerraformProvider
+from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
 from cdktf_cdktf_provider_aws.secretsmanager_secret import (
     SecretsmanagerSecret,
     SecretsmanagerSecretReplica,
@@ -114,3 +115,25 @@ class ApplicationSecrets(Construct):
                 ),
                 version=shape.version,
             )
+
+
+class ReplicatedSecrets(Construct):
+    """The secrets ``names`` under ``prefix`` as they already exist in this region:
+    the replicas another environment's :class:`ApplicationSecrets` keeps here (a
+    recovery environment's secrets). Looked up, never created or written: a replica
+    takes no value of its own, and its primary is in the lost region (promote one
+    with ``aws secretsmanager stop-replication-to-replica`` to write it;
+    docs/runbooks/disaster-recovery.md)."""
+
+    def __init__(self, scope: Construct, id: str, *, prefix: str, names: Sequence[str]) -> None:
+        if not prefix.endswith("/"):
+            raise PropsError("ReplicatedSecrets", "prefix", prefix, "end it with '/'")
+        if len(set(names)) != len(names):
+            raise PropsError("ReplicatedSecrets", "names", list(names), "list each secret once")
+        super().__init__(scope, id)
+        self.secrets = {
+            secret: DataAwsSecretsmanagerSecret(
+                self, secret.replace("/", "-"), name=f"{prefix}{secret}"
+            )
+            for secret in names
+        }

@@ -214,6 +214,7 @@ def pipeline_guardrails(
     access_log_bucket_arn: str | None = None,
     vault_lock_min_retention_days: int | None = None,
     security_prefix: str | None = None,
+    other_bucket_arns: Sequence[str] = (),
 ) -> list[Statement]:
     """Deny statements for the pipeline's roles (and, as the boundary, every role
     they create); the bootstrap's previous ``guard`` list is a subset.
@@ -222,7 +223,9 @@ def pipeline_guardrails(
     wildcards allowed) and the break-glass role, always added, cannot be changed
     or deleted. Roles may be created or their policies changed only when they carry
     ``boundary_arn``; no role may lose its boundary, nor may the boundary change.
-    ``access_log_bucket_arn`` is kept from changes like the state bucket.
+    ``access_log_bucket_arn`` and ``other_bucket_arns`` (a recovery environment's
+    state bucket and its logs, made by this bootstrap in the DR region) are kept
+    from changes like the state bucket.
     ``security_prefix`` (the account's detection, kreo_infra.security.detection:
     trail ``<prefix>-audit``, topic ``<prefix>-security``, rules
     ``<prefix>-security-*``) adds denials of blinding it; default: none.
@@ -241,7 +244,11 @@ def pipeline_guardrails(
             "pipeline_guardrails", "vault_lock_min_retention_days",
             vault_lock_min_retention_days, "use at least 1 (or None: no lock changes)",
         )  # fmt: skip
-    buckets = [state_bucket_arn, *([access_log_bucket_arn] if access_log_bucket_arn else [])]
+    buckets = [
+        state_bucket_arn,
+        *([access_log_bucket_arn] if access_log_bucket_arn else []),
+        *other_bucket_arns,
+    ]
     vault_lock: Statement = {
         "Sid": "VaultLocksStay",
         "Effect": "Deny",
@@ -412,6 +419,7 @@ class PermissionsBoundary(Construct):
         access_log_bucket_arn: str | None = None,
         vault_lock_min_retention_days: int | None = None,
         security_prefix: str | None = None,
+        other_bucket_arns: Sequence[str] = (),
     ) -> None:
         denials = pipeline_guardrails(
             account,
@@ -422,6 +430,7 @@ class PermissionsBoundary(Construct):
             access_log_bucket_arn=access_log_bucket_arn,
             vault_lock_min_retention_days=vault_lock_min_retention_days,
             security_prefix=security_prefix,
+            other_bucket_arns=other_bucket_arns,
         )
         super().__init__(scope, id)
         self.policy = IamPolicy(

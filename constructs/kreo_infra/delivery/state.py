@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdktf import TerraformProvider
 from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from cdktf_cdktf_provider_aws.s3_bucket_object_lock_configuration import (
     S3BucketObjectLockConfigurationA,
@@ -58,13 +59,16 @@ class StateBucket(Construct):
     ``noncurrent_version_expiry_days`` from its creation, and the bucket policy
     denies deleting versions, bypassing the retention and changing the lock,
     versioning, lifecycle or policy to all but the break-glass role: apply the
-    bootstrap as that role once the policy exists. Terraform's S3 backend
+    bootstrap as that role once the policy exists. ``provider`` places it in
+    another region (a recovery environment's state, made in peacetime). Terraform's S3 backend
     writes state and ``.tflock`` objects with a SHA-256 checksum, which Object
     Lock requires (hashicorp/terraform#33940, #36120; Terraform >= 1.10.1),
     and releases a lock with a DeleteObject without version id, which on a
     versioned bucket only adds a delete marker (internal/backend/remote-state/s3
     client.go unlockWithFile): locking keeps working, each lock leaves a small
-    locked version. The key guards recovery (``guards_recovery``).
+    locked version. The key guards recovery (``guards_recovery``). ``provider``
+    (default: the stack's) places bucket, key and logs in another region: a
+    recovery environment's state, made in peacetime by the account's bootstrap.
     """
 
     def __init__(
@@ -75,6 +79,7 @@ class StateBucket(Construct):
         name: str,
         noncurrent_version_expiry_days: int,
         account: AwsAccount,
+        provider: TerraformProvider | None = None,
     ) -> None:
         if not 1 <= noncurrent_version_expiry_days <= 36500:
             raise PropsError(
@@ -89,6 +94,7 @@ class StateBucket(Construct):
             description=f"Encrypts the Terraform state in {name}",
             account=account,
             guards_recovery=True,
+            provider=provider,
         )
         self.access_logs = AccessLogBucket(
             self,
@@ -98,6 +104,7 @@ class StateBucket(Construct):
             sid="S3ServerAccessLogsFromTheStateBucket",
             account=account,
             noncurrent_version_expiry_days=30,
+            provider=provider,
         )
         self.state = PrivateBucket(
             self,
@@ -108,6 +115,7 @@ class StateBucket(Construct):
             extra_statements=(
                 state_versions_stay(f"arn:{account.partition}:s3:::{name}", account),
             ),
+            provider=provider,
         )
         # Not aws_s3_bucket.object_lock_enabled, which forces a new bucket; this
         # resource enables Object Lock on an existing versioned bucket too (AWS since
@@ -123,6 +131,7 @@ class StateBucket(Construct):
                 )
             ),
             depends_on=[self.state.versioning],
+            provider=provider,
         )
         # The policy locks everyone but the break-glass role out of the lock,
         # versioning and lifecycle: created last, so the first apply (by any
@@ -145,6 +154,7 @@ class StateBucket(Construct):
             target_prefix=f"{name}/",
             # Only once the logging service may write there (see AccessLogBucket).
             depends_on=[self.access_logs.policy],
+            provider=provider,
         )
 
     @property

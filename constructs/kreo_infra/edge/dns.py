@@ -114,7 +114,11 @@ class DnsValidatedCertificate(Construct):
     by DNS records this construct writes into ``zone_id``.
 
     ``region`` places the certificate elsewhere than the stack's region (CloudFront
-    takes certificates from us-east-1 only). ``arn`` is the validated
+    takes certificates from us-east-1 only). ``validated_by`` (instead of
+    ``zone_id``) is a certificate of the same names in another region whose
+    records validate this one too: ACM gives a name the same validation record in
+    every region of an account (hashicorp/terraform-provider-aws#13653), so a
+    second set of records would only collide with the first. ``arn`` is the validated
     certificate's: anything using it waits until ACM has issued it. Keys are
     RSA-2048 (what every client accepts) and renewed by ACM while the records stay.
     """
@@ -125,11 +129,22 @@ class DnsValidatedCertificate(Construct):
         id: str,
         *,
         domain_name: str,
-        zone_id: str,
+        zone_id: str | None = None,
         alternative_names: Sequence[str] = (),
         region: str | None = None,
+        validated_by: DnsValidatedCertificate | None = None,
     ) -> None:
         names = [domain_name, *alternative_names]
+        if (zone_id is None) == (validated_by is None):
+            raise PropsError(
+                "DnsValidatedCertificate", "zone_id", zone_id,
+                "give exactly one of zone_id (write the records) and validated_by",
+            )  # fmt: skip
+        if validated_by is not None and validated_by.names != names:
+            raise PropsError(
+                "DnsValidatedCertificate", "validated_by", validated_by.names,
+                f"validate by a certificate of the same names ({names})",
+            )  # fmt: skip
         if len(set(names)) != len(names):
             raise PropsError(
                 "DnsValidatedCertificate", "alternative_names", list(alternative_names),
@@ -164,6 +179,17 @@ class DnsValidatedCertificate(Construct):
         # certificate's validation options are not until it exists (keying by
         # `val.domain_name` of the options fails the first plan in a new account
         # with "Invalid for_each argument"; tests/kreo_infra/tfcheck guard it).
+        self.names = names
+        if validated_by is not None:
+            self.records = validated_by.records
+            self.validation = AcmCertificateValidation(
+                self,
+                "validation",
+                certificate_arn=self.certificate.arn,
+                validation_record_fqdns=validated_by.validation.validation_record_fqdns,
+                region=region,
+            )
+            return
         validation_options = Token.as_string(self.certificate.domain_validation_options)
         options = TerraformIterator.from_map(
             Token.as_any_map(
@@ -192,7 +218,6 @@ class DnsValidatedCertificate(Construct):
             ),
             region=region,
         )
-        self.names = names
 
     @property
     def arn(self) -> str:

@@ -20,6 +20,7 @@ from kreo_infra.backup.vault import (
     EncryptedVault,
     Schedule,
     VaultLock,
+    replica_key_alias,
 )
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.security.iam import aws_managed_policy, service_trust
@@ -39,12 +40,6 @@ BACKUP_POLICIES = (
     "service-role/AWSBackupServiceRolePolicyForBackup",
     "service-role/AWSBackupServiceRolePolicyForRestores",
 )
-
-
-def replica_key_alias(config: EnvironmentConfig) -> str:
-    """The alias of the DR region's key of the replicated automated backups (the
-    recovery drill's role, in the bootstrap, is granted its use by this alias)."""
-    return f"alias/{config.stack_prefix}-postgres-backups-dr"
 
 
 class BackupStack(KreoStack):
@@ -155,7 +150,7 @@ class BackupStack(KreoStack):
             replica_key = RotatingKey(
                 self,
                 "database-replica-key",
-                alias=replica_key_alias(config),
+                alias=replica_key_alias(config.stack_prefix),
                 description=f"Encrypts the replicated automated backups of {name}'s database",
                 account=aws,
                 provider=self.dr_provider,

@@ -12,10 +12,12 @@ their zones from the apex zone.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from cdktf_cdktf_provider_aws.iam_service_linked_role import IamServiceLinkedRole
 from constructs import Construct
 
+from kreo_infra.backup.vault import replica_key_alias
 from kreo_infra.cluster.registry import RegistryReplication, ServiceRepositories
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.config.loader import parent_of
@@ -44,7 +46,6 @@ from kreo_infra.errors import PropsError
 from kreo_infra.recovery.drill import DRILL_PREFIX
 from kreo_infra.security.detection import AccountSecurity
 from kreo_infra.security.iam import Statement
-from kreo_infra.stacks.backup import replica_key_alias
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.outputs import BootstrapOutputs
 
@@ -173,7 +174,9 @@ def drill_statements(
             "Action": ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey"],
             "Resource": f"arn:{partition}:kms:{region}:{account_id}:key/*",
             "Condition": {
-                "ForAnyValue:StringEquals": {"kms:ResourceAliases": replica_key_alias(config)},
+                "ForAnyValue:StringEquals": {
+                    "kms:ResourceAliases": replica_key_alias(config.stack_prefix)
+                },
                 "StringEquals": {"kms:ViaService": f"rds.{region}.amazonaws.com"},
             },
         },
@@ -235,6 +238,23 @@ class BootstrapStack(KreoStack):
             noncurrent_version_expiry_days=state.noncurrent_version_expiry_days,
             account=aws,
         )
+        # The environments that rebuild this one in its DR region (recovery_of):
+        # their state buckets, made here in peacetime through the DR provider, so
+        # a recovery reads and writes no state in the lost region (and creating a
+        # bucket needs us-east-1, which a region loss may take).
+        recoveries = [p for p in peers if p.recovery_of == config.name]
+        dr_account = replace(aws, region=config.dr_region)
+        self.recovery_states = {
+            recovery.name: StateBucket(
+                self,
+                f"recovery-state-{recovery.name}",
+                name=recovery.state.bucket,
+                noncurrent_version_expiry_days=recovery.state.noncurrent_version_expiry_days,
+                account=dr_account,
+                provider=self.dr_provider,
+            )
+            for recovery in recoveries
+        }
         self.oidc = GithubOidcProvider(self, "github-oidc")
         repository = delivery.github_repository
         parent = parent_of(config, peers)
@@ -261,6 +281,11 @@ class BootstrapStack(KreoStack):
             "protected_role_arns": protected_roles,
             "oidc_provider_arn": self.oidc.arn,
             "access_log_bucket_arn": self.state.access_logs.arn,
+            "other_bucket_arns": [
+                arn
+                for bucket in self.recovery_states.values()
+                for arn in (bucket.arn, bucket.access_logs.arn)
+            ],
             # The backup stack sets its vaults' locks and access policies; a lock
             # that would lower the minimum retention is denied.
             "vault_lock_min_retention_days": config.backup.vault_lock_min_retention_days,
@@ -371,6 +396,32 @@ class BootstrapStack(KreoStack):
             statements=guard,
             max_session_seconds=DEPLOY_SESSION_SECONDS,
         )
+        # The recoveries' deploy roles, made in peacetime too (IAM's control plane
+        # is in us-east-1): each trusted for its own GitHub environment only.
+        self.recovery_deploy_roles = {
+            recovery.name: GithubRole(
+                self,
+                f"deploy-role-{recovery.name}",
+                name=recovery.deploy_role,
+                description=(
+                    f"cdktf deploy of {recovery.name} ({config.name} rebuilt in "
+                    f"{recovery.region}) from {repository}"
+                ),
+                provider_arn=self.oidc.arn,
+                subjects=[
+                    workflow_subject(
+                        repository,
+                        context=environment_context(recovery.name),
+                        workflow_path=delivery.workflows.deploy,
+                    )
+                ],
+                account=aws,
+                managed_policies=[DEPLOY_POLICY],
+                statements=guard,
+                max_session_seconds=DEPLOY_SESSION_SECONDS,
+            )
+            for recovery in recoveries
+        }
         # Where the database's automated backups replicate to the DR region: the
         # quarterly recovery drill's role (.github/workflows/recovery-drill.yml).
         self.drill_role: GithubRole | None = None
@@ -474,6 +525,12 @@ class BootstrapStack(KreoStack):
                     {s: r.repository_url for s, r in self.registry.repositories.items()}
                     if owns_apex
                     else None
+                ),
+                recovery_state_buckets=(
+                    {n: b.name for n, b in self.recovery_states.items()} or None
+                ),
+                recovery_deploy_role_arns=(
+                    {n: r.arn for n, r in self.recovery_deploy_roles.items()} or None
                 ),
             )
         )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from cdktf import Fn, TerraformLocal
+from cdktf_cdktf_provider_aws.data_aws_kms_key import DataAwsKmsKey
 from constructs import Construct
 
+from kreo_infra.backup.vault import replica_key_alias
 from kreo_infra.config import EnvironmentConfig
 from kreo_infra.data.cache import ReplicatedCache
-from kreo_infra.data.postgres import PostgresDatabase
+from kreo_infra.data.postgres import PointInTimeRestore, PostgresDatabase
 from kreo_infra.data.search import SearchDomain
-from kreo_infra.data.secrets import DATABASE_MASTER_SECRET, ApplicationSecrets, GeneratedSecret
+from kreo_infra.data.secrets import (
+    DATABASE_MASTER_SECRET,
+    ApplicationSecrets,
+    GeneratedSecret,
+    ReplicatedSecrets,
+)
 from kreo_infra.data.storage import MediaStorage
 from kreo_infra.data.tier import DataPlacement
 from kreo_infra.marketplace.database_users import database_reader, database_user
@@ -51,24 +58,48 @@ class DataStack(KreoStack):
             account=aws,
         )
         secrets = config.secrets
-        self.secrets = ApplicationSecrets(
-            self,
-            "secrets",
-            name=name,
-            prefix=config.secrets_prefix,
-            names=secrets.names,
-            recovery_window_days=secrets.recovery_window_days,
-            dr_region=config.dr_region,
-            dr_provider=self.dr_provider if secrets.replicate_to_dr_region else None,
-            account=aws,
-            # config.generated_secrets: the preflight skips exactly these.
-            generated={
-                config.platform.grafana_admin_secret: GeneratedSecret(
-                    fields={"admin-user": GRAFANA_ADMIN_USER},
-                    password_key="admin-password",  # noqa: S106 - a JSON key
-                )
-            },
-        )
+        self.secrets: ApplicationSecrets | ReplicatedSecrets
+        if config.recovery_of is None:
+            self.secrets = ApplicationSecrets(
+                self,
+                "secrets",
+                name=name,
+                prefix=config.secrets_prefix,
+                names=secrets.names,
+                recovery_window_days=secrets.recovery_window_days,
+                dr_region=config.dr_region,
+                dr_provider=self.dr_provider if secrets.replicate_to_dr_region else None,
+                account=aws,
+                # config.generated_secrets: the preflight skips exactly these.
+                generated={
+                    config.platform.grafana_admin_secret: GeneratedSecret(
+                        fields={"admin-user": GRAFANA_ADMIN_USER},
+                        password_key="admin-password",  # noqa: S106 - a JSON key
+                    )
+                },
+            )
+        else:
+            # The recovered environment's replicas, by the same names.
+            self.secrets = ReplicatedSecrets(
+                self, "secrets", prefix=config.secrets_prefix, names=secrets.names
+            )
+        master_secret_name = f"{config.secrets_prefix}{DATABASE_MASTER_SECRET}"
+        restore = None
+        if config.restore is not None:
+            # The replicated backups keep the recovered database's key, which the
+            # restored instance keeps too (PointInTimeRestore).
+            backups_key = DataAwsKmsKey(
+                self,
+                "restored-backups-key",
+                key_id=replica_key_alias(f"{config.project}-{config.recovery_of}"),
+            )
+            restore = PointInTimeRestore(
+                automated_backups_arn=config.restore.automated_backups_arn,
+                restore_time=config.restore.restore_time,
+                key_arn=backups_key.arn,
+                master_secret_name=master_secret_name,
+            )
+        replica_key = getattr(self.secrets, "replica_key", None)
 
         db_config = config.database
         self.database = PostgresDatabase(
@@ -82,18 +113,15 @@ class DataStack(KreoStack):
             max_allocated_storage_gb=db_config.max_allocated_storage_gb,
             database_name=db_config.database_name,
             master_username=db_config.master_username,
-            master_secret_name=f"{config.secrets_prefix}{DATABASE_MASTER_SECRET}",
+            master_secret_name=master_secret_name,
+            restore=restore,
             proxy_users=[
                 user
                 for service in config.services
                 for user in (database_user(service), database_reader(service))
             ],
             master_password_version=db_config.master_password_version,
-            secret_replica=(
-                (config.dr_region, self.secrets.replica_key.arn)
-                if self.secrets.replica_key
-                else None
-            ),
+            secret_replica=(config.dr_region, replica_key.arn) if replica_key else None,
             multi_az=db_config.multi_az,
             deletion_protection=db_config.deletion_protection,
             backup_retention_days=db_config.backup_retention_days,
@@ -135,17 +163,23 @@ class DataStack(KreoStack):
             client_role_arns=[cluster.role_arns[PRODUCT_SERVICE.name]],
         )
         storage = config.storage
-        self.storage = MediaStorage(
-            self,
-            "storage",
-            name=name,
-            media_bucket=storage.media_bucket,
-            access_logs_bucket=storage.access_logs_bucket,
-            noncurrent_version_expiry_days=storage.noncurrent_version_expiry_days,
-            dr_region=config.dr_region,
-            dr_provider=self.dr_provider if storage.replicate_to_dr_region else None,
-            account=aws,
-            cdn_distribution_arn=edge.media_distribution_arn,
+        # A recovery serves media from the recovered environment's DR copy, as it
+        # is: its bucket, key and policies stay the recovered environment's.
+        self.storage = (
+            MediaStorage(
+                self,
+                "storage",
+                name=name,
+                media_bucket=storage.media_bucket,
+                access_logs_bucket=storage.access_logs_bucket,
+                noncurrent_version_expiry_days=storage.noncurrent_version_expiry_days,
+                dr_region=config.dr_region,
+                dr_provider=self.dr_provider if storage.replicate_to_dr_region else None,
+                account=aws,
+                cdn_distribution_arn=edge.media_distribution_arn,
+            )
+            if config.recovery_of is None
+            else None
         )
 
         # rds-db:connect names the proxy by its resource id (prx-...), the last
@@ -173,8 +207,8 @@ class DataStack(KreoStack):
                 search_endpoint=self.search.domain.endpoint,
                 secret_arns={n: s.arn for n, s in self.secrets.secrets.items()},
                 secret_names={n: s.name for n, s in self.secrets.secrets.items()},
-                media_bucket=self.storage.media.name,
-                access_logs_bucket=self.storage.access_logs.name,
+                media_bucket=self.storage.media.name if self.storage else storage.media_bucket,
+                access_logs_bucket=self.storage.access_logs.name if self.storage else None,
                 database_identifier=database.primary.identifier,
                 database_replica_identifiers=[r.identifier for r in database.replicas],
                 database_replica_resource_ids=[r.resource_id for r in database.replicas],

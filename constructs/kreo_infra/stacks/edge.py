@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdktf_cdktf_provider_aws.data_aws_acm_certificate import DataAwsAcmCertificate
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags
 from constructs import Construct
 
@@ -61,17 +62,29 @@ class EdgeStack(KreoStack):
                 else None
             ),
         )
-        self.api_certificate = DnsValidatedCertificate(
-            self, "api-certificate", domain_name=dns.api_fqdn, zone_id=self.zone.zone_id
-        )
-        self.cdn_certificate = DnsValidatedCertificate(
-            self,
-            "cdn-certificate",
-            domain_name=dns.www_fqdn,
-            alternative_names=[dns.vendors_fqdn, dns.cdn_fqdn],
-            zone_id=self.zone.zone_id,
-            region=CLOUDFRONT_REGION,
-        )
+        self.api_certificate: DnsValidatedCertificate | None = None
+        self.dr_api_certificate: DnsValidatedCertificate | None = None
+        if config.recovery_of is None:
+            self.api_certificate = DnsValidatedCertificate(
+                self, "api-certificate", domain_name=dns.api_fqdn, zone_id=self.zone.zone_id
+            )
+            api_certificate_arn = self.api_certificate.arn
+        else:
+            # Issued in peacetime by the recovered environment's edge (below): a
+            # regional read here, where validating anew would write to Route 53.
+            api_certificate_arn = DataAwsAcmCertificate(
+                self, "api-certificate", domain=dns.api_fqdn, statuses=["ISSUED"], most_recent=True
+            ).arn
+        if config.recoverable:
+            # The API certificate of the environment's recovery, in the DR region,
+            # validated by the same records (docs/decisions.md, "Region recovery").
+            self.dr_api_certificate = DnsValidatedCertificate(
+                self,
+                "dr-api-certificate",
+                domain_name=dns.api_fqdn,
+                region=config.dr_region,
+                validated_by=self.api_certificate,
+            )
 
         edge_limit = config.application.edge_rate_limit
         rate_limit = RateLimit(
@@ -89,6 +102,48 @@ class EdgeStack(KreoStack):
             self, "regional-waf", name=f"{name}-api", scope_kind="REGIONAL", account=aws,
             private_path_prefixes=[METRICS_PATH], **waf,
         )  # fmt: skip
+        self.media_cdn: S3Distribution | None = None
+        self.sites: dict[str, StaticSite] = {}
+        if config.recovery_of is None:
+            self._content_delivery(waf)
+        media, sites = self.media_cdn, self.sites
+        self.publish(
+            EdgeOutputs(
+                zone_id=self.zone.zone_id,
+                zone_name_servers=self.zone.name_servers,
+                api_certificate_arn=api_certificate_arn,
+                regional_web_acl_arn=self.regional_waf.arn,
+                media_cdn_domain=dns.cdn_fqdn,
+                media_distribution_arn=media.arn if media else None,
+                media_distribution_domain=media.domain_name if media else None,
+                www_bucket=edge.www_bucket if sites else None,
+                www_distribution_id=sites["www-site"].cdn.distribution.id if sites else None,
+                vendors_bucket=edge.vendors_bucket if sites else None,
+                vendors_distribution_id=(
+                    sites["vendors-site"].cdn.distribution.id if sites else None
+                ),
+                media_distribution_id=media.distribution.id if media else None,
+                dr_api_certificate_arn=(
+                    self.dr_api_certificate.arn if self.dr_api_certificate else None
+                ),
+            )
+        )
+
+    def _content_delivery(self, waf: dict) -> None:
+        """The CDN certificate and web ACL (us-east-1), the security headers, the
+        CloudFront logs, the media and web-app distributions and their records:
+        global things a recovery environment reuses, never makes (their control
+        planes are in us-east-1, and the aliases are the recovered environment's)."""
+        config, aws = self.config, self.account
+        name, dns, edge = config.stack_prefix, config.dns, config.edge
+        self.cdn_certificate = DnsValidatedCertificate(
+            self,
+            "cdn-certificate",
+            domain_name=dns.www_fqdn,
+            alternative_names=[dns.vendors_fqdn, dns.cdn_fqdn],
+            zone_id=self.zone.zone_id,
+            region=CLOUDFRONT_REGION,
+        )
         self.cdn_waf = WebAcl(
             self, "cdn-waf", name=f"{name}-cdn", scope_kind="CLOUDFRONT", account=aws, **waf
         )
@@ -151,24 +206,6 @@ class EdgeStack(KreoStack):
                 name=sites[site_id][0],
                 distribution_domain=site.cdn.domain_name,
             )
-
-        www, vendors = self.sites["www-site"], self.sites["vendors-site"]
-        self.publish(
-            EdgeOutputs(
-                zone_id=self.zone.zone_id,
-                zone_name_servers=self.zone.name_servers,
-                api_certificate_arn=self.api_certificate.arn,
-                regional_web_acl_arn=self.regional_waf.arn,
-                media_distribution_arn=self.media_cdn.arn,
-                media_distribution_domain=self.media_cdn.domain_name,
-                media_cdn_domain=dns.cdn_fqdn,
-                www_bucket=edge.www_bucket,
-                www_distribution_id=www.cdn.distribution.id,
-                vendors_bucket=edge.vendors_bucket,
-                vendors_distribution_id=vendors.cdn.distribution.id,
-                media_distribution_id=self.media_cdn.distribution.id,
-            )
-        )
 
     def _parent_zone_provider(self, parent_account_id: str | None) -> AwsProvider:
         """An AWS provider (alias ``parent-zone``) in the parent zone's account, as the

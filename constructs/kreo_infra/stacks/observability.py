@@ -77,9 +77,12 @@ class ObservabilityStack(KreoStack):
             account=aws,
         )
         # CloudWatch alarms notify topics of their own region; CloudFront's
-        # metrics (and so its alarms) live in us-east-1.
+        # metrics (and so its alarms) live in us-east-1. A recovery environment
+        # has no distributions of its own (edge.distribution_ids is empty).
         self.cdn_topic = (
-            self.topic
+            None
+            if not edge.distribution_ids
+            else self.topic
             if config.region == CLOUDFRONT_REGION
             else AlarmTopic(
                 self,
@@ -96,7 +99,7 @@ class ObservabilityStack(KreoStack):
             "alarms",
             prefix=name,
             topic_arn=self.topic.arn,
-            regional_topic_arns={CLOUDFRONT_REGION: self.cdn_topic.arn},
+            regional_topic_arns={CLOUDFRONT_REGION: self.cdn_topic.arn} if self.cdn_topic else {},
         )
 
         lb_tags = {

@@ -63,31 +63,38 @@ class NetworkOutputs:
 
 @dataclass(frozen=True)
 class EdgeOutputs:
-    """``kreo-<env>-edge``: the zone, certificates, web ACLs and distributions."""
+    """``kreo-<env>-edge``: the zone, certificates, web ACLs and distributions.
+
+    A recovery environment's edge makes no distributions (it reuses the recovered
+    environment's): their fields are None there, and not written."""
 
     zone_id: str
     zone_name_servers: list[str]
     api_certificate_arn: str
     regional_web_acl_arn: str
     """The API load balancer's web ACL (the platform's admission policy requires it)."""
-    media_distribution_arn: str
-    media_distribution_domain: str
+    media_distribution_arn: str | None
+    media_distribution_domain: str | None
     media_cdn_domain: str
     """The media CDN's host name (``cdn.<domain>``)."""
-    www_bucket: str
-    www_distribution_id: str
-    vendors_bucket: str
-    vendors_distribution_id: str
-    media_distribution_id: str = field(metadata=INTERNAL)
+    www_bucket: str | None
+    www_distribution_id: str | None
+    vendors_bucket: str | None
+    vendors_distribution_id: str | None
+    media_distribution_id: str | None = field(metadata=INTERNAL)
+    dr_api_certificate_arn: str | None = None
+    """The API certificate in the DR region, for the environment's recovery (where
+    :attr:`~kreo_infra.config.models.EnvironmentConfig.recoverable`)."""
 
     @property
     def distribution_ids(self) -> dict[str, str]:
-        """Every CloudFront distribution of the environment, by site."""
-        return {
+        """Every CloudFront distribution of the environment, by site (none in a recovery)."""
+        ids = {
             "media": self.media_distribution_id,
             "www": self.www_distribution_id,
             "vendors": self.vendors_distribution_id,
         }
+        return {site: i for site, i in ids.items() if i is not None}
 
 
 @dataclass(frozen=True)
@@ -131,7 +138,8 @@ class DataOutputs:
     secret_arns: dict[str, str] = field(metadata=output("secret-arns"))
     secret_names: dict[str, str] = field(metadata=output("secret-names"))
     media_bucket: str = field(metadata=output("media-bucket"))
-    access_logs_bucket: str = field(metadata=output("access-logs-bucket"))
+    access_logs_bucket: str | None = field(metadata=output("access-logs-bucket"))
+    """None in a recovery environment (it makes no media buckets)."""
     database_identifier: str = field(metadata=INTERNAL)
     database_replica_identifiers: list[str] = field(metadata=INTERNAL)
     database_replica_resource_ids: list[str] = field(metadata=INTERNAL)
@@ -195,3 +203,7 @@ class BootstrapOutputs:
     access_role_arns: dict[str, str]
     image_push_role_arn: str | None = None
     repository_urls: dict[str, str] | None = None
+    recovery_state_buckets: dict[str, str] | None = None
+    """The state bucket of each environment that recovers this one (in the DR region)."""
+    recovery_deploy_role_arns: dict[str, str] | None = None
+    """The deploy role of each environment that recovers this one."""

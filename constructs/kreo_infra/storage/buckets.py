@@ -251,10 +251,12 @@ class AccessLogBucket(PrivateBucket):
         account: AwsAccount,
         noncurrent_version_expiry_days: int,
         retention_days: int = ACCESS_LOG_RETENTION_DAYS,
+        provider: TerraformProvider | None = None,
     ) -> None:
         super().__init__(
             scope,
             id,
+            provider=provider,
             name=name,
             noncurrent_version_expiry_days=noncurrent_version_expiry_days,
             expire_current_days=retention_days,

@@ -88,7 +88,7 @@ def values(inputs: ReleaseInputs) -> Values:
         "extraArgs": [f"--zone-id-filter={inputs.zone_id}"],
         "policy": inputs.external_dns_policy,
         "registry": "txt",
-        "txtOwnerId": inputs.cluster_name,
+        "txtOwnerId": inputs.records_owner,
         "sources": ["service", "ingress"],
         "serviceAccount": {"create": True, "name": WORKLOAD.service_account},
         "env": [{"name": "AWS_DEFAULT_REGION", "value": inputs.region}],

@@ -22,6 +22,7 @@ RELEASE_INPUTS = ReleaseInputs(
     prometheus_retention="15d",
     prometheus_storage_gb=100,
     external_dns_policy="sync",
+    records_owner="kreo-test",
 )
 IDENTITY_INPUTS = IdentityInputs(
     partition="aws",
