@@ -46,7 +46,7 @@ CDKTF := node_modules/.bin/cdktf
 .PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan plan-phase \
 	bundle-plans verify-plans apply-plan apply-plans converged first-deploy-stack parent-zone-profile deploy \
 	first-deploy preflight recovery-drill recovery-sweep \
-	review review-example diagram resource-map clean distclean
+	review review-example diagram resource-map runbook clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, PHASE one of its two
 # phases (infrastructure: base..data; workloads: platform..observability, which
@@ -272,7 +272,7 @@ preflight: install ## Read-only checks of the live account before a deploy: make
 # The recovery drill (docs/runbooks/disaster-recovery.md, "Drill (quarterly)"), in
 # the environment's DR region, with production's database by default (ENV here is
 # production unless given). SUBNET_GROUP and SECURITY_GROUPS (comma-separated ids)
-# belong to the recovery network; SOURCE overrides the instance identifier
+# are the drill network's (the backup stack's outputs); SOURCE overrides the instance identifier
 # (<stack_prefix>-postgres), REPORT the JSON report's path, SUMMARY appends the
 # drills.md row as Markdown (the workflow's step summary).
 recovery-drill recovery-sweep: ENV = production
@@ -297,6 +297,10 @@ review-example: install ## Regenerate docs/review-production.md (the committed e
 diagram: install ## Architecture diagrams (SVG) of every environment into docs/, from cdktf.out/.
 	@[ -d cdktf.out ] || $(MAKE) --no-print-directory synth
 	$(VENV_BIN)/python -m kreo_infra.review.diagram cdktf.out --out docs
+
+runbook: install ## Regenerate the region-loss order and RTO budget in docs/runbooks/disaster-recovery.md (from config and drills.md).
+	$(VENV_BIN)/python -m kreo_infra.recovery.budget --config config \
+		--runbook docs/runbooks/disaster-recovery.md --drills docs/runbooks/drills.md
 
 resource-map: install ## Regenerate docs/architecture.md's table of Terraform type -> construct -> file (synthesizes in-process).
 	$(VENV_BIN)/python -m kreo_infra.review.resource_map --config config --charts charts --out docs/architecture.md

@@ -1942,7 +1942,13 @@ def _fgac_over_http(d: Deployment) -> None:
 
 
 def _vpc_without_dns_hostnames(d: Deployment) -> None:
-    _first(d, "aws_vpc")[2]["enable_dns_hostnames"] = False
+    # A VPC with interface endpoints (the drill network has none).
+    stack_name, _, endpoint = _first(
+        d, "aws_vpc_endpoint", lambda b: b.get("vpc_endpoint_type") == "Interface"
+    )
+    referenced(d.stacks[stack_name], endpoint["vpc_id"], "aws_vpc")[1]["enable_dns_hostnames"] = (
+        False
+    )
 
 
 def _uncovered_alias(d: Deployment) -> None:

@@ -31,8 +31,16 @@ def stacks_of(synthesis: Synthesis, config: EnvironmentConfig) -> list[str]:
 
 
 def apex_owner(synthesis: Synthesis) -> EnvironmentConfig:
-    (owner,) = [c for c in synthesis.configs if c.dns.domain == c.dns.apex]
+    (owner,) = [
+        c for c in synthesis.configs if c.dns.domain == c.dns.apex and c.recovery_of is None
+    ]
     return owner
+
+
+def account_owner(synthesis: Synthesis, config: EnvironmentConfig) -> EnvironmentConfig:
+    """The environment whose bootstrap is ``config``'s account's: its own, or for a
+    recovery the recovered environment's (a recovery has no account of its own)."""
+    return synthesis.environment(config.recovery_of) if config.recovery_of else config
 
 
 def parent_of(synthesis: Synthesis, config: EnvironmentConfig) -> EnvironmentConfig | None:
@@ -79,7 +87,8 @@ def test_the_pipelines_roles_exist_in_their_own_account_only(synthesis: Synthesi
             for body in synthesis.stack(stack).get("resource", {}).get("aws_iam_role", {}).values()
             if isinstance(body.get("name"), str)
         }
-        assert made[config.deploy_role] == f"{config.stack_prefix}-bootstrap"
+        owner = account_owner(synthesis, config)
+        assert made[config.deploy_role] == f"{owner.stack_prefix}-bootstrap"
         deploy_roles = [n for n in made if n.startswith(f"{config.delivery.deploy_role_prefix}-")]
         assert sorted(deploy_roles) == sorted(c.deploy_role for c in synthesis.configs)
 
@@ -91,7 +100,7 @@ def test_the_only_other_accounts_an_environment_names(synthesis: Synthesis, env_
     config = synthesis.environment(env_name)
     owner = apex_owner(synthesis)
     parent = parent_of(synthesis, config)
-    others = {c.account_id: c for c in synthesis.configs if c is not config}
+    others = {c.account_id: c for c in synthesis.configs if c.account_id != config.account_id}
     for name in stacks_of(synthesis, config):
         for path, text in walk(synthesis.stack(name)):
             for account in set(ACCOUNT_ID.findall(text)) & set(others):
@@ -230,7 +239,7 @@ def document(
 def pipeline_policies(synthesis: Synthesis, config: EnvironmentConfig) -> dict[str, list]:
     """The pipeline's identities and what denies them: each pipeline role's inline
     policy, and (for any role it may create) the permissions boundary."""
-    stack = f"{config.stack_prefix}-bootstrap"
+    stack = f"{account_owner(synthesis, config).stack_prefix}-bootstrap"
     policies = synthesis.resources(stack, "aws_iam_role_policy")
     (boundary,) = synthesis.resources(stack, "aws_iam_policy").values()
     return {
@@ -249,7 +258,10 @@ def recovery_keys(synthesis: Synthesis, config: EnvironmentConfig) -> dict[str, 
         "aws_backup_vault": "kms_key_arn",
         "aws_s3_bucket_server_side_encryption_configuration": "rule",
     }
-    for name in stacks_of(synthesis, config):
+    owner = account_owner(synthesis, config)
+    # A recovery's state bucket is its account's bootstrap's (the recovered one's).
+    bootstraps = [f"{owner.stack_prefix}-bootstrap"] if owner is not config else []
+    for name in [*stacks_of(synthesis, config), *bootstraps]:
         stack = synthesis.stack(name)
         keys = stack.get("resource", {}).get("aws_kms_key", {})
         for kind, field in uses.items():
@@ -258,7 +270,9 @@ def recovery_keys(synthesis: Synthesis, config: EnvironmentConfig) -> dict[str, 
                     name.endswith("-bootstrap") and "state" in body["//"]["metadata"]["path"]
                 ):
                     continue
-                for key_name in re.findall(r"aws_kms_key\.([\w-]+)\.arn", json.dumps(body[field])):
+                for key_name in re.findall(
+                    r"(?<!data\.)aws_kms_key\.([\w-]+)\.arn", json.dumps(body[field])
+                ):
                     found[f"{name}:{keys[key_name]['//']['metadata']['path']}"] = keys[key_name]
     return found
 
@@ -282,7 +296,21 @@ def test_every_recovery_key_is_guarded(synthesis: Synthesis, env_name: str) -> N
     destruction to anyone but break-glass and the account's root user."""
     config = synthesis.environment(env_name)
     keys = recovery_keys(synthesis, config)
-    assert any("postgres" in k for k in keys), keys
+    if config.recovery_of is None:
+        assert any("postgres" in k for k in keys), keys
+    else:
+        # A restored database keeps its backups' key: the recovered environment's
+        # DR backups key, guarded there (its recovery_keys hold it).
+        (key,) = synthesis.stack(f"{config.stack_prefix}-data")["data"]["aws_kms_key"].values()
+        recovered = recovery_keys(synthesis, synthesis.environment(config.recovery_of))
+        aliases = {
+            a["name"]: a["target_key_id"]
+            for a in synthesis.resources(
+                f"{config.project}-{config.recovery_of}-backup", "aws_kms_alias"
+            ).values()
+        }
+        assert key["key_id"] in aliases
+        assert any("backup/database-replica-key" in k for k in recovered), recovered
     assert any("state" in k for k in keys), keys
     deploy = f"arn:aws:iam::{config.account_id}:role/{config.deploy_role}"
     glass = f"arn:aws:iam::{config.account_id}:role/kreo-break-glass"
@@ -315,9 +343,9 @@ def test_no_pipeline_identity_may_destroy_recovery(
     # The state's versions, its lock and its policy.
     (bucket,) = [
         f"${{aws_s3_bucket.{name}.arn}}"
-        for name, body in synthesis.stack(f"{config.stack_prefix}-bootstrap")["resource"][
-            "aws_s3_bucket"
-        ].items()
+        for name, body in synthesis.stack(
+            f"{account_owner(synthesis, config).stack_prefix}-bootstrap"
+        )["resource"]["aws_s3_bucket"].items()
         if body["bucket"] == config.state.bucket
     ]
     for action in ("s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
@@ -347,7 +375,7 @@ def test_the_denials_cannot_be_walked_around(synthesis: Synthesis, env_name: str
     for action in ("iam:CreateOpenIDConnectProvider", "iam:CreateSAMLProvider",
                    "iam:CreateUser", "iam:CreateAccessKey"):  # fmt: skip
         assert denied(statements, action, "arn:aws:iam::1:x/y", {}), action
-    prefix = config.stack_prefix
+    prefix = account_owner(synthesis, config).stack_prefix  # the account's detection
     assert denied(
         statements,
         "cloudtrail:StopLogging",

@@ -3,13 +3,15 @@
 The committed config/ plus the minimal ``qa.yaml`` below: it loads, its names
 follow the naming rule, its stacks synthesize with no name any other
 environment's stacks use, and the same file copying a unique name is rejected
-with one line naming the field. The workflows deploy and plan every
-environment config/ defines.
+with one line naming the field. The workflows deploy every environment config/
+defines (a recovery only by hand, in a region loss) and plan every environment
+of its own.
 """
 
 from __future__ import annotations
 
 import shutil
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,14 @@ import pytest
 import yaml
 
 from kreo_infra.config import ConfigError, EnvironmentConfig, load_environments
-from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT, Synthesis
+from kreo_infra.config.loader import RECOVERED_NAMES
+from tests.conftest import (
+    CONFIG_DIR,
+    ENVIRONMENT_NAMES,
+    OWN_ENVIRONMENT_NAMES,
+    PROJECT_ROOT,
+    Synthesis,
+)
 
 QA = "qa"
 QA_YAML = """\
@@ -65,6 +74,10 @@ account) sharing one would fail to apply, or (a hosted zone) silently make a sec
 GLOBALLY_UNIQUE = {"aws_s3_bucket": "bucket", "aws_route53_zone": "name"}
 """Names unique across accounts: S3 buckets everywhere, and a public zone's name, which
 only one zone can be delegated (the others are parked, never answered)."""
+
+RECOVERED_KINDS = {"dns.domain": "aws_route53_zone", "storage.media_bucket": "aws_s3_bucket"}
+"""The resource each of a recovery's ``RECOVERED_NAMES`` (config.loader) names: the
+recovered environment's zone, and the DR copy of its media (what the recovery serves)."""
 
 
 @pytest.fixture(scope="module")
@@ -181,9 +194,31 @@ def test_no_account_holds_a_name_twice(
     assert len(names_of(qa_stacks, ACCOUNT_UNIQUE)) > 50
 
 
+def recovered_names(
+    config: EnvironmentConfig, by_environment: dict[str, dict[tuple[str, str, str], str]]
+) -> set[tuple[str, str, str]]:
+    """The names a recovery may share, with its recovered environment only: what its
+    ``RECOVERED_NAMES`` hold, each the recovered environment's own (its zone, its media
+    bucket's DR copy). None for an environment of its own."""
+    if config.recovery_of is None:
+        return set()
+    assert set(RECOVERED_KINDS) == set(RECOVERED_NAMES)
+    recovered = by_environment[config.recovery_of]
+    allowed = set()
+    for path, kind in RECOVERED_KINDS.items():
+        value = attrgetter(path)(config)
+        # The recovered environment makes it: the recovery reuses, never invents, a name.
+        assert (kind, value, "") in recovered, f"{config.name}'s {path} {value!r}"
+        allowed.add((kind, value, ""))
+    return allowed
+
+
 def test_no_environment_shares_a_globally_unique_name(
     synthesis: Synthesis, qa_stacks: dict[str, dict[str, Any]]
 ) -> None:
+    """Every environment's bucket and zone names are its own, except that a recovery may
+    use its recovered environment's zone and media DR copy (RECOVERED_NAMES), nothing
+    else and no other environment's."""
     by_environment = {
         config.name: names_of(
             {
@@ -194,8 +229,17 @@ def test_no_environment_shares_a_globally_unique_name(
         )
         for config in synthesis.configs
     }
+    # A recovery may make none: its zone and media bucket are its recovered environment's.
+    assert all(by_environment[name] for name in OWN_ENVIRONMENT_NAMES)
+    for config in synthesis.configs:
+        allowed = recovered_names(config, by_environment)
+        recovered = by_environment.get(config.recovery_of or "", {})
+        by_environment[config.name] = {
+            key: stack
+            for key, stack in by_environment[config.name].items()
+            if not (key in allowed and key in recovered)
+        }
     by_environment[QA] = names_of(qa_stacks)
-    assert all(by_environment.values())
     assert clashes(by_environment) == []
 
 
@@ -214,15 +258,44 @@ def workflow(name: str) -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / ".github" / "workflows" / name).read_text())
 
 
-def test_the_deploy_workflow_deploys_every_environment() -> None:
-    jobs = workflow("infra-deploy.yml")["jobs"]
-    for env in ENVIRONMENT_NAMES:
-        assert {f"{env}-infrastructure", f"{env}-workloads"} <= set(jobs), env
+def test_the_deploy_workflow_deploys_every_environment(configs: list[EnvironmentConfig]) -> None:
+    """Every environment, each phase planned then applied in its GitHub environment and
+    its region; a recovery only by hand with the region-loss input (never on a push),
+    an environment of its own never with it."""
+    deploy = workflow("infra-deploy.yml")
+    jobs = deploy["jobs"]
+    on = deploy.get("on", deploy.get(True))  # YAML 1.1 reads a bare `on` as true
+    (flag,) = set(on["workflow_dispatch"]["inputs"]) - {"first_deploy"}
+    for config in configs:
+        env = config.name
+        applies = {f"{env}-infrastructure", f"{env}-workloads"}
+        assert applies <= set(jobs), env
+        for job_id in applies | {f"{job}-plan" for job in applies}:
+            job = jobs[job_id]
+            assert {**deploy["env"], **job["env"]}["AWS_REGION"] == config.region, job_id
+            if job_id in applies:
+                assert job["environment"] == env, job_id
+            if config.recovery_of is None:
+                assert f"!inputs.{flag}" in job["if"], job_id
+            else:
+                assert f"github.event_name == 'workflow_dispatch' && inputs.{flag}" in job["if"], (
+                    job_id
+                )
+                assert f"!inputs.{flag}" not in job["if"], job_id
     phased = {j.rsplit("-", 1)[0] for j in jobs if j.endswith(("-infrastructure", "-workloads"))}
     assert phased == set(ENVIRONMENT_NAMES)
 
 
-def test_the_pull_request_workflow_plans_every_environment() -> None:
+def test_the_pull_request_workflow_plans_every_environment(
+    configs: list[EnvironmentConfig],
+) -> None:
+    """Every environment of its own; no recovery (its stacks have no state until a
+    disaster: a full-create plan on every pull request would be noise)."""
     jobs = workflow("infra-ci.yml")["jobs"]
     for job in ("plan-infrastructure", "plan-workloads"):
-        assert sorted(jobs[job]["strategy"]["matrix"]["environment"]) == sorted(ENVIRONMENT_NAMES)
+        planned = jobs[job]["strategy"]["matrix"]["environment"]
+        assert sorted(planned) == sorted(OWN_ENVIRONMENT_NAMES)
+    text = (PROJECT_ROOT / ".github" / "workflows" / "infra-ci.yml").read_text()
+    for config in configs:
+        if config.recovery_of is not None:
+            assert f"{config.stack_prefix}-" not in text, config.name

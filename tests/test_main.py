@@ -26,7 +26,14 @@ import pytest
 import yaml
 
 from kreo_infra.config import EnvironmentConfig, load_environments
-from tests.conftest import CONFIG_DIR, ENVIRONMENT_NAMES, PROJECT_ROOT
+from kreo_infra.config.loader import parent_of
+from tests.conftest import (
+    CONFIG_DIR,
+    ENVIRONMENT_NAMES,
+    OWN_ENVIRONMENT_NAMES,
+    PROJECT_ROOT,
+    RECOVERY_ENVIRONMENT_NAMES,
+)
 
 
 @functools.cache
@@ -88,17 +95,18 @@ LAYERS = (
 
 
 def delegations() -> list[tuple[EnvironmentConfig, EnvironmentConfig]]:
-    """``(parent, child)``: an environment whose zone is delegated from another's."""
+    """``(parent, child)``: an environment whose zone is delegated from another's (one
+    of its own: a recovery environment serves the recovered environment's zone)."""
     configs = load_environments(CONFIG_DIR)
-    by_domain = {c.dns.domain: c for c in configs}
-    pairs = [(by_domain[c.dns.delegate_from], c) for c in configs if c.dns.delegate_from]
+    pairs = [(parent, c) for c in configs if (parent := parent_of(c, configs)) is not None]
     assert pairs, "no environment's zone is delegated from another's: nothing to order"
     return pairs
 
 
 def bootstraps() -> list[str]:
-    """Every environment's bootstrap, the apex owner's (the registry's account) first."""
-    configs = load_environments(CONFIG_DIR)
+    """Every account's bootstrap, the apex owner's (the registry's account) first: one
+    per environment of its own (a recovery environment's account is the recovered one's)."""
+    configs = [c for c in load_environments(CONFIG_DIR) if c.recovery_of is None]
     owner = [c for c in configs if c.dns.domain == c.dns.apex]
     return [f"{c.stack_prefix}-bootstrap" for c in owner + [c for c in configs if c not in owner]]
 
@@ -249,7 +257,7 @@ def test_stacks_of_the_whole_account_in_an_order_a_fresh_account_accepts(
     stacks = result.stdout.split()
     first = run_main(tmp_path, "--first-deploy", KREO_CONFIG_DIR=str(CONFIG_DIR))
     assert stacks == [s for s in first.stdout.splitlines() if not s.startswith("#")]
-    assert stacks[: len(ENVIRONMENT_NAMES)] == bootstraps()
+    assert stacks[: len(OWN_ENVIRONMENT_NAMES)] == bootstraps()
     for parent, child in delegations():
         assert stacks.index(f"{parent.stack_prefix}-edge") < stacks.index(
             f"{child.stack_prefix}-edge"
@@ -262,7 +270,7 @@ def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
     steps = result.stdout.splitlines()
     stacks = [s for s in steps if not s.startswith("#")]
     # Every account's bootstrap first, the registry's (the apex owner's) first of all.
-    assert stacks[: len(ENVIRONMENT_NAMES)] == bootstraps()
+    assert stacks[: len(OWN_ENVIRONMENT_NAMES)] == bootstraps()
     for parent, child in delegations():
         # The child's zone is delegated from the parent's: the parent's edge first.
         assert stacks.index(f"{parent.stack_prefix}-edge") < stacks.index(
@@ -272,18 +280,23 @@ def test_first_deploy_order_of_a_fresh_account(tmp_path: Path) -> None:
         assert stacks.index(f"{child.stack_prefix}-observability") < stacks.index(
             f"{parent.stack_prefix}-base"
         )
-    # Every environment's bootstrap and layers, and the repositories' GitHub settings.
-    assert len(stacks) == len(set(stacks)) == len(ENVIRONMENT_NAMES) * (1 + len(LAYERS)) + 1
-    assert stacks.index("kreo-github") == len(ENVIRONMENT_NAMES)
+    # Every environment's bootstrap and layers, and the repositories' GitHub settings;
+    # a recovery environment is deployed in a disaster only, by its runbook.
+    own = OWN_ENVIRONMENT_NAMES
+    assert len(stacks) == len(set(stacks)) == len(own) * (1 + len(LAYERS)) + 1
+    assert stacks.index("kreo-github") == len(own)
+    for env in RECOVERY_ENVIRONMENT_NAMES:
+        assert not [step for step in stacks if step.startswith(f"kreo-{env}-")]
+        assert f"# set the secret values of {env} (make preflight)" not in steps
     # Secret values are set between each environment's two phases.
-    for env in ENVIRONMENT_NAMES:
+    for env in own:
         note = steps.index(f"# set the secret values of {env} (make preflight)")
         assert steps.index(f"kreo-{env}-data") < note < steps.index(f"kreo-{env}-platform")
     # The GitHub settings (the pinned OIDC subjects) before any image is pushed, and
     # images are pushed (to the registry's repositories) before any environment.
     github = steps.index("kreo-github")
     assert "push the images" in steps[github + 1]
-    assert stacks[len(ENVIRONMENT_NAMES) :] == [s for s in steps[github:] if not s.startswith("#")]
+    assert stacks[len(own) :] == [s for s in steps[github:] if not s.startswith("#")]
 
 
 def test_make_plan_refuses_an_unknown_stack(tmp_path: Path, env_name: str) -> None:

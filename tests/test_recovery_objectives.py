@@ -66,6 +66,7 @@ def database_mechanisms(
                 RDS_LOG_UPLOAD_MINUTES + RDS_BACKUP_REPLICATION_DELAY_MINUTES
             )
     plan = synthesis.resources(backup, "aws_backup_plan")["database/plan"]
+    elsewhere = vaults_outside_the_region(synthesis, backup, config.region)
     for rule in plan["rule"]:
         worst = (
             cron_interval_minutes(rule["schedule"])
@@ -74,8 +75,23 @@ def database_mechanisms(
         )
         name = f"AWS Backup {rule['rule_name']}"
         found["deleted or corrupted data"][name] = worst
-        if rule.get("copy_action"):
+        # A copy to another region survives its loss; one to a vault of this region
+        # (the logically air-gapped vault) does not.
+        if any(c["destination_vault_arn"] in elsewhere for c in rule.get("copy_action", [])):
             found["region loss"][f"{name}, DR copy"] = worst
+    return found
+
+
+def vaults_outside_the_region(synthesis: Synthesis, stack: str, region: str) -> set[str]:
+    """The ARN expressions of the stack's backup vaults in a region other than ``region``
+    (by their provider's region)."""
+    providers = synthesis.stack(stack)["provider"]["aws"]
+    regions = {f"aws.{p['alias']}" if "alias" in p else "aws": p["region"] for p in providers}
+    found = set()
+    for vault_type in ("aws_backup_vault", "aws_backup_logically_air_gapped_vault"):
+        for path, vault in synthesis.resources(stack, vault_type).items():
+            if regions[vault.get("provider", "aws")] != region:
+                found.add(synthesis.ref(stack, vault_type, path, "arn"))
     return found
 
 
@@ -128,9 +144,54 @@ def test_media_and_secrets_survive_the_region_as_the_config_says(
         assert rule["delete_marker_replication"]["status"] == "Enabled"
     assert S3_REPLICATION_MINUTES < RPO_LIMIT_MINUTES
     secrets = synthesis.resources(data, "aws_secretsmanager_secret")
-    assert secrets
     replicated = config.secrets.replicate_to_dr_region
     assert all(bool(s.get("replica")) is replicated for s in secrets.values())
+    # A recovery environment's secrets are the recovered environment's replicas
+    # (test_a_recovery_rebuilds_from_what_the_recovered_environment_replicates).
+    assert bool(secrets) is (config.recovery_of is None)
+
+
+def test_a_recovery_rebuilds_from_what_the_recovered_environment_replicates(
+    synthesis: Synthesis, recovery_name: str
+) -> None:
+    """Its media bucket is the recovered environment's DR copy, its secrets that
+    environment's replicas, and its database is restored from that environment's
+    automated backups, all replicated into the recovery's region."""
+    config = synthesis.environment(recovery_name)
+    assert config.recovery_of is not None
+    recovered = synthesis.environment(config.recovery_of)
+    assert recovered.dr_region == config.region
+    mine, theirs = f"{config.stack_prefix}-data", f"{recovered.stack_prefix}-data"
+    regions = {
+        f"aws.{p['alias']}" if "alias" in p else "aws": p["region"]
+        for p in synthesis.stack(theirs)["provider"]["aws"]
+    }
+    # The media: the replication's destination, in this region, is what it serves.
+    buckets = synthesis.resources(theirs, "aws_s3_bucket")
+    copies = {
+        b["bucket"] for b in buckets.values() if regions[b.get("provider", "aws")] == config.region
+    }
+    assert config.storage.media_bucket in copies
+    # The secrets: each one it reads is replicated here.
+    replicas = {
+        s["name"]
+        for s in synthesis.resources(theirs, "aws_secretsmanager_secret").values()
+        if config.region in {r["region"] for r in s.get("replica", [])}
+    }
+    read = {s["name"] for s in synthesis.stack(mine)["data"]["aws_secretsmanager_secret"].values()}
+    assert read
+    assert read <= replicas
+    # The database: restored from the automated backups replicated here (the ARN is
+    # the recovered backup stack's output, copied into the config), never created empty.
+    primary = synthesis.resources(mine, "aws_db_instance")["postgres/primary"]
+    assert config.restore is not None
+    restore = primary["restore_to_point_in_time"]
+    assert restore["source_db_instance_automated_backups_arn"] == (
+        config.restore.automated_backups_arn
+    )
+    assert synthesis.resources(
+        f"{recovered.stack_prefix}-backup", "aws_db_instance_automated_backups_replication"
+    )
 
 
 def test_worst_case_derivation_is_what_the_runbook_states(synthesis: Synthesis) -> None:

@@ -106,11 +106,14 @@ PLAN_JOBS = {"plan-infrastructure": "infrastructure", "plan-workloads": "workloa
 def deploy_jobs(configs: list[EnvironmentConfig]) -> list[tuple[str, Any, str, str]]:
     """``(job, needs, environment, phase)`` of infra-deploy.yml's jobs after ``test``, in
     order: the zone jobs of every environment whose zone another's is delegated from
-    (first deploy only), then each environment's two phases, those zone owners last (the
-    others rehearse first). Every deploy job ``X`` is preceded by its plan job
-    ``X-plan``, which it needs; the plan job needs what the deploy job used to."""
-    parents = {c.dns.delegate_from for c in configs if c.dns.delegate_from}
-    owners = [c for c in configs if c.dns.domain in parents]
+    (first deploy only), then each environment of its own's two phases, those zone owners
+    last (the others rehearse first), then each recovery environment's two phases, after
+    ``test`` alone (a region loss: nothing else runs). Every deploy job ``X`` is preceded
+    by its plan job ``X-plan``, which it needs; the plan job needs what the deploy job
+    used to."""
+    own = [c for c in configs if c.recovery_of is None]
+    parents = {c.dns.delegate_from for c in own if c.dns.delegate_from}
+    owners = [c for c in own if c.dns.domain in parents]
     jobs: list[tuple[str, Any, str, str]] = []
     for c in owners:
         jobs += [
@@ -119,7 +122,10 @@ def deploy_jobs(configs: list[EnvironmentConfig]) -> list[tuple[str, Any, str, s
         ]
     zones = [job for job, *_ in jobs if not job.endswith("-plan")]
     needs: Any = ["test", *zones] if zones else "test"
-    for config in [c for c in configs if c not in owners] + owners:
+    recoveries = [c for c in configs if c.recovery_of is not None]
+    for config in [c for c in own if c not in owners] + owners + recoveries:
+        if config in recoveries:
+            needs = "test"
         for phase in ("infrastructure", "workloads"):
             job = f"{config.name}-{phase}"
             jobs += [
@@ -128,6 +134,23 @@ def deploy_jobs(configs: list[EnvironmentConfig]) -> list[tuple[str, Any, str, s
             ]
             needs = job
     return jobs
+
+
+def region_loss_input() -> str:
+    """The deploy workflow's dispatch input that deploys the recovery environments only
+    (docs/runbooks/disaster-recovery.md, "Region loss"): the one besides first_deploy."""
+    inputs = triggers(load("infra-deploy.yml"))["workflow_dispatch"]["inputs"]
+    (name,) = set(inputs) - {"first_deploy"}
+    return name
+
+
+def guard(config: EnvironmentConfig) -> str:
+    """What a deploy workflow job of ``config`` runs on besides its needs: an environment
+    of its own never with the region-loss input; a recovery only by hand, with it (a push
+    has no inputs and is no workflow_dispatch)."""
+    if config.recovery_of is None:
+        return f"!inputs.{region_loss_input()}"
+    return f"github.event_name == 'workflow_dispatch' && inputs.{region_loss_input()}"
 
 
 DEPLOY_WORKFLOW_JOBS = deploy_jobs(load_environments(CONFIG_DIR))
@@ -158,7 +181,10 @@ def test_pull_requests_plan_with_the_plan_role(configs: list[EnvironmentConfig])
     for job_id, phase in PLAN_JOBS.items():
         plan = ci["jobs"][job_id]
         assert plan["needs"] == "test"
-        assert sorted(plan["strategy"]["matrix"]["environment"]) == sorted(c.name for c in configs)
+        # Environments of their own: a recovery's stacks have no state until a disaster
+        # (a full-create plan per pull request would be noise).
+        own = [c.name for c in configs if c.recovery_of is None]
+        assert sorted(plan["strategy"]["matrix"]["environment"]) == sorted(own)
         role = credentials(plan)["role-to-assume"]
         # The environment's own account (main.py --account-id), the plan role's name.
         assert role == (
@@ -179,6 +205,10 @@ def test_pull_requests_plan_with_the_plan_role(configs: list[EnvironmentConfig])
     assert ci["concurrency"]["cancel-in-progress"] is True
     uploads = [s for s in ci["jobs"]["test"]["steps"] if "upload-artifact" in s.get("uses", "")]
     assert uploads[0]["with"]["path"] == "cdktf.out"
+    text = (WORKFLOWS / "infra-ci.yml").read_text()
+    for config in configs:
+        if config.recovery_of is not None:
+            assert f"{config.stack_prefix}-" not in text, config.name
 
 
 def test_deploys_every_environment_in_order_behind_its_gate(
@@ -193,8 +223,14 @@ def test_deploys_every_environment_in_order_behind_its_gate(
         # Plans never overlap a deploy of their environment either: they read its state.
         assert job["concurrency"] == {"group": f"deploy-{name}", "cancel-in-progress": False}
         config = next(c for c in configs if c.name == name)
+        # Every AWS call in the environment's region: the workflow's, or the job's own
+        # (a recovery: nothing in the region it replaces).
         assert credentials(job)["aws-region"] == "${{ env.AWS_REGION }}"
-        assert job["env"] == {"ENVIRONMENT": name, "PHASE": phase}, job_id
+        region = (
+            {} if config.region == workflow["env"]["AWS_REGION"] else {"AWS_REGION": config.region}
+        )
+        assert job["env"] == {"ENVIRONMENT": name, "PHASE": phase, **region}, job_id
+        assert {**workflow["env"], **job["env"]}["AWS_REGION"] == config.region, job_id
         select = "STACK=edge" if job_id.startswith(tuple(ZONE_JOBS)) else f"PHASE={phase}"
         stage = "account" if phase == "infrastructure" else "workloads"
         if job_id.endswith("-plan"):
@@ -233,7 +269,9 @@ def test_every_job_reads_its_account_from_the_config() -> None:
             assert credentials(job)["role-to-assume"].startswith(ACCOUNT_ROLE)
 
 
-def test_zones_only_on_a_first_deploy_and_the_first_environment_either_way() -> None:
+def test_zones_only_on_a_first_deploy_and_the_first_environment_either_way(
+    configs: list[EnvironmentConfig],
+) -> None:
     workflow = load("infra-deploy.yml")
     first = triggers(workflow)["workflow_dispatch"]["inputs"]["first_deploy"]
     assert (first["type"], first["default"]) == ("boolean", False)
@@ -243,17 +281,62 @@ def test_zones_only_on_a_first_deploy_and_the_first_environment_either_way() -> 
         for job_id in (f"{zone}-plan", zone):
             assert jobs[job_id]["if"] == (
                 "github.event_name == 'workflow_dispatch' && inputs.first_deploy"
+                f" && !inputs.{region_loss_input()}"
             )
     # Without a status function a job whose need was skipped is skipped too.
     first_plan, *rest = DEPLOY_WORKFLOW_JOBS[2 * len(ZONE_JOBS) :]
     condition = jobs[first_plan[0]]["if"]
     assert "!cancelled()" in condition
+    assert guard(next(c for c in configs if c.name == first_plan[2])) in condition
     assert "needs.test.result == 'success'" in condition
     for zone in ZONE_JOBS:
         for result in ("success", "skipped"):
             assert f"needs.{zone}.result == '{result}'" in condition
-    for job_id, needs, *_ in rest:
-        assert jobs[job_id]["if"] == f"${{{{ !cancelled() && needs.{needs}.result == 'success' }}}}"
+    for job_id, needs, name, _ in rest:
+        config = next(c for c in configs if c.name == name)
+        assert jobs[job_id]["if"] == (
+            f"${{{{ !cancelled() && {guard(config)} && needs.{needs}.result == 'success' }}}}"
+        ), job_id
+
+
+def test_a_recovery_deploys_only_by_hand_in_a_region_loss(
+    configs: list[EnvironmentConfig],
+) -> None:
+    """A recovery environment (``recovery_of``) deploys only when the workflow is run by
+    hand with the region-loss input, and then alone: every other environment's job is off.
+    Its apply jobs wait in its GitHub environment for its approvers; every AWS call is in
+    its region, never the one it replaces."""
+    workflow = load("infra-deploy.yml")
+    on = triggers(workflow)
+    flag = region_loss_input()
+    region_loss = on["workflow_dispatch"]["inputs"][flag]
+    assert (region_loss["type"], region_loss["default"]) == ("boolean", False)
+    assert "Region loss" in region_loss["description"]  # the runbook section
+    assert "push" in on  # what a push runs: the environments of their own
+    jobs = workflow["jobs"]
+    recoveries = [c for c in configs if c.recovery_of is not None]
+    assert recoveries
+    for config in configs:
+        ours = [entry for entry in DEPLOY_WORKFLOW_JOBS if entry[2] == config.name]
+        assert ours, config.name
+        for job_id, _, name, _ in ours:
+            condition = jobs[job_id]["if"]
+            if config.recovery_of is None:
+                assert f"!inputs.{flag}" in condition, job_id
+                continue
+            assert guard(config) in condition, job_id
+            assert f"!inputs.{flag}" not in condition, job_id
+            recovered = next(c for c in configs if c.name == config.recovery_of)
+            assert config.region != recovered.region
+            region = {**workflow["env"], **jobs[job_id]["env"]}["AWS_REGION"]
+            assert region == config.region, job_id
+            if not job_id.endswith("-plan"):
+                assert jobs[job_id]["environment"] == name, job_id
+        if config.recovery_of is not None:
+            # The first plan needs only `test`: the other environments' jobs are off.
+            assert ours[0][1] == "test"
+            # Its GitHub environment waits for a team's approval (the kreo-github stack).
+            assert config.delivery.approver_teams.get(config.name)
 
 
 def test_deploy_sessions_last_the_longest_deploy() -> None:
@@ -360,8 +443,10 @@ def test_workloads_run_only_on_runners_in_the_vpc(
                 assert filters["EVENT"] == "WORKFLOW_JOB_QUEUED"
                 assert re.search(filters["WORKFLOW_NAME"], workflow["name"]), where
                 checked += 1
-    # Pull-request plans, the deploy's plans and its deploys, every environment.
-    assert checked == 3 * len(configs)
+    # The deploy's plans and its deploys, every environment; pull-request plans, every
+    # environment of its own (none of a recovery).
+    own = [c for c in configs if c.recovery_of is None]
+    assert checked == 2 * len(configs) + len(own)
 
 
 def test_the_workloads_phase_holds_every_stack_that_talks_to_kubernetes(
@@ -496,6 +581,7 @@ def test_every_apply_applies_the_verified_plans_of_its_plan_job(
     downloaded by artifact id and verified against the digest the plan job published,
     before the deploy role's credentials exist in the job."""
     jobs = load("infra-deploy.yml")["jobs"]
+    by_name = {c.name: c for c in configs}
     pairs = plan_and_apply_jobs()
     assert [apply for _, apply in pairs] == [job for job, *_ in DEPLOY_JOBS]
     for plan_id, apply_id in pairs:
@@ -536,7 +622,11 @@ def test_every_apply_applies_the_verified_plans_of_its_plan_job(
         assert download < verify < assume < applies < converged, apply_id
         # The one exception, documented in docs/operations.md: on a first deploy a
         # deferred stack is planned and applied in the job, only if it only creates.
-        assert apply["steps"][applies]["env"] == {"FIRST_DEPLOY": "${{ inputs.first_deploy }}"}
+        # A recovery's stacks are always a first deploy (none has state before it).
+        environment = next(env for job, _, env, _ in DEPLOY_JOBS if job == apply_id)
+        recovers = by_name[environment].recovery_of is not None
+        first = "true" if recovers else "${{ inputs.first_deploy }}"
+        assert apply["steps"][applies]["env"] == {"FIRST_DEPLOY": first}
         # Nothing applies but apply-plans (apply-plan, first-deploy-stack are its parts).
         for index, run in enumerate(s.get("run", "") for s in apply["steps"]):
             if index != applies:
@@ -547,8 +637,9 @@ def test_every_apply_applies_the_verified_plans_of_its_plan_job(
 def test_apply_jobs_are_gated_and_plan_jobs_are_not(configs: list[EnvironmentConfig]) -> None:
     """The deploy roles trust only jobs in their GitHub environment, the plan role only jobs
     in none (kreo_infra.delivery.github): an apply job is in its environment, and each of
-    production's (the gated one: required reviewers) needs its plan job, whose summary
-    the reviewers read; a plan job has no environment and never the deploy role."""
+    the gated ones' (``delivery.approver_teams``: production's and its recovery's) needs
+    its plan job, whose summary the reviewers read; a plan job has no environment and
+    never the deploy role."""
     jobs = load("infra-deploy.yml")["jobs"]
     plan_jobs = {
         job_id
@@ -567,8 +658,12 @@ def test_apply_jobs_are_gated_and_plan_jobs_are_not(configs: list[EnvironmentCon
         assert jobs[plan_id]["env"]["ENVIRONMENT"] == name
         assert jobs[apply_id]["needs"] == plan_id
         assert "plan-phase" not in " ".join(runs(jobs[apply_id])), apply_id
-    gated = [job for job, _, name, _ in DEPLOY_JOBS if name == configs[-1].name]
+    approvers = configs[0].delivery.approver_teams
+    gated = {job for job, _, name, _ in DEPLOY_JOBS if approvers.get(name)}
     assert gated
+    # Every recovery's apply jobs are among them (its approvers: a disaster's deploy).
+    recoveries = {c.name for c in configs if c.recovery_of is not None}
+    assert {job for job, _, name, _ in DEPLOY_JOBS if name in recoveries} <= gated
 
 
 # --- zizmor -------------------------------------------------------------------------------------

@@ -15,8 +15,10 @@ LAYER_NAMES = (
 
 
 def environment_stack_names(config: EnvironmentConfig) -> list[str]:
-    """The environment's bootstrap (its account's), then its layers."""
-    return [f"kreo-{config.name}-{layer}" for layer in ("bootstrap", *LAYER_NAMES)]
+    """The environment's bootstrap (its account's), then its layers. A recovery
+    environment has no bootstrap: its account is the recovered environment's."""
+    account = () if config.recovery_of else ("bootstrap",)
+    return [f"kreo-{config.name}-{layer}" for layer in (*account, *LAYER_NAMES)]
 
 
 def test_stack_names_follow_the_pattern(configs: list[EnvironmentConfig]) -> None:
@@ -40,6 +42,16 @@ def test_layers_have_unique_kebab_case_names() -> None:
 def test_one_environment_only(configs: list[EnvironmentConfig], env_name: str) -> None:
     selected = [c for c in configs if c.name == env_name]
     assert all_stacks(selected) == [*environment_stack_names(selected[0]), "kreo-github"]
+
+
+def test_a_recovery_is_bootstrapped_by_the_account_it_runs_in(
+    configs: list[EnvironmentConfig], recovery_name: str
+) -> None:
+    """No bootstrap of its own: the recovered environment's (same account) is there."""
+    stacks = all_stacks(configs)
+    recovery = next(c for c in configs if c.name == recovery_name)
+    assert f"kreo-{recovery_name}-bootstrap" not in stacks
+    assert f"kreo-{recovery.recovery_of}-bootstrap" in stacks
 
 
 def test_build_environment_creates_the_layers_in_order(
@@ -76,7 +88,8 @@ def test_each_environment_gets_its_own_accounts_bootstrap(
     from kreo_infra.app import build_account
 
     for config in configs:
-        assert build_account(CdktfTesting.app(), config, configs).config is config
+        if config.recovery_of is None:  # a recovery's account is the recovered one's
+            assert build_account(CdktfTesting.app(), config, configs).config is config
 
 
 def test_one_environment_synthesizes_as_it_does_among_all(

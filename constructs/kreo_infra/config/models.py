@@ -821,6 +821,10 @@ class Backup(Model):
     vault_lock_min_retention_days: Annotated[int, Field(ge=1)]
     vault_lock_changeable_for_days: Annotated[int, Field(ge=3)]
     rds_replication_retention_days: Annotated[int, Field(ge=1, le=35)]
+    drill_network_cidr: Cidr
+    """The recovery drill's network in the DR region (where ``copy_to_dr_region``)."""
+    drill_zone_ids: Annotated[list[AzId], Field(min_length=2, max_length=2)]
+    """Its two availability zones, by id, in the DR region (RDS wants two)."""
 
     @model_validator(mode="after")
     def _lock_fits_the_rules(self) -> Backup:

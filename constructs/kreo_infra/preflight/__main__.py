@@ -38,13 +38,15 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 
 def _parent_environment(config_dir: Path, config: EnvironmentConfig) -> str | None:
-    """The environment whose ``dns.domain`` is this one's ``dns.delegate_from``."""
+    """The environment whose ``dns.domain`` is this one's ``dns.delegate_from``: one of
+    its own, which creates the zone (a recovery environment serves the same domain from
+    that zone, and deploys no edge stack that would make it)."""
     for name in available_environments(config_dir):
         try:
             other = load_environment(config_dir, name)
         except ConfigError:
             continue
-        if other.dns.domain == config.dns.delegate_from:
+        if other.dns.domain == config.dns.delegate_from and other.recovery_of is None:
             return name
     return None
 

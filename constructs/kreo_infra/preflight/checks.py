@@ -45,6 +45,12 @@ class Result:
         return f"{'ok  ' if self.ok else 'FAIL'} {self.check}: {self.detail}"
 
 
+def _bootstrap(config: EnvironmentConfig) -> str:
+    """How to deploy the bootstrap stack that makes ``config``'s account-wide things: the
+    environment's own, or a recovery environment's (it has none) the recovered one's."""
+    return f"make deploy ENV={config.recovery_of or config.name} STACK=bootstrap"
+
+
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -121,9 +127,10 @@ def check_access_roles(iam: Client, config: EnvironmentConfig) -> Result:
             "IAM Identity Center roles are named AWSReservedSSO_* and cannot be used here)"
         )
     if deploy_missing:
+        owner = f"{config.recovery_of}'s" if config.recovery_of else "the"
         problems.append(
-            f"no deploy role {config.deploy_role}: deploy the bootstrap stack "
-            "(make deploy STACK=bootstrap)"
+            f"no deploy role {config.deploy_role}: deploy {owner} bootstrap stack "
+            f"({_bootstrap(config)})"
         )
     return Result("access-roles", False, "; ".join(problems))
 
@@ -243,7 +250,13 @@ def check_images(ecr: Client, config: EnvironmentConfig) -> Result:
     apps = ", ".join(config.delivery.app_repositories)
     detail = f"missing {listed}; push them with the image-push workflow of {apps}"
     if "no repository" in problems.values():
-        detail += " (the bootstrap stack creates the repositories: make deploy STACK=bootstrap)"
+        if config.recovery_of:  # the recovered registry's replicas, made by ECR on a push
+            detail += (
+                f" ({config.recovery_of}'s bootstrap replicates the repositories to "
+                f"{config.region} as images are pushed: {_bootstrap(config)})"
+            )
+        else:
+            detail += f" (the bootstrap stack creates the repositories: {_bootstrap(config)})"
     return Result("images", False, detail)
 
 
@@ -312,17 +325,36 @@ def check_secret_values(
     if not no_container and not no_value:
         return Result("secret-values", True, f"{len(wanted)} secrets have a current value")
     problems = []
-    if no_container:
+    recovered = config.recovery_of
+    if no_container and recovered:
+        # A recovery's secrets are the recovered environment's replicas in this region.
+        problems.append(
+            f"no secret {', '.join(no_container)} in {config.region}: {recovered}'s data "
+            "layer replicates its secrets here (secrets.replicate_to_dr_region; "
+            f"make deploy ENV={recovered} STACK=data)"
+        )
+    elif no_container:
         problems.append(
             f"no secret {', '.join(no_container)}: deploy the data layer first "
             f"(make deploy ENV={config.name} STACK=data)"
         )
     for secret in no_value:
         file = secret.removeprefix(prefix).replace("/", "-")
-        problems.append(
-            f"no value in {secret}: aws secretsmanager put-secret-value --region {config.region} "
+        put = (
+            f"aws secretsmanager put-secret-value --region {config.region} "
             f"--secret-id {secret} --secret-string file://{file}.txt"
         )
+        if recovered:
+            # A replica takes no value of its own: set it in the recovered environment's
+            # region, or, that region lost, promote the replica first.
+            problems.append(
+                f"no value in {secret}, a replica of {recovered}'s: set the value there, or, "
+                "its region lost, promote the replica (aws secretsmanager "
+                f"stop-replication-to-replica --region {config.region} --secret-id {secret}), "
+                f"then {put}"
+            )
+        else:
+            problems.append(f"no value in {secret}: {put}")
     return Result("secret-values", False, "; ".join(problems))
 
 

@@ -5,8 +5,9 @@ the ``recovery-drill`` workflow (docs/runbooks/disaster-recovery.md, "Drill (qua
 newest replicated automated backup of the environment's database into a
 throwaway instance in the DR region, checks it, tears it down and writes the
 JSON report (``--report``, default ``recovery-drill.json``). The subnet group
-and security groups are arguments: they belong to the recovery network (the DR
-region's VPC), not to the environment's config. Without ``--source`` the
+and security groups are arguments: the drill network's (production's backup
+stack, in the DR region: outputs ``drill-subnet-group`` and
+``drill-security-group-id``), not the environment's config. Without ``--source`` the
 database is ``<stack_prefix>-postgres``; without ``--region`` the region is the
 config's ``dr_region``. The environment is ``KREO_ENVIRONMENTS`` (one name;
 default :data:`DEFAULT_ENVIRONMENT`) in ``KREO_CONFIG_DIR`` (default
@@ -99,12 +100,15 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     drill = commands.add_parser("drill", help="restore, check, time and tear down")
     drill.add_argument(
-        "--subnet-group", default="", help="the recovery network's DB subnet group (DR region)"
+        "--subnet-group",
+        default="",
+        help="the drill network's DB subnet group (backup stack output drill-subnet-group)",
     )
     drill.add_argument(
         "--security-groups",
         default="",
-        help="the recovery network's security group ids for the instance, comma-separated",
+        help="the drill network's security group ids, comma-separated "
+        "(backup stack output drill-security-group-id)",
     )
     drill.add_argument(
         "--source", help="the database instance identifier (<stack_prefix>-postgres)"
@@ -152,7 +156,7 @@ def _settings(args: argparse.Namespace, config: EnvironmentConfig) -> DrillSetti
     if not DB_IDENTIFIER.match(source):
         raise BadInput(f"--source: {source!r} is not a DB instance identifier")
     if not args.subnet_group:
-        raise BadInput("--subnet-group: the recovery network's DB subnet group is required")
+        raise BadInput("--subnet-group: the drill network's DB subnet group is required")
     if not SUBNET_GROUP.match(args.subnet_group):
         raise BadInput(f"--subnet-group: {args.subnet_group!r} is not a DB subnet group name")
     groups = tuple(g for g in re.split(r"[\s,]+", args.security_groups) if g)

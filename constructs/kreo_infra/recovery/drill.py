@@ -45,9 +45,9 @@ class ReplicatedBackups:
 @dataclass(frozen=True)
 class DrillSettings:
     """Where the throwaway instance goes: ``subnet_group`` and ``security_group_ids``
-    of the DR region (the recovery network's), as ``instance_class`` (default the
-    smallest class that runs the marketplace's database: a drill measures the
-    restore, not the load)."""
+    of the DR region (the drill network's: kreo_infra.backup.drill_network), as
+    ``instance_class`` (default the smallest class that runs the marketplace's
+    database: a drill measures the restore, not the load)."""
 
     source_identifier: str
     subnet_group: str

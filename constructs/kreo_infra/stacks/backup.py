@@ -11,6 +11,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
 from constructs import Construct
 
+from kreo_infra.backup.drill_network import DrillNetwork
 from kreo_infra.backup.vault import (
     AIR_GAPPED_MIN_RETENTION_DAYS,
     DAILY,
@@ -40,6 +41,11 @@ BACKUP_POLICIES = (
     "service-role/AWSBackupServiceRolePolicyForBackup",
     "service-role/AWSBackupServiceRolePolicyForRestores",
 )
+
+
+DRILL_NETWORK_PREFIX = "kreo-drill-"
+"""The drill network's subnet and security groups: ``kreo-drill-<env>`` (the drill
+role may restore into any subnet group; the name says whose it is)."""
 
 
 class BackupStack(KreoStack):
@@ -165,6 +171,21 @@ class BackupStack(KreoStack):
                 provider=self.dr_provider,
             )
 
+        # The quarterly drill restores into this network (docs/runbooks/
+        # disaster-recovery.md, "Drill"): the recovery's own exists only in a disaster.
+        self.drill_network = (
+            DrillNetwork(
+                self,
+                "drill-network",
+                name=f"{DRILL_NETWORK_PREFIX}{config.name}",
+                cidr=settings.drill_network_cidr,
+                zone_ids=settings.drill_zone_ids,
+                provider=self.dr_provider,
+            )
+            if settings.copy_to_dr_region
+            else None
+        )
+        drill = self.drill_network
         self.publish(
             BackupOutputs(
                 vault_name=self.vault.name,
@@ -173,5 +194,7 @@ class BackupStack(KreoStack):
                 database_plan_id=self.database_plan.plan.id,
                 # The replication resource's id is the replicated backups' ARN.
                 replicated_backups_arn=self.replication.id if self.replication else "",
+                drill_subnet_group=drill.subnet_group.name if drill else None,
+                drill_security_group_id=drill.security_group.id if drill else None,
             )
         )

@@ -215,6 +215,11 @@ class BootstrapStack(KreoStack):
         config: EnvironmentConfig,
         environments: Sequence[EnvironmentConfig] = (),
     ) -> None:
+        if config.recovery_of is not None:
+            raise PropsError(
+                "BootstrapStack", "config.recovery_of", config.recovery_of,
+                f"bootstrap {config.recovery_of}'s account: a recovery environment has none",
+            )  # fmt: skip
         if config.state.region != config.region:
             raise PropsError(
                 "BootstrapStack", "state.region", config.state.region,
@@ -254,6 +259,9 @@ class BootstrapStack(KreoStack):
                 provider=self.dr_provider,
             )
             for recovery in recoveries
+        }
+        recovery_state_keys = {
+            r.name: (self.recovery_states[r.name], r.state.key_prefix) for r in recoveries
         }
         self.oidc = GithubOidcProvider(self, "github-oidc")
         repository = delivery.github_repository
@@ -337,11 +345,29 @@ class BootstrapStack(KreoStack):
                     )
                     if statement["Sid"] != "TakeStateLocks"
                 ),
+                # The recoveries' state too: their plans, in a disaster, are
+                # reviewed before approval like every other.
+                *(
+                    {**statement, "Sid": f"{statement['Sid']}Of{recovery.title()}"}
+                    for recovery, (bucket, key_prefix) in recovery_state_keys.items()
+                    for statement in state_access(
+                        bucket_arn=bucket.arn,
+                        key_arn=bucket.key.arn,
+                        key_prefix=key_prefix,
+                        write=False,
+                    )
+                    if statement["Sid"] != "TakeStateLocks"
+                ),
                 {
                     "Sid": "NoDataOutsideTheState",
                     "Effect": "Deny",
                     "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-                    "NotResource": state_objects,
+                    "NotResource": [
+                        state_objects,
+                        *(f"{b.arn}/{prefix}/*" for b, prefix in recovery_state_keys.values()),
+                    ]
+                    if self.recovery_states
+                    else state_objects,
                 },
                 {
                     # The data and platform stacks generate passwords with an
@@ -559,7 +585,7 @@ class BootstrapStack(KreoStack):
             ],
         )
         # The images in the DR region too, so a recovery there pulls them with the
-        # primary region down (docs/design/region-recovery.md, section 4).
+        # primary region down (docs/decisions.md 78).
         self.registry_replication = RegistryReplication(
             self,
             "registry-replication",

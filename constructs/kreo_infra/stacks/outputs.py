@@ -176,6 +176,10 @@ class BackupOutputs:
     (``arn:aws:rds:<dr region>:<account>:auto-backup:ab-...``): what a recovery
     restores from (its config holds a copy: this state is in the lost region).
     Empty where nothing is replicated."""
+    drill_subnet_group: str | None = None
+    """The recovery drill's DB subnet group in the DR region (where backups replicate)."""
+    drill_security_group_id: str | None = None
+    """The recovery drill's security group there (no rules)."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from kreo_infra.config import ConfigError, load_environments
+from kreo_infra.config.loader import RECOVERED_NAMES
+from kreo_infra.config.models import DR_COPY_SUFFIX
 from tests.kreo_infra.config.conftest import APEX_OWNER, SUBDOMAIN, override
 
 
@@ -173,16 +175,26 @@ recovery_of: {APEX_OWNER}
 region: us-west-2
 dr_region: us-east-1
 tags: {{cost_center: marketplace-alpha}}
+state: {{region: us-west-2}}
 network: {{availability_zone_ids: [usw2-az1, usw2-az2, usw2-az3]}}
+restore: {{automated_backups_arn: "arn:aws:rds:us-west-2:111111111111:auto-backup:ab-alpha0001"}}
+storage: {{media_bucket: kreo-alpha-media-dr, replicate_to_dr_region: false}}
+secrets: {{replicate_to_dr_region: false}}
+backup: {{copy_to_dr_region: false}}
 dns: {{domain: kreo.com, zone: existing}}
 """
+"""alpha rebuilt in its DR region: from alpha's replicated backups (``restore``), serving
+alpha's media copy (``kreo-alpha-media-dr``), replicating nothing back."""
 
 
 def with_recovery(config_dir: Path, **changes: Any) -> Path:
+    """gamma.yaml from :data:`RECOVERY_YAML`, each top-level key of ``changes`` replacing
+    its line (``None``: the line left out)."""
     text = RECOVERY_YAML
     for key, value in changes.items():
         text = "\n".join(
-            f"{key}: {value}" if line.startswith(f"{key}:") else line for line in text.splitlines()
+            (f"{key}: {value}" if value is not None else "") if line.startswith(f"{key}:") else line
+            for line in text.splitlines()
         )
     (config_dir / f"{RECOVERY}.yaml").write_text(text + "\n")
     return config_dir
@@ -239,3 +251,121 @@ def test_a_recovery_has_no_bootstrap_and_no_first_deploy(fixture_config: Path) -
     assert set(environment_stacks(recovery)) <= set(stacks)
     assert not [s for s in first_deploy_order(configs) if f"kreo-{RECOVERY}-" in s]
     assert apex_owner([recovery, *configs]).name == APEX_OWNER
+
+
+# --- what a recovery rebuilds from (loader._check_recovery_sources) ----------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["storage.replicate_to_dr_region", "secrets.replicate_to_dr_region",
+             "backup.copy_to_dr_region"],
+)  # fmt: skip
+def test_the_recovered_environment_must_replicate_what_a_recovery_needs(
+    fixture_config: Path, path: str
+) -> None:
+    """Its media, secrets and database backups in its DR region are all a recovery has."""
+    section, flag = path.split(".")
+    override(fixture_config, APEX_OWNER, {section: {flag: False}})
+    error = account_error(with_recovery(fixture_config))
+    assert error.file.endswith(f"{RECOVERY}.yaml")
+    assert error.path == "recovery_of"
+    assert f"{APEX_OWNER}'s {path} is off" in error.problem
+    assert "us-west-2" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("changes", "path"),
+    [
+        (
+            {"storage": "{media_bucket: kreo-alpha-media-dr, replicate_to_dr_region: true}"},
+            "storage.replicate_to_dr_region",
+        ),
+        ({"secrets": "{replicate_to_dr_region: true}"}, "secrets.replicate_to_dr_region"),
+        ({"backup": "{copy_to_dr_region: true}"}, "backup.copy_to_dr_region"),
+    ],
+)
+def test_a_recovery_replicates_nothing_back(
+    fixture_config: Path, changes: dict[str, str], path: str
+) -> None:
+    """Until fail-back: its DR region is the lost one."""
+    error = account_error(with_recovery(fixture_config, **changes))
+    assert error.file.endswith(f"{RECOVERY}.yaml")
+    assert error.path == path
+    assert "replicates nothing back to us-east-1 until fail-back (use false)" in error.problem
+
+
+def test_a_recovery_serves_the_media_copy(fixture_config: Path) -> None:
+    error = account_error(
+        with_recovery(
+            fixture_config,
+            storage="{media_bucket: kreo-alpha-media, replicate_to_dr_region: false}",
+        )
+    )
+    assert error.path == "storage.media_bucket"
+    assert "serves media from its DR copy (use 'kreo-alpha-media-dr')" in error.problem
+
+
+def test_a_recovery_may_take_the_recovered_media_copy_and_no_one_else_may(
+    fixture_config: Path,
+) -> None:
+    """The DR copy is alpha's unique name (test_the_dr_copy_of_a_bucket_is_unique_too),
+    but the recovery's to serve (RECOVERED_NAMES)."""
+    configs = {c.name: c for c in load_environments(with_recovery(fixture_config))}
+    copy = f"{configs[APEX_OWNER].storage.media_bucket}{DR_COPY_SUFFIX}"
+    assert configs[RECOVERY].storage.media_bucket == copy
+    assert "storage.media_bucket" in RECOVERED_NAMES
+    override(fixture_config, SUBDOMAIN, {"storage": {"media_bucket": copy}})
+    error = account_error(fixture_config)
+    assert (error.path, error.file.endswith(f"{SUBDOMAIN}.yaml")) == ("storage.media_bucket", True)
+    assert "alpha's storage.media_bucket (its DR copy)" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("arn", "problem"),
+    [
+        (
+            "arn:aws:rds:us-east-1:111111111111:auto-backup:ab-alpha0001",
+            "names region 'us-east-1': the replicated backups are in this environment's "
+            "region ('us-west-2')",
+        ),
+        (
+            "arn:aws:rds:us-west-2:222222222222:auto-backup:ab-alpha0001",
+            "names account '222222222222': the replicated backups are in this environment's "
+            "account ('111111111111')",
+        ),
+    ],
+    ids=["region", "account"],
+)
+def test_a_recovery_restores_from_backups_in_its_region_and_account(
+    fixture_config: Path, arn: str, problem: str
+) -> None:
+    error = account_error(
+        with_recovery(fixture_config, restore=f"{{automated_backups_arn: {arn}}}")
+    )
+    assert error.file.endswith(f"{RECOVERY}.yaml")
+    assert error.path == "restore.automated_backups_arn"
+    assert problem in error.problem
+
+
+def test_a_recovery_keeps_its_state_out_of_the_lost_region(fixture_config: Path) -> None:
+    error = account_error(with_recovery(fixture_config, state="{region: us-east-1}"))
+    assert error.file.endswith(f"{RECOVERY}.yaml")
+    assert error.path == "state.region"
+    assert "'us-east-1'" in error.problem
+    assert "(use 'us-west-2')" in error.problem
+
+
+def test_a_recovery_needs_its_restore_source(fixture_config: Path) -> None:
+    error = account_error(with_recovery(fixture_config, restore=None))
+    assert error.file.endswith(f"{RECOVERY}.yaml")
+    assert error.path == "restore"
+    assert "set it exactly when recovery_of is set" in error.problem
+
+
+def test_only_a_recovery_restores(fixture_config: Path) -> None:
+    arn = "arn:aws:rds:us-east-1:222222222222:auto-backup:ab-beta0001"
+    override(fixture_config, SUBDOMAIN, {"restore": {"automated_backups_arn": arn}})
+    error = account_error(fixture_config)
+    assert error.file.endswith(f"{SUBDOMAIN}.yaml")
+    assert error.path == "restore"
+    assert "set it exactly when recovery_of is set" in error.problem

@@ -18,8 +18,9 @@ import yaml
 
 from kreo_infra.config import EnvironmentConfig, load_environment, load_environments
 from kreo_infra.config.eks import ADDONS, EKS_STANDARD_SUPPORT
-from kreo_infra.config.loader import SHARED_SETTINGS
+from kreo_infra.config.loader import RECOVERED_NAMES, SHARED_SETTINGS
 from kreo_infra.config.models import (
+    DR_COPY_SUFFIX,
     ENVIRONMENT_NAME,
     UNIQUE_NAMES,
     derive_names,
@@ -350,22 +351,46 @@ def test_database_pins_the_major_version_only(configs: list[EnvironmentConfig]) 
 
 
 def test_every_environment_has_names_of_its_own(configs: list[EnvironmentConfig]) -> None:
-    names = [attrgetter(path)(c) for c in configs for path in UNIQUE_NAMES]
+    """A recovery environment's zone, secrets and media are the recovered environment's
+    (its replicas and DR copy, RECOVERED_NAMES); every other name is its own."""
+    names = [
+        attrgetter(path)(c)
+        for c in configs
+        for path in UNIQUE_NAMES
+        if c.recovery_of is None or path not in RECOVERED_NAMES
+    ]
     assert len(set(names)) == len(names)
-    for attribute in ("stack_prefix", "cluster_name", "secrets_prefix", "deploy_role"):
+    for attribute in ("stack_prefix", "cluster_name", "deploy_role"):
         assert len({getattr(c, attribute) for c in configs}) == len(configs), attribute
-    assert len({c.dns.domain for c in configs}) == len(configs)
+    own = [c for c in configs if c.recovery_of is None]
+    assert len({c.secrets_prefix for c in own}) == len(own)
+    assert len({c.dns.domain for c in own}) == len(own)
+    by_name = {c.name: c for c in configs}
+    for recovery in (c for c in configs if c.recovery_of is not None):
+        recovered = by_name[recovery.recovery_of]
+        assert recovery.secrets_prefix == recovered.secrets_prefix, recovery.name
+        assert recovery.dns.domain == recovered.dns.domain, recovery.name
+        assert recovery.storage.media_bucket == (
+            f"{recovered.storage.media_bucket}{DR_COPY_SUFFIX}"
+        ), recovery.name
 
 
 def test_one_environment_owns_the_apex_the_others_are_delegated_from_it(
     configs: list[EnvironmentConfig],
 ) -> None:
-    owners = [c for c in configs if c.dns.domain == c.dns.apex]
+    """Of the environments of their own; a recovery environment serves the recovered
+    environment's zone, looked up, never created or delegated."""
+    own = [c for c in configs if c.recovery_of is None]
+    owners = [c for c in own if c.dns.domain == c.dns.apex]
     assert len(owners) == 1
-    for config in configs:
+    for config in own:
         if config is not owners[0]:
             assert config.dns.domain.endswith(f".{config.dns.apex}"), config.name
             assert config.dns.delegate_from == config.dns.apex, config.name
+    by_name = {c.name: c for c in configs}
+    for recovery in (c for c in configs if c.recovery_of is not None):
+        assert recovery.dns.domain == by_name[recovery.recovery_of].dns.domain, recovery.name
+        assert (recovery.dns.zone, recovery.dns.delegate_from) == ("existing", None)
 
 
 def test_every_environment_allows_its_own_web_apps(configs: list[EnvironmentConfig]) -> None:

@@ -488,18 +488,36 @@ def test_ingress_tls_redirect_waf_and_balancing(rendered: Rendered, synthesis: S
 
 
 def test_ingress_values_are_the_edge_outputs(synthesis: Synthesis, env_name: str) -> None:
+    config = synthesis.environment(env_name)
     values = stack_values(synthesis, env_name)
-    edge_stack = f"{synthesis.environment(env_name).stack_prefix}-edge"
+    edge_stack = f"{config.stack_prefix}-edge"
     edge = synthesis.stack(edge_stack)["output"]
-    for key, resource in (
-        (
-            "certificateArn",
-            ("aws_acm_certificate_validation", "api-certificate/validation", "certificate_arn"),
-        ),
-        ("wafAclArn", ("aws_wafv2_web_acl", "regional-waf/acl", "arn")),
-    ):
-        output = values["ingress"][key].split(".outputs.")[1].rstrip("}")
-        assert edge[output]["value"] == synthesis.ref(edge_stack, *resource)
+
+    def output_of(key: str) -> str:
+        return edge[values["ingress"][key].split(".outputs.")[1].rstrip("}")]["value"]
+
+    waf = ("aws_wafv2_web_acl", "regional-waf/acl", "arn")
+    assert output_of("wafAclArn") == synthesis.ref(edge_stack, *waf)
+    if config.recovery_of is None:
+        validation = ("aws_acm_certificate_validation", "api-certificate/validation")
+        assert output_of("certificateArn") == synthesis.ref(
+            edge_stack, *validation, "certificate_arn"
+        )
+        return
+    # A recovery validates no certificate (Route 53's control plane is in the lost
+    # region): it reads the one the recovered environment's edge issued in this
+    # region in peacetime, for the same host.
+    (certificate,) = synthesis.stack(edge_stack)["data"]["aws_acm_certificate"].values()
+    unique_id = certificate["//"]["metadata"]["uniqueId"]
+    assert output_of("certificateArn") == f"${{data.aws_acm_certificate.{unique_id}.arn}}"
+    assert (certificate["domain"], certificate["statuses"]) == (config.dns.api_fqdn, ["ISSUED"])
+    recovered = synthesis.environment(config.recovery_of)
+    issued = synthesis.resources(f"{recovered.stack_prefix}-edge", "aws_acm_certificate")
+    assert {
+        path
+        for path, body in issued.items()
+        if body["domain_name"] == config.dns.api_fqdn and body.get("region") == config.region
+    } == {"dr-api-certificate/certificate"}
 
 
 # --- configuration and secrets --------------------------------------------------------------------
@@ -536,14 +554,12 @@ def test_configmap_carries_the_seed_settings(rendered: Rendered) -> None:
     assert data["EMAIL_FROM"] == app.email_from
     assert data["ELASTICSEARCH_URL"].startswith("https://${")
     data_stack = f"cross-stack-reference-input-{config.stack_prefix}-data"
-    for key in (
-        "DATABASE_HOST",
-        "DATABASE_READER_HOST",
-        "REDIS_HOST",
-        "REDIS_USER",
-        "AWS_S3_BUCKET",
-    ):
+    for key in ("DATABASE_HOST", "DATABASE_READER_HOST", "REDIS_HOST", "REDIS_USER"):
         assert data_stack in data[key], key
+    if config.recovery_of is None:
+        assert data_stack in data["AWS_S3_BUCKET"]
+    else:  # the recovered environment's DR copy, made by its data layer, not this one's
+        assert data["AWS_S3_BUCKET"] == config.storage.media_bucket
     # Service discovery for the gateway: every service's in-cluster URL.
     # Service URLs go to the callers only (test_only_callers_get_service_urls).
     assert not [key for key in data if key.startswith("SERVICE_URL_")]

@@ -194,15 +194,19 @@ def test_master_credentials_come_from_secrets_manager(
         (d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"])
         for d in (external["data"])
     } == {("username", name, "username"), ("password", name, "password")}
-    stack = f"{rendered.config.stack_prefix}-data"
-    secrets = synthesis.resources(stack, "aws_secretsmanager_secret")
-    (path,) = [
-        p
-        for p, body in secrets.items()
-        if body["name"] == f"{rendered.config.secrets_prefix}{DATABASE_MASTER_SECRET}"
+    # The data layer's secret: its own, or in a recovery environment the recovered
+    # environment's replica, looked up (the restored database keeps its master user).
+    config = rendered.config
+    kind = "data" if config.recovery_of else "resource"
+    secrets = synthesis.stack(f"{config.stack_prefix}-data")[kind]["aws_secretsmanager_secret"]
+    (unique_id,) = [
+        key
+        for key, body in secrets.items()
+        if body["name"] == f"{config.secrets_prefix}{DATABASE_MASTER_SECRET}"
     ]
-    expected = synthesis.ref(stack, "aws_secretsmanager_secret", path, "name")
-    assert output_value(synthesis, rendered.config, name) == expected
+    prefix = "data." if config.recovery_of else ""
+    expected = f"${{{prefix}aws_secretsmanager_secret.{unique_id}.name}}"
+    assert output_value(synthesis, config, name) == expected
     # The job reads the Secret as files.
     volume = next(v for v in rendered.pod["volumes"] if "secret" in v)
     assert volume["secret"]["secretName"] == MASTER_SECRET

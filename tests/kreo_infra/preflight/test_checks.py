@@ -175,9 +175,12 @@ def test_missing_deploy_role(config: EnvironmentConfig) -> None:
     account = FakeAccount(config).prepare()
     account.iam.delete_role(RoleName=f"kreo-deploy-{config.name}")
 
+    # The bootstrap of the environment's account: a recovery's is the recovered one's.
+    owner = f"{config.recovery_of}'s" if config.recovery_of else "the"
     assert check_access_roles(account.iam, config).line() == (
         f"FAIL access-roles: no deploy role kreo-deploy-{config.name}: "
-        "deploy the bootstrap stack (make deploy STACK=bootstrap)"
+        f"deploy {owner} bootstrap stack "
+        f"(make deploy ENV={config.recovery_of or config.name} STACK=bootstrap)"
     )
 
 
@@ -271,11 +274,16 @@ def test_image_repository_missing(config: EnvironmentConfig) -> None:
     account = FakeAccount(config).prepare()
     account.ecr.delete_repository(repositoryName="kreo/api-gateway", force=True)
 
+    bootstrap = f"make deploy ENV={config.recovery_of or config.name} STACK=bootstrap"
+    made = (
+        f"{config.recovery_of}'s bootstrap replicates the repositories to {config.region} "
+        f"as images are pushed: {bootstrap}"
+        if config.recovery_of
+        else f"the bootstrap stack creates the repositories: {bootstrap}"
+    )
     assert check_images(account.ecr, config).line() == (
         f"FAIL images: missing kreo/api-gateway:{config.application.image_tag} (no repository); "
-        "push them with the "
-        "image-push workflow of kreo/kreo-marketplace "
-        "(the bootstrap stack creates the repositories: make deploy STACK=bootstrap)"
+        f"push them with the image-push workflow of kreo/kreo-marketplace ({made})"
     )
 
 
@@ -312,22 +320,26 @@ def test_a_service_image_tag_overrides_the_release(config: EnvironmentConfig) ->
         ("OAUTH", "ok   github-credential: CodeBuild has a GitHub source credential (OAUTH)"),
         (
             None,
-            "FAIL github-credential: CodeBuild has no GitHub source credential in us-east-1; "
+            "FAIL github-credential: CodeBuild has no GitHub source credential in {region}; "
             f"import one: {IMPORT} {GUIDE}",
         ),
         (
             "CODECONNECTIONS",
-            "FAIL github-credential: CodeBuild's GitHub source credential in us-east-1 is a "
+            "FAIL github-credential: CodeBuild's GitHub source credential in {region} is a "
             "CodeConnections connection: builds could mint its token; import a personal "
             f"access token instead (decision 56): {IMPORT} --should-overwrite {GUIDE}",
         ),
     ],
 )
 def test_github_credential(auth_type: str | None, line: str, config: EnvironmentConfig) -> None:
+    """Source credentials are regional: the runners' (the cluster layer's, in the
+    environment's region) is the one that counts."""
     account = FakeAccount(config)
     account.source_credential(auth_type)
 
-    assert check_github_credential(account.codebuild, config).line() == line
+    assert check_github_credential(account.codebuild, config).line() == line.replace(
+        "{region}", config.region
+    )
     account.all_stubs_used()
 
 
@@ -355,10 +367,11 @@ def test_only_a_github_credential_counts(
         result = check_github_credential(client, config)
         stub.assert_no_pending_responses()
     assert result.line().startswith(
-        "FAIL github-credential: CodeBuild has no GitHub source credential in us-east-1; "
+        f"FAIL github-credential: CodeBuild has no GitHub source credential in {config.region}; "
     )
 
 
+@pytest.mark.own_environments  # a recovery's data layer makes none: the next test
 @pytest.mark.usefixtures("aws")
 def test_secret_container_missing(config: EnvironmentConfig) -> None:
     account = FakeAccount(config).prepare()
@@ -372,6 +385,27 @@ def test_secret_container_missing(config: EnvironmentConfig) -> None:
 
 
 @pytest.mark.usefixtures("aws")
+def test_a_recovery_secret_missing_is_the_recovered_replication(
+    envs: dict[str, EnvironmentConfig], recovery_name: str
+) -> None:
+    """A recovery's secrets are the recovered environment's replicas in its region."""
+    config = envs[recovery_name]
+    recovered = config.recovery_of
+    assert recovered is not None
+    assert config.secrets_prefix == envs[recovered].secrets_prefix
+    account = FakeAccount(config).prepare()
+    secret = f"{config.secrets_prefix}sentry/dsn"
+    account.secretsmanager.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+
+    assert check_secret_values(account.secretsmanager, config).line() == (
+        f"FAIL secret-values: no secret {secret} in {config.region}: {recovered}'s data layer "
+        "replicates its secrets here (secrets.replicate_to_dr_region; "
+        f"make deploy ENV={recovered} STACK=data)"
+    )
+
+
+@pytest.mark.own_environments  # a recovery's are replicas, written elsewhere: the next test
+@pytest.mark.usefixtures("aws")
 def test_secret_without_a_value(config: EnvironmentConfig) -> None:
     account = FakeAccount(config).prepare()
     secret = f"{config.secrets_prefix}stripe/secret-key"
@@ -382,6 +416,28 @@ def test_secret_without_a_value(config: EnvironmentConfig) -> None:
         f"FAIL secret-values: no value in {secret}: "
         f"aws secretsmanager put-secret-value --region {config.region} "
         f"--secret-id {secret} "
+        "--secret-string file://stripe-secret-key.txt"
+    )
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_recovery_secret_without_a_value_is_promoted_first(
+    envs: dict[str, EnvironmentConfig], recovery_name: str
+) -> None:
+    """A replica takes no value of its own (PutSecretValue is refused on one): its value
+    is set in the recovered environment's region or, that region lost, after promoting
+    it (docs/runbooks/disaster-recovery.md)."""
+    config = envs[recovery_name]
+    account = FakeAccount(config).prepare()
+    secret = f"{config.secrets_prefix}stripe/secret-key"
+    account.secretsmanager.delete_secret(SecretId=secret, ForceDeleteWithoutRecovery=True)
+    account.secretsmanager.create_secret(Name=secret)
+
+    assert check_secret_values(account.secretsmanager, config).line() == (
+        f"FAIL secret-values: no value in {secret}, a replica of {config.recovery_of}'s: "
+        "set the value there, or, its region lost, promote the replica (aws secretsmanager "
+        f"stop-replication-to-replica --region {config.region} --secret-id {secret}), then "
+        f"aws secretsmanager put-secret-value --region {config.region} --secret-id {secret} "
         "--secret-string file://stripe-secret-key.txt"
     )
 
@@ -416,16 +472,24 @@ def test_secret_values_are_never_read(config: EnvironmentConfig) -> None:
 def test_generated_secrets_are_what_the_data_layer_generates(
     synthesis, config: EnvironmentConfig
 ) -> None:
-    """The secrets the preflight skips are exactly those with a Terraform-written value."""
-    versions = synthesis.resources(
-        f"{config.stack_prefix}-data", "aws_secretsmanager_secret_version"
-    )
-    written = {
-        path.split("/")[1].removesuffix("-value")
-        for path in versions
-        if path.startswith("secrets/")
-    }
-    assert {n.replace("/", "-") for n in config.generated_secrets} == written
+    """The secrets the preflight skips are exactly those with a Terraform-written value:
+    by the environment's data layer, or a recovery's secrets being the recovered
+    environment's replicas, by the recovered environment's (a recovery's writes none)."""
+
+    def written(env: EnvironmentConfig) -> set[str]:
+        versions = synthesis.resources(
+            f"{env.stack_prefix}-data", "aws_secretsmanager_secret_version"
+        )
+        return {
+            path.split("/")[1].removesuffix("-value")
+            for path in versions
+            if path.startswith("secrets/")
+        }
+
+    writer = synthesis.environment(config.recovery_of) if config.recovery_of else config
+    assert {n.replace("/", "-") for n in config.generated_secrets} == written(writer)
+    if config.recovery_of:
+        assert written(config) == set()
 
 
 @pytest.mark.usefixtures("aws")

@@ -89,9 +89,10 @@ def test_the_workloads_stage_checks_secrets_and_images(
 
 @pytest.mark.usefixtures("aws")
 def test_the_parent_environment_is_named(capsys: pytest.CaptureFixture[str]) -> None:
-    """Each delegated environment's FAIL line names the environment owning its parent zone."""
+    """Each delegated environment's FAIL line names the environment owning its parent zone
+    (one of its own: a recovery environment serves the same domain, from that zone)."""
     configs = load_environments(CONFIG_DIR)
-    parents = {c.dns.domain: c.name for c in configs}
+    parents = {c.dns.domain: c.name for c in configs if c.recovery_of is None}
     delegated = [c for c in configs if c.dns.delegate_from]
     assert delegated
     for config in delegated:
@@ -102,6 +103,37 @@ def test_the_parent_environment_is_named(capsys: pytest.CaptureFixture[str]) -> 
         zone = next(line for line in lines if "zone-delegation" in line)
         parent = parents[config.dns.delegate_from]
         assert f"(make deploy ENV={parent} STACK=edge, " in zone
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_recovery_is_never_the_parent(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recovery environment has its recovered environment's domain but makes no zone:
+    whichever order the files are read in, the parent named is the one whose edge
+    creates the zone."""
+    from kreo_infra.preflight import __main__ as module
+
+    configs = load_environments(CONFIG_DIR)
+    by_name = {c.name: c for c in configs}
+    cases = [
+        (child, by_name[recovery.recovery_of], recovery)
+        for recovery in configs
+        if recovery.recovery_of is not None
+        for child in configs
+        if child.dns.delegate_from == by_name[recovery.recovery_of].dns.domain
+    ]
+    assert cases, (
+        "no delegated zone whose parent zone is a recovered environment's: nothing to check"
+    )
+    for child, parent, recovery in cases:
+        # The recovery read first: a lookup by domain alone would name it.
+        first = [recovery.name, *(c.name for c in configs if c is not recovery)]
+        monkeypatch.setattr(module, "available_environments", lambda _, names=first: names)
+        preflight("--env", child.name, "--stage", "account", account=FakeAccount(child))
+        lines = capsys.readouterr().out.splitlines()
+        zone = next(line for line in lines if "zone-delegation" in line)
+        assert f"(make deploy ENV={parent.name} STACK=edge, " in zone
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 BACKUPS = "arn:aws:rds:us-west-2:111122223333:auto-backup:ab-abc123"
 TARGET = f"{DRILL_PREFIX}{SOURCE}-202611301200"
 SETTINGS = DrillSettings(
-    source_identifier=SOURCE, subnet_group="kreo-recovery-postgres", security_group_ids=("sg-1",)
+    source_identifier=SOURCE, subnet_group="kreo-drill-subnets", security_group_ids=("sg-1",)
 )
 
 
@@ -89,7 +89,7 @@ def expect_restore(rds: Any) -> None:
             "TargetDBInstanceIdentifier": TARGET,
             "UseLatestRestorableTime": True,
             "DBInstanceClass": "db.t3.medium",
-            "DBSubnetGroupName": "kreo-recovery-postgres",
+            "DBSubnetGroupName": "kreo-drill-subnets",
             "VpcSecurityGroupIds": ["sg-1"],
             "MultiAZ": False,
             "PubliclyAccessible": False,

@@ -24,7 +24,7 @@ from tests.conftest import CONFIG_DIR, PROJECT_ROOT
 CONFIG = load_environment(CONFIG_DIR, DEFAULT_ENVIRONMENT)
 SOURCE = f"{CONFIG.stack_prefix}-postgres"
 BACKUPS = f"arn:aws:rds:{CONFIG.dr_region}:111122223333:auto-backup:ab-abc123"
-SUBNET_GROUP = "kreo-recovery-drill"
+SUBNET_GROUP = "kreo-drill-subnets"
 GROUPS = ("sg-0123456789abcdef0", "sg-0fedcba9876543210")
 ENVIRON = {"KREO_CONFIG_DIR": str(CONFIG_DIR)}
 
@@ -241,7 +241,7 @@ def test_the_source_and_instance_class_can_be_named(rds: Rds, tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("argv", "environ", "problem"),
     [
-        (["--subnet-group", ""], {}, "--subnet-group: the recovery network's DB subnet group"),
+        (["--subnet-group", ""], {}, "--subnet-group: the drill network's DB subnet group"),
         (["--security-groups", ""], {}, "--security-groups: at least one security group id"),
         (["--security-groups", "sg-1,default"], {}, "--security-groups: 'sg-1' is not a"),
         (["--source", "kreo--x"], {}, "--source: 'kreo--x' is not a DB instance identifier"),
@@ -361,5 +361,5 @@ def test_the_module_runs_without_cdktf() -> None:
     )
     assert bad.returncode == 2
     assert bad.stderr == (
-        "error: --subnet-group: the recovery network's DB subnet group is required\n"
+        "error: --subnet-group: the drill network's DB subnet group is required\n"
     )

@@ -44,15 +44,20 @@ def test_every_stack_and_dependency_is_drawn(synthesis: Synthesis, diagrams: Pat
             assert f">{stack}<" in svg  # the stack's name is text, not paths
 
 
-def test_diagram_names_the_main_resources(diagrams: Path, env_name: str) -> None:
+def test_diagram_names_the_main_resources(
+    synthesis: Synthesis, diagrams: Path, env_name: str
+) -> None:
     svg = (diagrams / f"architecture-{env_name}.svg").read_text()
-    for label in (
-        "EKS cluster",
-        "ElastiCache Valkey",
-        "OpenSearch domain",
-        "3 x CloudFront distribution",
-    ):
+    for label in ("EKS cluster", "ElastiCache Valkey", "OpenSearch domain"):
         assert label in svg
+    # The CDN as the edge stack makes it: a recovery environment makes none (it keeps
+    # the recovered environment's distributions), and the diagram shows none.
+    edge = f"{synthesis.environment(env_name).stack_prefix}-edge"
+    distributions = len(synthesis.resources(edge, "aws_cloudfront_distribution"))
+    if distributions:
+        assert f"{distributions} x CloudFront distribution" in svg
+    else:
+        assert "CloudFront distribution" not in svg
 
 
 def test_committed_diagrams_are_current(diagrams: Path, env_name: str) -> None:

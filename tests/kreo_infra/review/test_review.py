@@ -224,7 +224,9 @@ def test_key_settings_come_from_the_synthesized_stacks(synthesis: Synthesis) -> 
 
 
 def test_stacks_in_deployment_order_with_counts(synthesis: Synthesis) -> None:
-    from kreo_infra.layers import environment_stacks
+    """Each environment's bootstrap (a recovery environment has none) and layers; the
+    media and web-app distributions where the edge makes them (not in a recovery)."""
+    from kreo_infra.layers import account_layers, environment_stacks
     from kreo_infra.review.output import SynthOutput
 
     output = SynthOutput(synthesis.outdir)
@@ -232,11 +234,11 @@ def test_stacks_in_deployment_order_with_counts(synthesis: Synthesis) -> None:
     assert list(groups) == ["account", *(config.name for config in synthesis.configs)]
     for config in synthesis.configs:
         assert groups[config.name] == [
-            f"{config.stack_prefix}-bootstrap",
+            *(f"{config.stack_prefix}-{layer}" for layer in account_layers(config)),
             *environment_stacks(config),
         ]
         counts = output.counts(f"{config.stack_prefix}-edge")
-        assert counts["aws_cloudfront_distribution"] == 3
+        assert counts["aws_cloudfront_distribution"] == (0 if config.recovery_of else 3)
     assert groups["account"] == [f"{synthesis.configs[0].project}-github"]
 
 
@@ -247,7 +249,11 @@ def test_security_posture_per_stack(synthesis: Synthesis, checkov_run) -> None:
     assert sorted(posture) == synthesis.stack_names
     assert all(failed == 0 for _, failed, _ in posture.values())
     for config in synthesis.configs:  # reviewed skips are counted, not hidden
-        assert posture[f"{config.stack_prefix}-edge"][2] > 0
+        stacks = [s for s in posture if s.startswith(f"{config.stack_prefix}-")]
+        assert sum(posture[s][2] for s in stacks) > 0, config.name
+        edge = f"{config.stack_prefix}-edge"
+        if synthesis.resources(edge, "aws_cloudfront_distribution"):  # not in a recovery
+            assert posture[edge][2] > 0  # the CDN's and web-app buckets' reviewed skips
 
 
 def test_committed_example_report_is_current(synthesis: Synthesis, checkov_run) -> None:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.config.loader import apex_owner
 from tests.conftest import Synthesis
 
 Env = tuple[Synthesis, str, EnvironmentConfig]
@@ -112,7 +113,8 @@ def test_values_name_every_configured_service(env: Env) -> None:
 def test_images_come_from_the_registry_account(env: Env) -> None:
     synthesis, stack, config = env
     values = values_of(synthesis, stack)
-    (owner,) = [c for c in synthesis.configs if c.dns.domain == c.dns.apex]
+    # The apex owner (a recovery of it shares its domain, not its bootstrap).
+    owner = apex_owner(synthesis.configs)
     repositories = synthesis.resources(f"{owner.stack_prefix}-bootstrap", "aws_ecr_repository")
     created = {r["name"] for r in repositories.values()}
     for name, service in values["services"].items():
@@ -122,6 +124,18 @@ def test_images_come_from_the_registry_account(env: Env) -> None:
             f"{owner.account_id}.dkr.ecr.{config.region}.amazonaws.com/kreo/{name}"
         )
         assert f"kreo/{name}" in created
+    if config.region != owner.region:
+        # Another region's copies (a recovery's, in the owner's DR region) are the
+        # registry's replicas of the same repositories.
+        bootstrap = f"{owner.stack_prefix}-bootstrap"
+        replications = synthesis.resources(bootstrap, "aws_ecr_replication_configuration")
+        regions = {
+            destination["region"]
+            for replication in replications.values()
+            for rule in replication["replication_configuration"]["rule"]
+            for destination in rule["destination"]
+        }
+        assert config.region in regions
 
 
 # --- identities ---------------------------------------------------------------------------------

@@ -6,8 +6,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from kreo_infra.config import EnvironmentConfig
+from kreo_infra.config.loader import apex_owner
 from tests.conftest import Synthesis
+
+# A recovery environment has no bootstrap: its account's is the recovered one's
+# (the recovery's state bucket and deploy role are tested below, from there).
+pytestmark = pytest.mark.own_environments
 
 OIDC = "token.actions.githubusercontent.com"
 
@@ -22,8 +29,12 @@ def one(synthesis: Synthesis, env_name: str, kind: str, path: str) -> dict[str, 
 
 def owner(synthesis: Synthesis) -> EnvironmentConfig:
     """The apex owner: its account holds the registry."""
-    (config,) = [c for c in synthesis.configs if c.dns.domain == c.dns.apex]
-    return config
+    return apex_owner(synthesis.configs)
+
+
+def recoveries(synthesis: Synthesis, config: EnvironmentConfig) -> list[EnvironmentConfig]:
+    """The environments that rebuild ``config``'s in its DR region."""
+    return [c for c in synthesis.configs if c.recovery_of == config.name]
 
 
 def test_state_is_local_until_the_bucket_exists(synthesis: Synthesis, env_name: str) -> None:
@@ -190,7 +201,10 @@ def test_the_deploy_role_is_this_environments_only(synthesis: Synthesis, env_nam
         for r in synthesis.resources(bootstrap(synthesis, env_name), "aws_iam_role").values()
         if r["name"].startswith(f"{config.delivery.deploy_role_prefix}-")
     ]
-    assert deploy_roles == [config.deploy_role]
+    assert deploy_roles == [
+        config.deploy_role,
+        *(r.deploy_role for r in recoveries(synthesis, config)),
+    ]
     path = f"deploy-role-{config.name}"
     # Jobs of the deploy workflow on main, in this environment's GitHub environment.
     assert trusted_subjects(synthesis, env_name, path) == [
@@ -276,9 +290,16 @@ def test_cluster_access_for_the_pipeline(
 
 
 def test_the_bootstrap_is_its_environments(synthesis: Synthesis, env_name: str) -> None:
-    (provider,) = synthesis.stack(bootstrap(synthesis, env_name))["provider"]["aws"]
-    assert provider["default_tags"][0]["tags"]["Environment"] == env_name
-    assert provider["allowed_account_ids"] == [synthesis.environment(env_name).account_id]
+    config = synthesis.environment(env_name)
+    providers = synthesis.stack(bootstrap(synthesis, env_name))["provider"]["aws"]
+    # The default provider, and the DR region's (a recovery's state bucket, the
+    # registry's replicas) where the environment is recovered or holds the registry.
+    assert sorted(p.get("region") for p in providers) == sorted(
+        {config.region, *([config.dr_region] if len(providers) > 1 else [])}
+    )
+    for provider in providers:
+        assert provider["default_tags"][0]["tags"]["Environment"] == env_name
+        assert provider["allowed_account_ids"] == [config.account_id]
 
 
 def test_the_apex_owners_account_holds_the_service_repositories(
@@ -395,7 +416,7 @@ def test_no_github_connection_in_the_account(synthesis: Synthesis, env_name: str
 
 def delegations(synthesis: Synthesis) -> list[tuple[EnvironmentConfig, EnvironmentConfig]]:
     """``(parent, child)`` pairs of environments whose zones are delegated across accounts."""
-    by_domain = {c.dns.domain: c for c in synthesis.configs}
+    by_domain = {c.dns.domain: c for c in synthesis.configs if c.recovery_of is None}
     pairs = [(by_domain[c.dns.delegate_from], c) for c in synthesis.configs if c.dns.delegate_from]
     assert pairs, "no delegated zone: nothing to check"
     return pairs
@@ -408,8 +429,8 @@ def test_the_other_accounts_nodes_pull_exactly_and_only(synthesis: Synthesis) ->
     stack = bootstrap(synthesis, apex.name)
     node_roles = []
     for c in synthesis.configs:
-        if c is apex:
-            continue
+        if c.account_id == apex.account_id:
+            continue  # the apex owner's and its recoveries' nodes pull as the account's
         cluster = f"{c.stack_prefix}-cluster"
         (eks,) = synthesis.resources(cluster, "aws_eks_cluster").values()
         assert eks["name"] == c.cluster_name
@@ -759,3 +780,96 @@ def test_the_replication_role_creates_only_the_replicas(synthesis: Synthesis) ->
         ]
     )["Statement"]
     assert f":role/{config.project}-registry-*" in json.dumps(deploy)
+
+
+def test_a_recoverys_state_bucket_is_made_in_peacetime_in_its_region(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    """A recovery reads and writes no state in the lost region: the recovered
+    environment's bootstrap makes its bucket, through the DR provider, with the
+    state bucket's protections (the same construct), and its stacks use it."""
+    config = synthesis.environment(env_name)
+    stack = bootstrap(synthesis, env_name)
+    found = synthesis.resources(stack, "aws_s3_bucket")
+    for recovery in recoveries(synthesis, config):
+        assert recovery.state.region == config.dr_region == recovery.region
+        path = f"recovery-state-{recovery.name}"
+        bucket = found[f"{path}/bucket/bucket"]
+        assert bucket["bucket"] == recovery.state.bucket
+        assert bucket["provider"] == "aws.dr"
+        lock = synthesis.resources(stack, "aws_s3_bucket_object_lock_configuration")
+        assert lock[f"{path}/object-lock"]["provider"] == "aws.dr"
+        aliases = {a["name"] for a in synthesis.resources(stack, "aws_kms_alias").values()}
+        assert f"alias/{recovery.state.bucket}" in aliases
+        for layer_stack in (
+            n for n in synthesis.stack_names if n.startswith(f"{recovery.stack_prefix}-")
+        ):
+            backend = synthesis.stack(layer_stack)["terraform"]["backend"]["s3"]
+            assert backend["bucket"] == recovery.state.bucket, layer_stack
+            assert backend["region"] == recovery.region, layer_stack
+            assert backend["kms_key_id"] == f"alias/{recovery.state.bucket}", layer_stack
+    if not config.recoverable:
+        assert not any(p.startswith("recovery-state-") for p in found)
+
+
+def test_a_recoverys_deploy_role_trusts_its_environment_only(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    """Made in peacetime (IAM's control plane is in us-east-1), trusted only for the
+    deploy workflow's jobs in the recovery's GitHub environment, bounded like the
+    environment's own deploy role."""
+    config = synthesis.environment(env_name)
+    repository = config.delivery.github_repository
+    own = json.loads(
+        one(synthesis, env_name, "aws_iam_role_policy", f"deploy-role-{config.name}/policy")[
+            "policy"
+        ]
+    )
+    for recovery in recoveries(synthesis, config):
+        path = f"deploy-role-{recovery.name}"
+        assert (
+            one(synthesis, env_name, "aws_iam_role", f"{path}/role")["name"] == recovery.deploy_role
+        )
+        assert trusted_subjects(synthesis, env_name, path) == [
+            f"repo:{repository}:environment:{recovery.name}:job_workflow_ref:{repository}/"
+            f"{config.delivery.workflows.deploy}@refs/heads/main"
+        ]
+        policy = json.loads(
+            one(synthesis, env_name, "aws_iam_role_policy", f"{path}/policy")["policy"]
+        )
+        assert policy == own  # the same guardrails
+        protected = [
+            r for s in own["Statement"] if s["Sid"] == "StateVersionsStay" for r in s["Resource"]
+        ]
+        bucket = synthesis.ref(
+            bootstrap(synthesis, env_name), "aws_s3_bucket",
+            f"recovery-state-{recovery.name}/bucket/bucket", "arn",
+        )  # fmt: skip
+        assert bucket in protected
+
+
+def test_the_plan_role_reads_a_recoverys_state_and_no_other_data(
+    synthesis: Synthesis, env_name: str
+) -> None:
+    config = synthesis.environment(env_name)
+    stack = bootstrap(synthesis, env_name)
+    statements = json.loads(
+        one(synthesis, env_name, "aws_iam_role_policy", "plan-role/policy")["policy"]
+    )["Statement"]
+    (fence,) = [s for s in statements if s["Sid"] == "NoDataOutsideTheState"]
+    fenced = (
+        fence["NotResource"] if isinstance(fence["NotResource"], list) else [fence["NotResource"]]
+    )
+    for recovery in recoveries(synthesis, config):
+        arn = synthesis.ref(
+            stack, "aws_s3_bucket", f"recovery-state-{recovery.name}/bucket/bucket", "arn"
+        )
+        objects = f"{arn}/{recovery.state.key_prefix}/*"
+        assert objects in fenced
+        reads = [s for s in statements if s["Effect"] == "Allow" and s.get("Resource") == objects]
+        assert [s["Action"] for s in reads] == ["s3:GetObject"]
+        assert not any(
+            s["Effect"] == "Allow" and "PutObject" in str(s["Action"]) and arn in str(s["Resource"])
+            for s in statements
+        )
+    assert len(fenced) == 1 + len(recoveries(synthesis, config))

@@ -1,4 +1,12 @@
-"""kreo-<env>-data, asserted on the synthesized JSON of every environment."""
+"""kreo-<env>-data, asserted on the synthesized JSON of every environment.
+
+A recovery environment's data layer restores its primary from the recovered
+environment's replicated automated backups (no generated master password), reads
+the recovered environment's secret replicas instead of creating secrets, and
+makes no media buckets (it serves the recovered environment's DR copy): the
+tests of what it does not make are ``own_environments``, and
+test_recovery_modes.py asserts what it does instead.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from kreo_infra.backup.vault import replica_key_alias
 from kreo_infra.config import EnvironmentConfig
 from tests.conftest import Synthesis
 
@@ -21,6 +30,47 @@ def env(env_name: str, synthesis: Synthesis) -> Env:
 
 def by_path(synthesis: Synthesis, stack: str, kind: str, path: str) -> dict[str, Any]:
     return synthesis.resources(stack, kind)[path]
+
+
+def lookup(synthesis: Synthesis, stack: str, kind: str, path: str) -> tuple[str, dict[str, Any]]:
+    """A data source by construct path: its expression prefix and body."""
+    for name, body in synthesis.stack(stack).get("data", {}).get(kind, {}).items():
+        if body["//"]["metadata"]["path"] == f"{stack}/{path}":
+            return f"data.{kind}.{name}", body
+    raise KeyError(path)
+
+
+def storage_key(
+    synthesis: Synthesis, stack: str, config: EnvironmentConfig
+) -> tuple[str, dict[str, Any]]:
+    """The key the primary's and replicas' storage is encrypted with (its ARN
+    expression) and that key's resource: the database's own rotating key, or, for a
+    primary restored from replicated automated backups, the key of those backups,
+    which RDS keeps; the recovered environment's backup stack makes it, in its DR
+    region (this environment's region)."""
+    if config.restore is None:
+        path = "postgres/key/key"
+        return synthesis.ref(stack, "aws_kms_key", path, "arn"), by_path(
+            synthesis, stack, "aws_kms_key", path
+        )
+    assert config.recovery_of is not None
+    recovered = synthesis.environment(config.recovery_of)
+    alias_name = replica_key_alias(recovered.stack_prefix)
+    read, body = lookup(synthesis, stack, "aws_kms_key", "restored-backups-key")
+    assert body["key_id"] == alias_name
+    backup = f"{recovered.stack_prefix}-backup"
+    (alias,) = [
+        a for a in synthesis.resources(backup, "aws_kms_alias").values() if a["name"] == alias_name
+    ]
+    (key,) = [
+        k
+        for name, k in synthesis.stack(backup)["resource"]["aws_kms_key"].items()
+        if alias["target_key_id"] == f"${{aws_kms_key.{name}.key_id}}"
+    ]
+    (dr,) = [p for p in synthesis.stack(backup)["provider"]["aws"] if p.get("alias") == "dr"]
+    assert alias["provider"] == key["provider"] == "aws.dr"
+    assert dr["region"] == recovered.dr_region == config.region
+    return f"${{{read}.arn}}", key
 
 
 def ingress_of(synthesis: Synthesis, stack: str, group_path: str) -> list[dict[str, Any]]:
@@ -67,27 +117,52 @@ def test_primary_and_replicas_are_sized_and_protected_alike(env: Env) -> None:
 
 
 def test_primary_encrypted_with_a_rotating_key(env: Env) -> None:
-    synthesis, stack, _ = env
+    synthesis, stack, config = env
     primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
     key = synthesis.ref(stack, "aws_kms_key", "postgres/key/key", "arn")
+    storage, storage_key_body = storage_key(synthesis, stack, config)
     assert primary["storage_encrypted"] is True
-    assert primary["kms_key_id"] == key
+    assert primary["kms_key_id"] == storage
+    assert storage_key_body["enable_key_rotation"] is True
     assert primary["performance_insights_kms_key_id"] == key
-    master = by_path(synthesis, stack, "aws_secretsmanager_secret", "postgres/master-secret")
-    assert master["kms_key_id"] == key
     assert by_path(synthesis, stack, "aws_kms_key", "postgres/key/key")["enable_key_rotation"]
 
 
 def test_no_password_anywhere_near_the_database(env: Env) -> None:
     # RDS refuses read replicas of an instance with an RDS-managed master
     # password (InvalidParameterValue; terraform-aws-modules/terraform-aws-rds
-    # #512, #532): the password is generated at apply time by an ephemeral
-    # resource and given only to write-only arguments, never to JSON or state.
+    # #512, #532): no instance has one, nor a password in JSON or state. The
+    # master secret is the environment's (created, or a restored primary's:
+    # the recovered environment's replica, read).
+    synthesis, stack, config = env
+    for path, instance in synthesis.resources(stack, "aws_db_instance").items():
+        assert "manage_master_user_password" not in instance, path
+        assert "password" not in instance, path
+    for version in synthesis.resources(stack, "aws_secretsmanager_secret_version").values():
+        assert "secret_string" not in version
+    primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
+    assert primary["iam_database_authentication_enabled"] is True
+    if config.restore is None:
+        master = by_path(synthesis, stack, "aws_secretsmanager_secret", "postgres/master-secret")
+        arn = synthesis.ref(stack, "aws_secretsmanager_secret", "postgres/master-secret", "arn")
+    else:
+        read, master = lookup(
+            synthesis, stack, "aws_secretsmanager_secret", "postgres/master-secret"
+        )
+        arn = f"${{{read}.arn}}"
+    assert master["name"] == f"{config.secrets_prefix}database/master"
+    assert synthesis.stack(stack)["output"]["database-master-secret-arn"]["value"] == arn
+
+
+@pytest.mark.own_environments
+def test_the_master_password_is_generated_write_only(env: Env) -> None:
+    # The password is generated at apply time by an ephemeral resource and given
+    # only to write-only arguments, never to JSON or state. (A recovery's restored
+    # primary keeps the recovered database's password: test_recovery_modes.py.)
     synthesis, stack, config = env
     data = synthesis.stack(stack)
     primary = by_path(synthesis, stack, "aws_db_instance", "postgres/primary")
-    assert "manage_master_user_password" not in primary
-    assert "password" not in primary
+    key = synthesis.ref(stack, "aws_kms_key", "postgres/key/key", "arn")
     ephemeral = data["ephemeral"]["aws_secretsmanager_random_password"]["postgres_master_password"]
     assert ephemeral["password_length"] >= 32
     generated = "ephemeral.aws_secretsmanager_random_password.postgres_master_password"
@@ -107,7 +182,7 @@ def test_no_password_anywhere_near_the_database(env: Env) -> None:
     assert "secret_string" not in version
     master = by_path(synthesis, stack, "aws_secretsmanager_secret", "postgres/master-secret")
     assert master["name"] == f"{config.secrets_prefix}database/master"
-    assert primary["iam_database_authentication_enabled"] is True
+    assert master["kms_key_id"] == key
 
 
 def test_replicas_of_a_primary_without_a_managed_password(env: Env) -> None:
@@ -210,9 +285,7 @@ def test_read_replicas_in_other_zones(env: Env) -> None:
         replica = replicas[f"postgres/replica-{index}"]
         assert replica["replicate_source_db"] == primary_id
         assert replica["storage_encrypted"] is True
-        assert replica["kms_key_id"] == synthesis.ref(
-            stack, "aws_kms_key", "postgres/key/key", "arn"
-        )
+        assert replica["kms_key_id"] == storage_key(synthesis, stack, config)[0]
         (zone,) = [
             z
             for z in zones.values()
@@ -393,6 +466,7 @@ def bucket_settings(synthesis: Synthesis, stack: str, prefix: str) -> dict[str, 
     }
 
 
+@pytest.mark.own_environments
 @pytest.mark.parametrize("bucket", ["media", "access-logs"])
 def test_buckets_are_private_versioned_and_tls_only(env: Env, bucket: str) -> None:
     synthesis, stack, config = env
@@ -426,6 +500,7 @@ def test_buckets_are_private_versioned_and_tls_only(env: Env, bucket: str) -> No
     assert rule["abort_incomplete_multipart_upload"] == [{"days_after_initiation": 7}]
 
 
+@pytest.mark.own_environments
 def test_media_bucket_uses_kms_with_a_bucket_key_and_logs_access(env: Env) -> None:
     synthesis, stack, _ = env
     (rule,) = bucket_settings(synthesis, stack, "storage/media")["encryption"]["rule"]
@@ -484,6 +559,7 @@ SEED_SECRETS = {
 }  # fmt: skip
 
 
+@pytest.mark.own_environments
 def test_a_container_for_every_seed_secret(env: Env) -> None:
     synthesis, stack, config = env
     secrets = synthesis.resources(stack, "aws_secretsmanager_secret").values()
@@ -501,9 +577,11 @@ def test_terraform_sets_only_generated_values_and_only_write_only(synthesis: Syn
     # Out-of-band values (API keys) are never Terraform's; the two it generates
     # (the database master password and Grafana's admin password) go through
     # write-only arguments, so neither JSON nor state holds them.
+    # A recovery's data layer writes none: it reads the recovered environment's
+    # replicas, whose values are the recovered environment's.
     for name in synthesis.stack_names:
         versions = synthesis.resources(name, "aws_secretsmanager_secret_version")
-        if not name.endswith("-data"):
+        if not name.endswith("-data") or synthesis.config(name).recovery_of is not None:
             assert versions == {}, name
             continue
         assert sorted(versions) == [
@@ -518,6 +596,7 @@ def test_terraform_sets_only_generated_values_and_only_write_only(synthesis: Syn
             assert version["secret_string_wo_version"] >= 1
 
 
+@pytest.mark.own_environments
 def test_grafana_admin_password_is_generated(env: Env) -> None:
     synthesis, stack, _ = env
     version = by_path(
@@ -544,9 +623,20 @@ def test_secrets_replicate_to_the_dr_region_when_configured(env: Env) -> None:
 
 
 def test_outputs_for_the_app_stack(env: Env) -> None:
-    synthesis, stack, _ = env
+    synthesis, stack, config = env
+    outputs = synthesis.stack(stack)["output"]
     assert {
         "database-proxy-endpoint", "database-reader-endpoints", "database-master-secret-arn",
         "cache-endpoint", "cache-reader-endpoint", "search-endpoint", "secret-arns",
-        "secret-names", "media-bucket", "access-logs-bucket",
-    } <= set(synthesis.stack(stack)["output"])  # fmt: skip
+        "secret-names", "media-bucket",
+    } <= set(outputs)  # fmt: skip
+    assert sorted(outputs["secret-arns"]["value"]) == sorted(config.secrets.names)
+    assert sorted(outputs["secret-names"]["value"]) == sorted(config.secrets.names)
+    if config.recovery_of is None:
+        media = synthesis.ref(stack, "aws_s3_bucket", "storage/media/bucket", "bucket")
+        logs = synthesis.ref(stack, "aws_s3_bucket", "storage/access-logs/bucket", "bucket")
+        assert outputs["access-logs-bucket"]["value"] == logs
+    else:  # a recovery: the recovered environment's DR copy, and no access logs of its own
+        media = config.storage.media_bucket
+        assert "access-logs-bucket" not in outputs
+    assert outputs["media-bucket"]["value"] == media

@@ -1,4 +1,11 @@
-"""kreo-<env>-edge, asserted on the synthesized JSON of every environment."""
+"""kreo-<env>-edge, asserted on the synthesized JSON of every environment.
+
+A recovery environment's edge makes no CloudFront (distributions, CDN certificate,
+CLOUDFRONT web ACL, security headers, logs, web-app sites, alias records) and
+creates no API certificate (it reads the one its recovered environment's edge
+issues in its DR region): the tests of those are ``own_environments``, and
+test_recovery_modes.py asserts what a recovery's edge does instead.
+"""
 
 from __future__ import annotations
 
@@ -71,6 +78,7 @@ def test_a_subdomain_zone_is_delegated_from_its_parent(env: Env) -> None:
     assert ns["zone_id"] == f"${{data.aws_route53_zone.{parent_name}.zone_id}}"
 
 
+@pytest.mark.own_environments
 def test_alias_records_for_www_vendors_and_cdn(env: Env) -> None:
     synthesis, stack, config = env
     dns = config.dns
@@ -124,6 +132,7 @@ def assert_dns_validated(synthesis: Synthesis, stack: str, cert_id: str) -> dict
     return cert
 
 
+@pytest.mark.own_environments
 def test_api_certificate_in_the_cluster_region(env: Env) -> None:
     synthesis, stack, config = env
     cert = assert_dns_validated(synthesis, stack, "api-certificate")
@@ -132,6 +141,7 @@ def test_api_certificate_in_the_cluster_region(env: Env) -> None:
     assert "subject_alternative_names" not in cert
 
 
+@pytest.mark.own_environments
 def test_cdn_certificate_in_us_east_1(env: Env) -> None:
     synthesis, stack, config = env
     cert = assert_dns_validated(synthesis, stack, "cdn-certificate")
@@ -148,6 +158,7 @@ def test_cdn_certificate_in_us_east_1(env: Env) -> None:
 # --- CloudFront ---------------------------------------------------------------------------------
 
 
+@pytest.mark.own_environments
 @pytest.mark.parametrize("site", SITES)
 def test_every_distribution_is_https_only_with_tls_1_2(env: Env, site: str) -> None:
     synthesis, stack, _ = env
@@ -177,6 +188,7 @@ def test_every_distribution_is_https_only_with_tls_1_2(env: Env, site: str) -> N
     assert d["is_ipv6_enabled"] is True
 
 
+@pytest.mark.own_environments
 @pytest.mark.parametrize("site", SITES)
 def test_every_distribution_is_behind_the_cloudfront_waf_and_logged(env: Env, site: str) -> None:
     synthesis, stack, _ = env
@@ -188,6 +200,7 @@ def test_every_distribution_is_behind_the_cloudfront_waf_and_logged(env: Env, si
     assert d["logging_config"]["include_cookies"] is False
 
 
+@pytest.mark.own_environments
 @pytest.mark.parametrize("site", SITES)
 def test_every_origin_is_signed_by_origin_access_control(env: Env, site: str) -> None:
     synthesis, stack, _ = env
@@ -204,6 +217,7 @@ def test_every_origin_is_signed_by_origin_access_control(env: Env, site: str) ->
         assert "custom_origin_config" not in origin
 
 
+@pytest.mark.own_environments
 def test_media_cdn_serves_the_media_bucket(env: Env) -> None:
     synthesis, stack, config = env
     d = distribution(synthesis, stack, "media-cdn")
@@ -213,6 +227,7 @@ def test_media_cdn_serves_the_media_bucket(env: Env) -> None:
     assert "custom_error_response" not in d
 
 
+@pytest.mark.own_environments
 def test_media_fails_over_to_the_dr_copy_when_replicated(env: Env) -> None:
     synthesis, stack, config = env
     d = distribution(synthesis, stack, "media-cdn")
@@ -228,6 +243,7 @@ def test_media_fails_over_to_the_dr_copy_when_replicated(env: Env) -> None:
     assert d["default_cache_behavior"]["target_origin_id"] == group["origin_id"]
 
 
+@pytest.mark.own_environments
 @pytest.mark.parametrize("site", ["www", "vendors"])
 def test_web_apps_are_single_page_apps(env: Env, site: str) -> None:
     synthesis, stack, config = env
@@ -242,6 +258,7 @@ def test_web_apps_are_single_page_apps(env: Env, site: str) -> None:
     assert d["origin"][0]["domain_name"] == f"{bucket}.s3.{config.region}.amazonaws.com"
 
 
+@pytest.mark.own_environments
 @pytest.mark.parametrize("site", ["www", "vendors"])
 def test_web_app_buckets_are_private_versioned_and_encrypted(env: Env, site: str) -> None:
     synthesis, stack, config = env
@@ -272,6 +289,7 @@ def allow_statements(policy: str) -> list[dict[str, Any]]:
     return [s for s in json.loads(policy)["Statement"] if s["Effect"] == "Allow"]
 
 
+@pytest.mark.own_environments
 @pytest.mark.parametrize("site", ["www", "vendors"])
 def test_only_its_distribution_reads_and_decrypts_a_web_app(env: Env, site: str) -> None:
     synthesis, stack, _ = env
@@ -292,6 +310,7 @@ def test_only_its_distribution_reads_and_decrypts_a_web_app(env: Env, site: str)
     assert decrypt["Condition"] == {"StringEquals": {"AWS:SourceArn": [arn]}}
 
 
+@pytest.mark.own_environments
 def test_security_headers_from_the_seed(env: Env) -> None:
     synthesis, stack, _ = env
     policy = one(
@@ -313,6 +332,7 @@ def test_security_headers_from_the_seed(env: Env) -> None:
     }
 
 
+@pytest.mark.own_environments
 def test_cdn_logs_bucket_accepts_cloudfront_logs(env: Env) -> None:
     synthesis, stack, config = env
     bucket = one(synthesis, stack, "aws_s3_bucket", "cdn-logs/bucket")
@@ -327,12 +347,9 @@ def test_cdn_logs_bucket_accepts_cloudfront_logs(env: Env) -> None:
 # --- WAF ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("acl_id", "scope"), [("regional-waf", "REGIONAL"), ("cdn-waf", "CLOUDFRONT")]
-)
-def test_web_acls_managed_rules_and_rate_limit(env: Env, acl_id: str, scope: str) -> None:
-    synthesis, stack, config = env
-    acl = one(synthesis, stack, "aws_wafv2_web_acl", f"{acl_id}/acl")
+def assert_managed_rules_and_rate_limit(
+    acl: dict[str, Any], scope: str, config: EnvironmentConfig
+) -> None:
     assert acl["scope"] == scope
     assert acl.get("region") == ("us-east-1" if scope == "CLOUDFRONT" else None)
     assert acl["default_action"] == {"allow": {}}
@@ -360,22 +377,38 @@ def test_web_acls_managed_rules_and_rate_limit(env: Env, acl_id: str, scope: str
     assert rate["priority"] == max(r["priority"] for r in acl["rule"])
 
 
+def test_api_web_acl_managed_rules_and_rate_limit(env: Env) -> None:
+    synthesis, stack, config = env
+    acl = one(synthesis, stack, "aws_wafv2_web_acl", "regional-waf/acl")
+    assert_managed_rules_and_rate_limit(acl, "REGIONAL", config)
+
+
+@pytest.mark.own_environments
+def test_cdn_web_acl_managed_rules_and_rate_limit(env: Env) -> None:
+    synthesis, stack, config = env
+    acl = one(synthesis, stack, "aws_wafv2_web_acl", "cdn-waf/acl")
+    assert_managed_rules_and_rate_limit(acl, "CLOUDFRONT", config)
+
+
 def test_only_the_api_acl_blocks_the_metrics_path(env: Env) -> None:
     """The services serve /metrics on the API port, which the ALB routes from the
     internet; CloudFront fronts only the web apps and media."""
     synthesis, stack, _ = env
-    api = one(synthesis, stack, "aws_wafv2_web_acl", "regional-waf/acl")
+    acls = synthesis.resources(stack, "aws_wafv2_web_acl")
+    api = acls.pop("regional-waf/acl")
     (private,) = [r for r in api["rule"] if r["name"] == "private-paths"]
     match = private["statement"]["byte_match_statement"]
     assert (match["search_string"], match["positional_constraint"]) == ("/metrics", "STARTS_WITH")
     assert private["priority"] == 0
-    cdn = one(synthesis, stack, "aws_wafv2_web_acl", "cdn-waf/acl")
-    assert "private-paths" not in [r["name"] for r in cdn["rule"]]
+    # Every other ACL (the CloudFront one, where the environment has distributions).
+    assert set(acls) <= {"cdn-waf/acl"}
+    for acl in acls.values():
+        assert "private-paths" not in [r["name"] for r in acl["rule"]]
 
 
-@pytest.mark.parametrize("acl_id", ["regional-waf", "cdn-waf"])
-def test_waf_logs_with_retention_and_redaction(env: Env, acl_id: str) -> None:
-    synthesis, stack, config = env
+def assert_waf_logs(
+    synthesis: Synthesis, stack: str, config: EnvironmentConfig, acl_id: str
+) -> None:
     logging = one(synthesis, stack, "aws_wafv2_web_acl_logging_configuration", f"{acl_id}/logging")
     assert logging["resource_arn"] == synthesis.ref(
         stack, "aws_wafv2_web_acl", f"{acl_id}/acl", "arn"
@@ -394,21 +427,84 @@ def test_waf_logs_with_retention_and_redaction(env: Env, acl_id: str) -> None:
     )
 
 
+def test_api_waf_logs_with_retention_and_redaction(env: Env) -> None:
+    synthesis, stack, config = env
+    assert_waf_logs(synthesis, stack, config, "regional-waf")
+
+
+@pytest.mark.own_environments
+def test_cdn_waf_logs_with_retention_and_redaction(env: Env) -> None:
+    synthesis, stack, config = env
+    assert_waf_logs(synthesis, stack, config, "cdn-waf")
+
+
 # --- Outputs and the media bucket of the data layer ---------------------------------------------
+
+
+def api_certificate_arn(synthesis: Synthesis, stack: str, config: EnvironmentConfig) -> str:
+    """The API certificate the load balancer serves: the edge's own once validated, or
+    (a recovery) the lookup of the one its recovered environment's edge issued here."""
+    if config.recovery_of is None:
+        return synthesis.ref(
+            stack, "aws_acm_certificate_validation", "api-certificate/validation", "certificate_arn"
+        )
+    (name,) = synthesis.stack(stack)["data"]["aws_acm_certificate"]
+    return f"${{data.aws_acm_certificate.{name}.arn}}"
 
 
 def test_outputs_for_the_app_layer(env: Env) -> None:
     synthesis, stack, config = env
     outputs = synthesis.stack(stack)["output"]
-    assert outputs["api-certificate-arn"]["value"] == synthesis.ref(
-        stack, "aws_acm_certificate_validation", "api-certificate/validation", "certificate_arn"
-    )
+    assert outputs["api-certificate-arn"]["value"] == api_certificate_arn(synthesis, stack, config)
     assert outputs["regional-web-acl-arn"]["value"] == synthesis.ref(
         stack, "aws_wafv2_web_acl", "regional-waf/acl", "arn"
     )
     assert outputs["media-cdn-domain"]["value"] == config.dns.cdn_fqdn
 
 
+def test_the_dr_api_certificate_where_the_environment_is_recoverable(env: Env) -> None:
+    """A recoverable environment's edge issues its API certificate in its DR region
+    too, in peacetime, for its recovery's load balancer there (validation needs
+    Route 53's control plane, in the region a recovery has lost); it is validated by
+    the API certificate's own records: ACM gives a name the same record in every
+    region, so a second set would collide with the first."""
+    synthesis, stack, config = env
+    certificates = synthesis.resources(stack, "aws_acm_certificate")
+    outputs = synthesis.stack(stack)["output"]
+    if not config.recoverable:
+        assert "dr-api-certificate/certificate" not in certificates
+        assert "dr-api-certificate-arn" not in outputs
+        return
+    api, dr = (
+        certificates["api-certificate/certificate"],
+        certificates["dr-api-certificate/certificate"],
+    )
+    assert dr["region"] == config.dr_region != config.region
+    assert (dr["domain_name"], dr["validation_method"]) == (config.dns.api_fqdn, "DNS")
+    assert dr["key_algorithm"] == api["key_algorithm"]
+    assert "subject_alternative_names" not in dr
+    validation = one(
+        synthesis, stack, "aws_acm_certificate_validation", "dr-api-certificate/validation"
+    )
+    assert validation["region"] == config.dr_region
+    assert validation["certificate_arn"] == synthesis.ref(
+        stack, "aws_acm_certificate", "dr-api-certificate/certificate", "arn"
+    )
+    api_fqdns = synthesis.ref(
+        stack,
+        "aws_acm_certificate_validation",
+        "api-certificate/validation",
+        "validation_record_fqdns",
+    )
+    assert api_fqdns.removeprefix("${").removesuffix("}") in validation["validation_record_fqdns"]
+    records = synthesis.resources(stack, "aws_route53_record")
+    assert [p for p in records if p.startswith("dr-api-certificate/")] == []
+    assert outputs["dr-api-certificate-arn"]["value"] == synthesis.ref(
+        stack, "aws_acm_certificate_validation", "dr-api-certificate/validation", "certificate_arn"
+    )
+
+
+@pytest.mark.own_environments
 def test_media_bucket_and_key_admit_only_the_media_cdn(env: Env) -> None:
     synthesis, _, config = env
     data = f"{config.stack_prefix}-data"

@@ -242,6 +242,7 @@ def test_container_insights_runs_in_the_cluster(env: Env) -> None:
     assert "amazon-cloudwatch-observability" in {a["addon_name"] for a in addons}
 
 
+@pytest.mark.own_environments
 def test_cdn_alarms_in_us_east_1(env: Env) -> None:
     synthesis, stack, config = env
     alarms = alarms_of(synthesis, stack)
@@ -275,9 +276,11 @@ def test_dashboard_shows_every_alarm_and_every_tier(env: Env) -> None:
     namespaces = {
         m[0] for w in body["widgets"] if w["type"] == "metric" for m in w["properties"]["metrics"]
     }
+    # CloudFront's where the environment's edge has distributions (a recovery's has none).
+    edge = f"{config.stack_prefix}-edge"
+    cdn = {"AWS/CloudFront"} if synthesis.resources(edge, "aws_cloudfront_distribution") else set()
     assert namespaces == {
-        "AWS/ApplicationELB", "ContainerInsights", "AWS/RDS", "AWS/ElastiCache", "AWS/ES",
-        "AWS/CloudFront",
+        "AWS/ApplicationELB", "ContainerInsights", "AWS/RDS", "AWS/ElastiCache", "AWS/ES", *cdn,
     }  # fmt: skip
 
 
@@ -322,8 +325,11 @@ def test_disaster_recovery_runbook_names_real_resources(synthesis: Synthesis) ->
 
     runbook = (PROJECT_ROOT / "docs" / "runbooks" / "disaster-recovery.md").read_text()
     # The runbook spells out one environment's names (the others: the same with
-    # their own name): the one environment whose stacks it names.
-    (config,) = [c for c in synthesis.configs if f"`{c.stack_prefix}-" in runbook]
+    # their own name): the one environment of its own whose stacks it names (and,
+    # for a region loss, its recovery's).
+    (config,) = [
+        c for c in synthesis.configs if c.recovery_of is None and f"`{c.stack_prefix}-" in runbook
+    ]
     # ... one with every DR copy and a read replica, which the names below include.
     assert config.backup.copy_to_dr_region
     assert config.storage.replicate_to_dr_region
@@ -342,6 +348,20 @@ def test_disaster_recovery_runbook_names_real_resources(synthesis: Synthesis) ->
         synthesis.resources(f"{stack}-observability", "aws_sns_topic")["alarm-topic/topic"]["name"],
     }
     assert [n for n in names if n not in runbook] == []
+    # A recovery of it: the runbook names every stack of it the app makes, and no
+    # other layer's (a recovery has no bootstrap).
+    from kreo_infra.layers import ACCOUNT_LAYERS, ENVIRONMENT_LAYERS
+
+    for recovery in [c for c in synthesis.configs if c.recovery_of == config.name]:
+        named = {
+            f"{recovery.stack_prefix}-{layer}"
+            for layer in (*ACCOUNT_LAYERS, *ENVIRONMENT_LAYERS)
+            if f"`{recovery.stack_prefix}-{layer}`" in runbook
+        }
+        made = {n for n in synthesis.stack_names if n.startswith(f"{recovery.stack_prefix}-")}
+        assert named == made
+    others = [c for c in synthesis.configs if c.recovery_of not in (None, config.name)]
+    assert [c.name for c in others if f"`{c.stack_prefix}-" in runbook] == []
     for failure in ("Availability-zone loss", "Region loss", "Bad deploy", "Accidental deletion"):
         assert f"## {failure}" in runbook
 

@@ -72,14 +72,30 @@ def test_renamed_and_internal_fields(synthesis: Synthesis, env_name: str) -> Non
 
 
 def test_fields_left_none_are_not_written(synthesis: Synthesis) -> None:
-    """The registry's outputs exist in the apex owner's bootstrap only."""
+    """The registry's outputs exist in the apex owner's bootstrap only (a recovery
+    environment has no bootstrap); a recovery's edge writes no distribution or
+    web-app bucket, its data layer no access-logs bucket; the DR API certificate is
+    a recoverable environment's."""
     from kreo_infra.config.loader import apex_owner
 
     apex = apex_owner(synthesis.configs)
+    cdn = {
+        "media-distribution-arn", "media-distribution-domain", "www-bucket",
+        "www-distribution-id", "vendors-bucket", "vendors-distribution-id",
+    }  # fmt: skip
     for config in synthesis.configs:
-        written = synthesis.stack(f"kreo-{config.name}-bootstrap")["output"]
-        assert ("repository-urls" in written) == (config is apex), config.name
-        assert ("image-push-role-arn" in written) == (config is apex), config.name
+        own = config.recovery_of is None
+        if own:
+            written = synthesis.stack(f"{config.stack_prefix}-bootstrap")["output"]
+            assert ("repository-urls" in written) == (config is apex), config.name
+            assert ("image-push-role-arn" in written) == (config is apex), config.name
+        else:
+            assert f"{config.stack_prefix}-bootstrap" not in synthesis.stack_names
+        edge = set(synthesis.stack(f"{config.stack_prefix}-edge")["output"])
+        assert (cdn & edge) == (cdn if own else set()), config.name
+        assert ("dr-api-certificate-arn" in edge) == config.recoverable, config.name
+        data = set(synthesis.stack(f"{config.stack_prefix}-data")["output"])
+        assert ("access-logs-bucket" in data) == own, config.name
 
 
 def test_network_outputs_pair_zones_with_private_subnets() -> None:
@@ -101,9 +117,16 @@ def test_network_outputs_pair_zones_with_private_subnets() -> None:
 
 
 def test_edge_outputs_name_every_distribution(synthesis: Synthesis) -> None:
-    edge = next(s for n, s in _stacks(synthesis).items() if n.endswith("-edge")).outputs  # type: ignore[attr-defined]
-    assert set(edge.distribution_ids) == {"media", "www", "vendors"}
-    assert edge.distribution_ids["www"] == edge.www_distribution_id
+    """Every site's, or none in a recovery (its edge makes no distributions)."""
+    for name, stack in _stacks(synthesis).items():
+        if not name.endswith("-edge"):
+            continue
+        edge = stack.outputs  # type: ignore[attr-defined]
+        if synthesis.config(name).recovery_of is not None:
+            assert edge.distribution_ids == {}, name
+            continue
+        assert set(edge.distribution_ids) == {"media", "www", "vendors"}, name
+        assert edge.distribution_ids["www"] == edge.www_distribution_id
 
 
 def test_network_outputs_are_named_in_kebab_case(synthesis: Synthesis, env_name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kreo_infra.platform.addons import external_dns
+from tests.conftest import Synthesis
 from tests.kreo_infra.platform.addons.conftest import IDENTITY_INPUTS, Platform
 
 
@@ -11,8 +12,26 @@ def test_external_dns_domain_and_policy(platform: Platform) -> None:
     values = platform.values("external-dns")
     assert values["domainFilters"] == [config.dns.domain]
     assert values["policy"] == config.platform.external_dns_policy
-    assert values["txtOwnerId"] == config.cluster_name
+    # The owner of the zone's records: a recovery's are the recovered cluster's.
+    owner = platform.synthesis.environment(config.recovery_of) if config.recovery_of else config
+    assert values["txtOwnerId"] == owner.cluster_name
     assert values["provider"] == {"name": "aws"}
+
+
+def test_a_recovery_takes_the_recovered_records_over(
+    synthesis: Synthesis, recovery_name: str
+) -> None:
+    """external-dns changes only records whose TXT owner id is its own: a recovery's
+    is the recovered environment's, so it moves api.<domain> to its own load balancer
+    (docs/runbooks/disaster-recovery.md); its own cluster name would leave the record
+    where it points."""
+    recovery = Platform(synthesis, synthesis.environment(recovery_name))
+    assert recovery.config.recovery_of is not None
+    recovered = Platform(synthesis, synthesis.environment(recovery.config.recovery_of))
+    mine, theirs = recovery.values("external-dns"), recovered.values("external-dns")
+    assert mine["txtOwnerId"] == theirs["txtOwnerId"] == recovered.config.cluster_name
+    assert recovery.config.cluster_name != recovered.config.cluster_name
+    assert mine["domainFilters"] == theirs["domainFilters"]
 
 
 def test_external_dns_never_deletes_on_the_apex(platform: Platform) -> None:

@@ -64,8 +64,11 @@ def test_grafana_admin_comes_from_a_secret(platform: Platform) -> None:
     assert (
         resources["remoteKey"] == f"{config.secrets_prefix}{config.platform.grafana_admin_secret}"
     )
+    # The data layer makes the secret, or, in a recovery environment, looks up the
+    # recovered environment's replica of it (in the recovery's region).
     data = synthesis.stack(f"{config.stack_prefix}-data")
-    names = {s["name"] for s in data["resource"]["aws_secretsmanager_secret"].values()}
+    kind = "data" if config.recovery_of else "resource"
+    names = {s["name"] for s in data[kind]["aws_secretsmanager_secret"].values()}
     assert resources["remoteKey"] in names
 
 

@@ -230,8 +230,13 @@ def test_no_role_without_statements(platform: Platform) -> None:
 
 def release_inputs(platform: Platform) -> ReleaseInputs:
     """What the platform stack must pass: config, the network's VPC and the edge's zone
-    (cross-stack references into those stacks' state), the alarm topic's ARN."""
-    config = platform.config
+    (cross-stack references into those stacks' state), the alarm topic's ARN.
+
+    The zone is the edge's own (``dns.zone: create``) or looked up (``existing``: a
+    recovery environment's, the recovered environment's zone); the records' owner is
+    the recovered environment's cluster for a recovery, whose external-dns takes its
+    records over, else the environment's own."""
+    config, synthesis = platform.config, platform.synthesis
 
     def state_of(layer: str, output: str) -> str:
         # cdktf's cross-stack reference: the producing stack's remote state, one output.
@@ -240,12 +245,15 @@ def release_inputs(platform: Platform) -> ReleaseInputs:
             f"{config.stack_prefix}-{layer}.outputs.cross-stack-output-{output}}}"
         )
 
-    (network,) = platform.synthesis.resources(f"{config.stack_prefix}-network", "aws_vpc").values()
-    (zone,) = platform.synthesis.resources(
-        f"{config.stack_prefix}-edge", "aws_route53_zone"
-    ).values()
+    (network,) = synthesis.resources(f"{config.stack_prefix}-network", "aws_vpc").values()
+    edge = synthesis.stack(f"{config.stack_prefix}-edge")
+    looked_up = config.dns.zone == "existing"
+    (zone,) = edge["data" if looked_up else "resource"]["aws_route53_zone"].values()
     vpc_id = f"aws_vpc{network['//']['metadata']['uniqueId']}id"
-    zone_id = f"aws_route53_zone{zone['//']['metadata']['uniqueId']}zone_id"
+    zone_id = (
+        f"{'data' if looked_up else ''}aws_route53_zone{zone['//']['metadata']['uniqueId']}zone_id"
+    )
+    owner = synthesis.environment(config.recovery_of) if config.recovery_of else config
     return ReleaseInputs(
         cluster_name=config.cluster_name,
         region=config.region,
@@ -259,6 +267,7 @@ def release_inputs(platform: Platform) -> ReleaseInputs:
         prometheus_retention=config.platform.prometheus_retention,
         prometheus_storage_gb=config.platform.prometheus_storage_gb,
         external_dns_policy=config.platform.external_dns_policy,
+        records_owner=owner.cluster_name,
     )
 
 
