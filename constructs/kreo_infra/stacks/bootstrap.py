@@ -402,42 +402,22 @@ class BootstrapStack(KreoStack):
                 },
             ],
         )
+
         # This account's environment only: another environment's pipeline has
         # no role here (one account per environment).
-        self.deploy_role = GithubRole(
-            self,
-            f"deploy-role-{config.name}",
-            name=config.deploy_role,
-            description=f"cdktf deploy of {config.name} from {repository}",
-            provider_arn=self.oidc.arn,
-            subjects=[
-                workflow_subject(
-                    repository,
-                    context=environment_context(config.name),
-                    workflow_path=delivery.workflows.deploy,
-                )
-            ],
-            account=aws,
-            managed_policies=[DEPLOY_POLICY],
-            statements=guard,
-            max_session_seconds=DEPLOY_SESSION_SECONDS,
-        )
-        # The recoveries' deploy roles, made in peacetime too (IAM's control plane
-        # is in us-east-1): each trusted for its own GitHub environment only.
-        self.recovery_deploy_roles = {
-            recovery.name: GithubRole(
+        def deploy_role(env: EnvironmentConfig, description: str) -> GithubRole:
+            """``kreo-deploy-<env>``: the deploy workflow's jobs in GitHub environment
+            ``<env>`` only, bounded by the guardrails."""
+            return GithubRole(
                 self,
-                f"deploy-role-{recovery.name}",
-                name=recovery.deploy_role,
-                description=(
-                    f"cdktf deploy of {recovery.name} ({config.name} rebuilt in "
-                    f"{recovery.region}) from {repository}"
-                ),
+                f"deploy-role-{env.name}",
+                name=env.deploy_role,
+                description=description,
                 provider_arn=self.oidc.arn,
                 subjects=[
                     workflow_subject(
                         repository,
-                        context=environment_context(recovery.name),
+                        context=environment_context(env.name),
                         workflow_path=delivery.workflows.deploy,
                     )
                 ],
@@ -445,6 +425,16 @@ class BootstrapStack(KreoStack):
                 managed_policies=[DEPLOY_POLICY],
                 statements=guard,
                 max_session_seconds=DEPLOY_SESSION_SECONDS,
+            )
+
+        self.deploy_role = deploy_role(config, f"cdktf deploy of {config.name} from {repository}")
+        # The recoveries' deploy roles, made in peacetime too (IAM's control plane
+        # is in us-east-1): each trusted for its own GitHub environment only.
+        self.recovery_deploy_roles = {
+            recovery.name: deploy_role(
+                recovery,
+                f"cdktf deploy of {recovery.name} ({config.name} rebuilt in "
+                f"{recovery.region}) from {repository}",
             )
             for recovery in recoveries
         }
