@@ -186,20 +186,39 @@ def test_media_are_the_recovered_environments_dr_copy(
     )
 
 
-def test_api_records_are_taken_over_as_the_recovered_cluster(
+def test_the_recovery_owns_its_records_and_the_runbook_hands_them_over(
     synthesis: Synthesis, recovery_name: str
 ) -> None:
-    """external-dns ignores records another owner id wrote (its TXT registry): the
-    recovery's must be the recovered cluster's to move ``api.<domain>``."""
+    """external-dns changes only records its own owner id wrote (its TXT registry).
+    The recovery's owner id is not the recovered cluster's, so the two never take
+    turns at ``api.<domain>`` when the lost region returns; the runbook deletes the
+    recovered owner's record and ownership records once, for the recovery's to
+    write its own."""
     config, recovered = recovery(synthesis, recovery_name)
-    releases = synthesis.resources(f"{config.stack_prefix}-platform", "helm_release")
-    values = yaml.safe_load(releases["external-dns/release"]["values"][0])
-    assert values["txtOwnerId"] == recovered.cluster_name != config.cluster_name
-    own = synthesis.resources(f"{recovered.stack_prefix}-platform", "helm_release")
-    assert (
-        yaml.safe_load(own["external-dns/release"]["values"][0])["txtOwnerId"]
-        == recovered.cluster_name
-    )
+
+    def owner(env: EnvironmentConfig) -> str:
+        releases = synthesis.resources(f"{env.stack_prefix}-platform", "helm_release")
+        return yaml.safe_load(releases["external-dns/release"]["values"][0])["txtOwnerId"]
+
+    assert owner(config) == config.cluster_name != owner(recovered)
+    runbook = RUNBOOK.read_text(encoding="utf-8")
+    host = recovered.dns.api_fqdn
+    assert f"Name=='{host}.' || ends_with(Name, '-{host}.')" in runbook
+    assert f"--dns-name {recovered.dns.domain}" in runbook
+
+
+def test_the_runbook_resumes_the_restore_at_its_address(
+    synthesis: Synthesis, recovery_name: str
+) -> None:
+    """The untaint command names the restored primary's Terraform address as
+    synthesized (construct ids are a contract; this keeps the runbook in step)."""
+    config, _ = recovery(synthesis, recovery_name)
+    address = synthesis.ref(
+        f"{config.stack_prefix}-data", "aws_db_instance", "postgres/primary", "id"
+    )[2:-4]
+    runbook = RUNBOOK.read_text(encoding="utf-8")
+    assert f"`terraform untaint {address}`" in runbook
+    assert f"cdktf.out/stacks/{config.stack_prefix}-data" in runbook
 
 
 def test_no_name_collides_with_the_recovered_environments(

@@ -44,12 +44,6 @@ def build_environment(
     zone in its owner's account."""
     peers = list(peers) or [config]
     parent = parent_of(config, peers)
-    recovered = next((c for c in peers if c.name == config.recovery_of), None)
-    if config.recovery_of is not None and recovered is None:
-        raise PropsError(
-            "build_environment", "peers", [c.name for c in peers],
-            f"include {config.recovery_of}, which {config.name} recovers",
-        )  # fmt: skip
     stacks: dict[str, KreoStack] = {}
 
     def published(stack: type[KreoStack]) -> Any:
@@ -82,8 +76,6 @@ def build_environment(
             edge=published(EdgeStack),
             cluster=published(ClusterStack),
             charts_dir=charts_dir,
-            # A recovery takes over the recovered environment's records (api.<domain>).
-            records_owner=recovered.cluster_name if recovered else None,
         ),
         AppStack.layer: lambda: AppStack(
             app,

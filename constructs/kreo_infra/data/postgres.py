@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import Token
+from cdktf import TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.data_aws_availability_zone import DataAwsAvailabilityZone
 from cdktf_cdktf_provider_aws.data_aws_secretsmanager_secret import DataAwsSecretsmanagerSecret
 from cdktf_cdktf_provider_aws.db_instance import (
@@ -74,20 +74,23 @@ class PointInTimeRestore:
     that one, and any other key in config would plan a replacement for ever.
     ``master_secret_name`` is the master secret's existing copy in this region (a
     replica of the source's): the restore keeps the source's master password, so
-    nothing here generates or writes one. ``create_timeout`` (default ``6h``):
+    nothing here generates or writes one. ``create_timeout`` (default ``3h``):
     the restore replays up to a day of transaction logs (the provider's default,
-    40 minutes, would taint the instance).
+    40 minutes, would taint the instance), yet Terraform must give up (and record
+    the instance, tainted) before the deploy job's 4-hour session ends; a slower
+    restore is resumed by the runbook (``terraform untaint``, apply again).
 
     The provider forces a new instance when the ``restore_to_point_in_time`` block
-    changes or goes away (hashicorp/terraform-provider-aws#34522): it stays, with
-    these values, for the instance's life, behind deletion protection.
+    or the key changes or goes away (hashicorp/terraform-provider-aws#34522), so
+    the instance ignores both after it exists (an imported one has neither), behind
+    deletion protection.
     """
 
     automated_backups_arn: str
     key_arn: str
     master_secret_name: str
     restore_time: str | None = None
-    create_timeout: str = "6h"
+    create_timeout: str = "3h"
 
     def __post_init__(self) -> None:
         def refused(prop: str, value: object, allowed: str) -> PropsError:
@@ -366,6 +369,14 @@ class PostgresDatabase(Construct):
                     use_latest_restorable_time=True if restore.restore_time is None else None,
                 ),
                 "timeouts": DbInstanceTimeouts(create=restore.create_timeout),
+                # The restore's source and key are facts of how the instance began,
+                # not settings: an instance restored some other way and imported
+                # (from a vault's recovery point, or after a timed-out apply) has no
+                # restore block in state and another key, and both force a new
+                # instance (hashicorp/terraform-provider-aws#34522).
+                "lifecycle": TerraformResourceLifecycle(
+                    ignore_changes=["restore_to_point_in_time", "kms_key_id"]
+                ),
             }
         log_groups = self._exported_logs(tier, self.identifier)
         self.primary = DbInstance(

@@ -56,8 +56,11 @@ CACHE_POLICY = "Managed-CachingOptimized"
 HSTS_MAX_AGE_SECONDS = 31536000
 """Seed NGINX: ``Strict-Transport-Security "max-age=31536000; includeSubDomains"``."""
 
-FAILOVER_STATUS_CODES = (500, 502, 503, 504)
-"""Origin answers that send a request to the failover origin instead."""
+FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
+"""Origin answers that send a request to the failover origin instead: the primary
+failing, and the primary not having the object (403: S3's answer for a missing key
+when CloudFront may not list the bucket), which is the case for media a region's
+rebuild wrote to the DR copy while the primary region answers again (decision 78)."""
 
 SPA_FALLBACK_CODES = (403, 404)
 """S3 answers 403 for a missing key when CloudFront may not list the bucket."""

@@ -148,7 +148,8 @@ def dashboard_body(
     metrics. ``database`` is the primary's identifier, ``cache_nodes`` the
     Valkey member ids, ``search`` OpenSearch's dimensions (``DomainName``,
     ``ClientId``), ``load_balancer`` the API load balancer's ARN suffix and
-    ``distributions`` maps each site to its CloudFront distribution id.
+    ``distributions`` maps each site to its CloudFront distribution id (none: no
+    CloudFront panels).
     """
     panels = _panels(
         region=region,
@@ -160,6 +161,9 @@ def dashboard_body(
         cluster_name=cluster_name,
         distributions=distributions,
     )
+    # PutDashboard refuses a metric widget without metrics (a recovery environment
+    # has no distributions, so no CloudFront panels).
+    panels = [panel for panel in panels if panel[2]]
     per_row = WIDTH // PANEL_WIDTH
     widgets = [alarms_widget(alarm_arns)]
     for index, (title, panel_region, metrics) in enumerate(panels):

@@ -29,6 +29,7 @@ ACCOUNT_CHECKS = (
     "zone-delegation",
     "images",
     "github-credential",
+    "restore-source",
 )
 WORKLOAD_CHECKS = ("secret-values", "images")
 
@@ -294,6 +295,52 @@ def check_github_credential(codebuild: Client, config: EnvironmentConfig) -> Res
     )
 
 
+RESTORABLE_STATUSES = ("replicating", "active", "retained")
+"""DescribeDBInstanceAutomatedBackups statuses whose backups a restore can use:
+replicating (a replica of a source still running, or unreachable), active, or
+retained (the source deleted)."""
+
+
+def check_restore_source(rds: Client, config: EnvironmentConfig) -> Result:
+    """A recovery's ``restore.automated_backups_arn`` names replicated automated backups
+    in its region that a restore can use, and how recent they are: the config holds a
+    copy of the recovered environment's output, which changes when the backup stack
+    replaces the replication (rds:DescribeDBInstanceAutomatedBackups)."""
+    assert config.restore is not None  # planned for recovery environments only
+    arn = config.restore.automated_backups_arn
+    try:
+        found = rds.describe_db_instance_automated_backups(DBInstanceAutomatedBackupsArn=arn).get(
+            "DBInstanceAutomatedBackups", []
+        )
+    except ClientError as error:
+        if _error_code(error) != "DBInstanceAutomatedBackupNotFound":
+            raise
+        found = []
+    guide = (
+        f"copy {config.recovery_of}'s backup-stack output replicated-backups-arn into "
+        'restore.automated_backups_arn (docs/runbooks/disaster-recovery.md, "Region loss")'
+    )
+    if not found:
+        return Result(
+            "restore-source", False, f"no automated backups {arn} in {config.region}; {guide}"
+        )
+    backups = found[0]
+    status = backups.get("Status", "unknown")
+    if status not in RESTORABLE_STATUSES:
+        return Result(
+            "restore-source",
+            False,
+            f"{arn} is {status}, not {' or '.join(RESTORABLE_STATUSES)}; {guide}",
+        )
+    latest = backups.get("RestoreWindow", {}).get("LatestTime")
+    return Result(
+        "restore-source",
+        True,
+        f"{backups.get('DBInstanceIdentifier', arn)}'s backups are {status} in "
+        f"{config.region}, restorable up to {latest.isoformat() if latest else 'unknown'}",
+    )
+
+
 def _secret_state(secretsmanager: Client, secret_id: str) -> str | None:
     try:
         description = secretsmanager.describe_secret(SecretId=secret_id)
@@ -366,6 +413,8 @@ def planned_checks(config: EnvironmentConfig, stage: str) -> list[str]:
         stage, ACCOUNT_CHECKS + WORKLOAD_CHECKS
     )
     skipped = set() if config.dns.delegate_from else {"zone-delegation"}
+    if config.restore is None:
+        skipped.add("restore-source")
     return [name for name in dict.fromkeys(names) if name not in skipped]
 
 
@@ -385,6 +434,7 @@ def run_checks(
         ),
         "images": lambda: check_images(client("ecr"), config),
         "github-credential": lambda: check_github_credential(client("codebuild"), config),
+        "restore-source": lambda: check_restore_source(client("rds"), config),
         "secret-values": lambda: check_secret_values(client("secretsmanager"), config),
     }
     results = []

@@ -58,12 +58,13 @@ REGION_LOSS_STEPS: tuple[Step, ...] = (
         "are created meanwhile",
         layer="data",
     ),
+    Step(5, "secrets' replicas set, images in the region", action="preflight"),
     Step(
         5,
-        "make preflight STAGE=workloads: secrets' replicas, images in the region",
-        action="preflight",
+        "Route 53: delete the recovered cluster's api record and its TXT records",
+        action="handover",
     ),
-    Step(15, "Helm add-ons; external-dns takes over api.<domain>", layer="platform"),
+    Step(15, "Helm add-ons; external-dns writes api.<domain>", layer="platform"),
     Step(10, "the marketplace chart; the load balancer", layer="app"),
     Step(5, "a vault and two plans", layer="backup"),
     Step(5, "alarms and the dashboard", layer="observability"),
@@ -75,6 +76,7 @@ REGION_LOSS_STEPS: tuple[Step, ...] = (
 ACTIONS = {
     "declare": "Declare the disaster, freeze deploys (on-call lead)",
     "preflight": "`make preflight ENV={env} STAGE=workloads`",
+    "handover": "Hand `api.<domain>` over (below)",
     "verify": "Verify and reopen (below)",
 }
 

@@ -46,6 +46,7 @@ from kreo_infra.errors import PropsError
 from kreo_infra.recovery.drill import DRILL_PREFIX
 from kreo_infra.security.detection import AccountSecurity
 from kreo_infra.security.iam import Statement
+from kreo_infra.stacks.backup import DRILL_NETWORK_PREFIX
 from kreo_infra.stacks.kreo_stack import KreoStack
 from kreo_infra.stacks.outputs import BootstrapOutputs
 
@@ -109,6 +110,23 @@ def registry_replication_role(config: EnvironmentConfig) -> str:
     return f"{config.project}-registry-replication"
 
 
+GLOBAL_SERVICES = ("iam:*", "sts:*", "route53:*")
+"""What a recovery's deploy role may call outside its region: IAM and Route 53 (global,
+their endpoints in us-east-1) and STS (the providers' caller identity)."""
+
+
+def region_fence(region: str) -> Statement:
+    """Deny every call to a regional service outside ``region`` (``aws:RequestedRegion``;
+    the global services it needs excepted)."""
+    return {
+        "Sid": "OnlyItsOwnRegion",
+        "Effect": "Deny",
+        "NotAction": list(GLOBAL_SERVICES),
+        "Resource": "*",
+        "Condition": {"StringNotEquals": {"aws:RequestedRegion": region}},
+    }
+
+
 def drill_statements(
     config: EnvironmentConfig, *, partition: str, account_id: str
 ) -> list[Statement]:
@@ -133,15 +151,16 @@ def drill_statements(
         },
         {
             # The replicated automated backups (auto-backup:ab-<id>, an id AWS
-            # generates) into a drill instance, placed in a subnet group with the
-            # default option and parameter groups: a restore only names those.
+            # generates) into a drill instance, placed in the drill network's
+            # subnet group only (no route out: production's data restored
+            # nowhere else), with the default option and parameter groups.
             "Sid": "RestoreTheReplicatedBackupsIntoDrillInstances",
             "Effect": "Allow",
             "Action": "rds:RestoreDBInstanceToPointInTime",
             "Resource": [
                 f"{rds}:auto-backup:*",
                 drill_instances,
-                f"{rds}:subgrp:*",
+                f"{rds}:subgrp:{DRILL_NETWORK_PREFIX}{config.name}",
                 f"{rds}:og:*",
                 f"{rds}:pg:*",
             ],
@@ -405,9 +424,11 @@ class BootstrapStack(KreoStack):
 
         # This account's environment only: another environment's pipeline has
         # no role here (one account per environment).
-        def deploy_role(env: EnvironmentConfig, description: str) -> GithubRole:
+        def deploy_role(
+            env: EnvironmentConfig, description: str, fence: Sequence[Statement] = ()
+        ) -> GithubRole:
             """``kreo-deploy-<env>``: the deploy workflow's jobs in GitHub environment
-            ``<env>`` only, bounded by the guardrails."""
+            ``<env>`` only, bounded by the guardrails (and ``fence``)."""
             return GithubRole(
                 self,
                 f"deploy-role-{env.name}",
@@ -423,18 +444,21 @@ class BootstrapStack(KreoStack):
                 ],
                 account=aws,
                 managed_policies=[DEPLOY_POLICY],
-                statements=guard,
+                statements=[*guard, *fence],
                 max_session_seconds=DEPLOY_SESSION_SECONDS,
             )
 
         self.deploy_role = deploy_role(config, f"cdktf deploy of {config.name} from {repository}")
         # The recoveries' deploy roles, made in peacetime too (IAM's control plane
-        # is in us-east-1): each trusted for its own GitHub environment only.
+        # is in us-east-1): each trusted for its own GitHub environment only, and
+        # fenced to its region, so a second admin door into this account opens on
+        # nothing of this environment's own region.
         self.recovery_deploy_roles = {
             recovery.name: deploy_role(
                 recovery,
                 f"cdktf deploy of {recovery.name} ({config.name} rebuilt in "
                 f"{recovery.region}) from {repository}",
+                fence=[region_fence(recovery.region)],
             )
             for recovery in recoveries
         }

@@ -57,11 +57,7 @@ class PlatformStack(KreoStack):
         edge: EdgeOutputs,
         cluster: ClusterOutputs,
         charts_dir: Path,
-        records_owner: str | None = None,
     ) -> None:
-        """``records_owner``: external-dns's owner id of the zone's records (default:
-        this environment's cluster; a recovery environment's wiring passes the
-        recovered environment's cluster, whose ``api`` record it takes over)."""
         # main.py reports this as a config error first; this guards other callers.
         problem = pin_problem(config.platform.charts)
         if problem:
@@ -103,7 +99,6 @@ class PlatformStack(KreoStack):
             prometheus_retention=platform.prometheus_retention,
             prometheus_storage_gb=platform.prometheus_storage_gb,
             external_dns_policy=platform.external_dns_policy,
-            records_owner=records_owner or name,
         )
         self.releases: dict[str, PinnedRelease] = {}
         for addon in REGISTRY:

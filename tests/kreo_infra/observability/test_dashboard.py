@@ -114,3 +114,14 @@ def test_panel_metrics_name_the_inputs() -> None:
 def test_body_is_json() -> None:
     body = dashboard_body(**INPUTS)
     assert json.loads(json.dumps(body)) == body
+
+
+def test_no_distributions_no_cloudfront_panel() -> None:
+    """A recovery environment has no distributions: PutDashboard refuses a metric
+    widget without metrics, so the CloudFront panels are left out, and the others
+    close up."""
+    _, *panels = dashboard_body(**{**INPUTS, "distributions": {}})["widgets"]
+    assert all(p["properties"]["metrics"] for p in panels)
+    assert not [p for p in panels if "CloudFront" in p["properties"]["title"]]
+    _, *every = dashboard_body(**INPUTS)["widgets"]
+    assert len(every) - len(panels) == 2

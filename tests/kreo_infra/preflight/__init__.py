@@ -65,12 +65,16 @@ class FakeAccount:
         self.eks_stub = Stubber(self.eks)
         self.codebuild = _session().client("codebuild", region_name=region)
         self.codebuild_stub = Stubber(self.codebuild)
+        # moto cannot answer for replicated automated backups (it ignores the ARN).
+        self.rds = _session().client("rds", region_name=region)
+        self.rds_stub = Stubber(self.rds)
         self.eks_stub.activate()
         self.codebuild_stub.activate()
+        self.rds_stub.activate()
 
     def client(self, service: str) -> Any:
         """The client factory handed to the checks."""
-        stubbed = {"eks": self.eks, "codebuild": self.codebuild}
+        stubbed = {"eks": self.eks, "codebuild": self.codebuild, "rds": self.rds}
         return stubbed.get(service) or self.moto[service]
 
     def __getattr__(self, service: str) -> Any:
@@ -102,6 +106,13 @@ class FakeAccount:
             child_id = self.zone(config.dns.domain)
             servers = self.name_servers(child_id)
             self.ns_record(parent_id, config.dns.domain, servers)
+        if config.restore is not None:
+            arn = config.restore.automated_backups_arn
+            self.rds_stub.add_response(
+                "describe_db_instance_automated_backups",
+                {"DBInstanceAutomatedBackups": [{"Status": "replicating"}]},
+                {"DBInstanceAutomatedBackupsArn": arn},
+            )
         return self
 
     def push(self, repository: str, tag: str) -> None:
@@ -176,6 +187,7 @@ class FakeAccount:
     def all_stubs_used(self) -> None:
         self.eks_stub.assert_no_pending_responses()
         self.codebuild_stub.assert_no_pending_responses()
+        self.rds_stub.assert_no_pending_responses()
 
 
 def versions(pairs: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -4,9 +4,11 @@ failure mode gives its exact FAIL line."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 from kreo_infra.config import EnvironmentConfig, load_environments
@@ -15,6 +17,7 @@ from kreo_infra.preflight.checks import (
     check_addon_versions,
     check_github_credential,
     check_images,
+    check_restore_source,
     check_secret_values,
     check_zone_delegation,
     planned_checks,
@@ -81,9 +84,10 @@ def test_a_prepared_account_passes_every_check(
 
 
 def test_stages_choose_the_checks(config: EnvironmentConfig) -> None:
-    """A delegated zone adds the zone-delegation check."""
+    """A delegated zone adds the zone-delegation check, a recovery the restore source."""
     zone = ["zone-delegation"] if config.dns.delegate_from else []
-    account = ["addon-versions", "access-roles", *zone, "images", "github-credential"]
+    restore = ["restore-source"] if config.recovery_of else []
+    account = ["addon-versions", "access-roles", *zone, "images", "github-credential", *restore]
     assert planned_checks(config, "account") == account
     assert planned_checks(config, "workloads") == ["secret-values", "images"]
     assert planned_checks(config, "all") == [*account, "secret-values"]
@@ -496,7 +500,7 @@ def test_generated_secrets_are_what_the_data_layer_generates(
 def test_an_aws_error_fails_its_check_only(config: EnvironmentConfig) -> None:
     clients = {
         name: boto3.client(name, region_name=config.region)
-        for name in ("eks", "iam", "route53", "ecr", "codebuild")
+        for name in ("eks", "iam", "route53", "ecr", "codebuild", "rds")
     }
     stubs = {name: Stubber(client) for name, client in clients.items()}
     for stub in stubs.values():
@@ -513,3 +517,101 @@ def test_an_aws_error_fails_its_check_only(config: EnvironmentConfig) -> None:
     # the other stubs answer nothing: every check fails with its reason, none raises
     assert [r.ok for r in results] == [False] * len(planned_checks(config, "account"))
     assert all(r.detail.startswith("could not check: ") for r in results)
+
+
+# --- a recovery's restore source -----------------------------------------------------
+
+
+def _rds(config: EnvironmentConfig) -> tuple[object, Stubber]:
+    client = boto3.client("rds", region_name=config.region)
+    return client, Stubber(client)
+
+
+def test_the_restore_source_is_checked_for_recoveries_only(config: EnvironmentConfig) -> None:
+    planned = planned_checks(config, "account")
+    assert ("restore-source" in planned) is (config.recovery_of is not None)
+    assert "restore-source" not in planned_checks(config, "workloads")
+
+
+@pytest.mark.usefixtures("aws")
+@pytest.mark.parametrize("status", ["replicating", "active", "retained"])
+def test_restorable_backups_pass_with_their_latest_time(
+    envs: dict[str, EnvironmentConfig], recovery_name: str, status: str
+) -> None:
+    config = envs[recovery_name]
+    assert config.restore is not None
+    arn = config.restore.automated_backups_arn
+    client, stub = _rds(config)
+    latest = datetime(2026, 11, 30, 12, 5, tzinfo=UTC)
+    stub.add_response(
+        "describe_db_instance_automated_backups",
+        {
+            "DBInstanceAutomatedBackups": [
+                {
+                    "DBInstanceAutomatedBackupsArn": arn,
+                    "DBInstanceIdentifier": "db-1",
+                    "Status": status,
+                    "RestoreWindow": {"LatestTime": latest},
+                }
+            ]
+        },
+        {"DBInstanceAutomatedBackupsArn": arn},
+    )
+    with stub:
+        result = check_restore_source(client, config)
+    assert result.line() == (
+        f"ok   restore-source: db-1's backups are {status} in {config.region}, "
+        f"restorable up to {latest.isoformat()}"
+    )
+
+
+@pytest.mark.usefixtures("aws")
+def test_missing_backups_name_the_output_to_copy(
+    envs: dict[str, EnvironmentConfig], recovery_name: str
+) -> None:
+    config = envs[recovery_name]
+    assert config.restore is not None
+    client, stub = _rds(config)
+    stub.add_client_error(
+        "describe_db_instance_automated_backups",
+        "DBInstanceAutomatedBackupNotFound",
+        "not found",
+        http_status_code=404,
+    )
+    with stub:
+        result = check_restore_source(client, config)
+    assert not result.ok
+    assert result.detail.startswith(
+        f"no automated backups {config.restore.automated_backups_arn} in {config.region}; "
+        f"copy {config.recovery_of}'s backup-stack output replicated-backups-arn"
+    )
+
+
+@pytest.mark.usefixtures("aws")
+def test_backups_still_being_created_fail(
+    envs: dict[str, EnvironmentConfig], recovery_name: str
+) -> None:
+    config = envs[recovery_name]
+    assert config.restore is not None
+    client, stub = _rds(config)
+    stub.add_response(
+        "describe_db_instance_automated_backups",
+        {"DBInstanceAutomatedBackups": [{"Status": "creating"}]},
+    )
+    with stub:
+        result = check_restore_source(client, config)
+    assert not result.ok
+    assert "is creating, not replicating or active or retained" in result.detail
+
+
+@pytest.mark.usefixtures("aws")
+def test_other_rds_errors_are_reported_as_could_not_check(
+    envs: dict[str, EnvironmentConfig], recovery_name: str
+) -> None:
+    """Only "not found" is an answer; access denied and the like propagate, and
+    run_checks reports them as this check's failure (could not check)."""
+    config = envs[recovery_name]
+    client, stub = _rds(config)
+    stub.add_client_error("describe_db_instance_automated_backups", "AccessDenied", "no")
+    with stub, pytest.raises(ClientError, match="AccessDenied"):
+        check_restore_source(client, config)

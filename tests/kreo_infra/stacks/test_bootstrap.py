@@ -620,6 +620,11 @@ def test_the_drill_role_restores_and_deletes_only_drill_instances(
     # replicated backups of this account in the DR region.
     assert [r for r in restore if ":db:" in r] == [deletable]
     assert any(r.endswith(":auto-backup:*") for r in restore)
+    # Into the drill network's subnet group only (no route out), the backup stack's.
+    (group,) = [r for r in restore if ":subgrp:" in r]
+    backup = f"{config.stack_prefix}-backup"
+    made = synthesis.resources(backup, "aws_db_subnet_group")["drill-network/subnet-group"]
+    assert group.endswith(f":subgrp:{made['name']}")
     # Describes: read only, in the DR region only.
     (describe,) = [s for s in allows if "rds:DescribeDBInstances" in s["Action"]]
     assert describe["Condition"] == {"StringEquals": {"aws:RequestedRegion": dr}}
@@ -837,7 +842,16 @@ def test_a_recoverys_deploy_role_trusts_its_environment_only(
         policy = json.loads(
             one(synthesis, env_name, "aws_iam_role_policy", f"{path}/policy")["policy"]
         )
-        assert policy == own  # the same guardrails
+        # The same guardrails, and a fence: no regional call outside its region.
+        *same, fence = policy["Statement"]
+        assert same == own["Statement"]
+        assert fence == {
+            "Sid": "OnlyItsOwnRegion",
+            "Effect": "Deny",
+            "NotAction": ["iam:*", "sts:*", "route53:*"],
+            "Resource": "*",
+            "Condition": {"StringNotEquals": {"aws:RequestedRegion": recovery.region}},
+        }
         protected = [
             r for s in own["Statement"] if s["Sid"] == "StateVersionsStay" for r in s["Resource"]
         ]

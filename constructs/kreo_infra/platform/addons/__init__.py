@@ -88,11 +88,6 @@ class ReleaseInputs:
     prometheus_storage_gb: int
     external_dns_policy: str
     """``upsert-only`` or ``sync`` (``platform.external_dns_policy``)."""
-    records_owner: str
-    """external-dns's TXT owner id: the cluster whose DNS records these are. A
-    recovery environment's is the recovered environment's cluster, so its
-    external-dns takes over ``api.<domain>`` (external-dns ignores records whose
-    owner id is not its own: kubernetes-sigs/external-dns docs/registry/txt.md)."""
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,11 @@ def values(inputs: ReleaseInputs) -> Values:
         "extraArgs": [f"--zone-id-filter={inputs.zone_id}"],
         "policy": inputs.external_dns_policy,
         "registry": "txt",
-        "txtOwnerId": inputs.records_owner,
+        # Each cluster owns what it wrote: a rebuild's external-dns (a cluster of its
+        # own) leaves production's records alone until the runbook hands them over,
+        # and production's, back from a region loss, leaves the rebuild's alone
+        # (decision 78; kubernetes-sigs/external-dns docs/registry/txt.md).
+        "txtOwnerId": inputs.cluster_name,
         "sources": ["service", "ingress"],
         "serviceAccount": {"create": True, "name": WORKLOAD.service_account},
         "env": [{"name": "AWS_DEFAULT_REGION", "value": inputs.region}],

@@ -22,7 +22,6 @@ RELEASE_INPUTS = ReleaseInputs(
     prometheus_retention="15d",
     prometheus_storage_gb=100,
     external_dns_policy="sync",
-    records_owner="kreo-test",
 )
 IDENTITY_INPUTS = IdentityInputs(
     partition="aws",

@@ -12,26 +12,28 @@ def test_external_dns_domain_and_policy(platform: Platform) -> None:
     values = platform.values("external-dns")
     assert values["domainFilters"] == [config.dns.domain]
     assert values["policy"] == config.platform.external_dns_policy
-    # The owner of the zone's records: a recovery's are the recovered cluster's.
-    owner = platform.synthesis.environment(config.recovery_of) if config.recovery_of else config
-    assert values["txtOwnerId"] == owner.cluster_name
+    # Each cluster owns the records it wrote, a recovery's included (decision 78).
+    assert values["txtOwnerId"] == config.cluster_name
     assert values["provider"] == {"name": "aws"}
 
 
-def test_a_recovery_takes_the_recovered_records_over(
+def test_a_recovery_owns_records_apart_from_the_recovered_cluster(
     synthesis: Synthesis, recovery_name: str
 ) -> None:
-    """external-dns changes only records whose TXT owner id is its own: a recovery's
-    is the recovered environment's, so it moves api.<domain> to its own load balancer
-    (docs/runbooks/disaster-recovery.md); its own cluster name would leave the record
-    where it points."""
+    """external-dns changes only records whose TXT owner id is its own. A recovery's
+    differs from the recovered cluster's, so the two never take turns at
+    api.<domain> (the recovered cluster returns with its region): the runbook hands
+    the record over once, deleting the recovered owner's (docs/runbooks/
+    disaster-recovery.md), and the recovered one leaves the recovery's alone."""
     recovery = Platform(synthesis, synthesis.environment(recovery_name))
     assert recovery.config.recovery_of is not None
     recovered = Platform(synthesis, synthesis.environment(recovery.config.recovery_of))
     mine, theirs = recovery.values("external-dns"), recovered.values("external-dns")
-    assert mine["txtOwnerId"] == theirs["txtOwnerId"] == recovered.config.cluster_name
-    assert recovery.config.cluster_name != recovered.config.cluster_name
+    assert mine["txtOwnerId"] == recovery.config.cluster_name
+    assert theirs["txtOwnerId"] == recovered.config.cluster_name != mine["txtOwnerId"]
     assert mine["domainFilters"] == theirs["domainFilters"]
+    # upsert-only on the apex: neither deletes what the other wrote.
+    assert mine["policy"] == theirs["policy"] == "upsert-only"
 
 
 def test_external_dns_never_deletes_on_the_apex(platform: Platform) -> None:

@@ -253,7 +253,6 @@ def release_inputs(platform: Platform) -> ReleaseInputs:
     zone_id = (
         f"{'data' if looked_up else ''}aws_route53_zone{zone['//']['metadata']['uniqueId']}zone_id"
     )
-    owner = synthesis.environment(config.recovery_of) if config.recovery_of else config
     return ReleaseInputs(
         cluster_name=config.cluster_name,
         region=config.region,
@@ -267,7 +266,6 @@ def release_inputs(platform: Platform) -> ReleaseInputs:
         prometheus_retention=config.platform.prometheus_retention,
         prometheus_storage_gb=config.platform.prometheus_storage_gb,
         external_dns_policy=config.platform.external_dns_policy,
-        records_owner=owner.cluster_name,
     )
 
 
