@@ -45,7 +45,7 @@ BACKUP_POLICIES = (
 
 DRILL_NETWORK_PREFIX = "kreo-drill-"
 """The drill network's subnet and security groups: ``kreo-drill-<env>`` (the drill
-role may restore into any subnet group; the name says whose it is)."""
+role, in the bootstrap, may restore into this subnet group only)."""
 
 
 class BackupStack(KreoStack):
@@ -67,7 +67,9 @@ class BackupStack(KreoStack):
       (vault access policy) and every key that encrypts recovery points
       guarded likewise (``guards_recovery``);
     * the primary's automated backups (point-in-time restore) replicated to the
-      DR region, kept ``backup.rds_replication_retention_days``.
+      DR region, kept ``backup.rds_replication_retention_days``, and there the
+      quarterly drill's closed network (:class:`DrillNetwork`), where it restores
+      them.
     """
 
     layer = "backup"

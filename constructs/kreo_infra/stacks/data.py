@@ -33,6 +33,12 @@ class DataStack(KreoStack):
     application secrets, in the network stack's database subnets, reachable
     from the cluster's data-clients group only.
 
+    A recovery environment's (``recovery_of``, decision 78) restores the database
+    from the recovered environment's replicated automated backups (``restore`` in
+    its config), reads that environment's secrets' replicas instead of making
+    containers, and makes no bucket: its media are the recovered environment's DR
+    copy (``storage.media_bucket``). Cache and search start empty.
+
     Later layers read :class:`DataOutputs` (``outputs``) only.
     """
 
@@ -99,7 +105,9 @@ class DataStack(KreoStack):
                 key_arn=backups_key.arn,
                 master_secret_name=master_secret_name,
             )
-        replica_key = getattr(self.secrets, "replica_key", None)
+        replica_key = (
+            self.secrets.replica_key if isinstance(self.secrets, ApplicationSecrets) else None
+        )
 
         db_config = config.database
         self.database = PostgresDatabase(

@@ -33,6 +33,13 @@ class EdgeStack(KreoStack):
     media bucket admits this media CDN only). Records: ``www``, ``vendors`` and
     ``cdn`` are this stack's; ``api`` belongs to external-dns, which publishes
     it from the marketplace Ingress (docs/decisions.md, "DNS record owners").
+    Where the environment is ``recoverable``, the API certificate is also issued
+    in its DR region, for its recovery.
+
+    A recovery environment's edge (``recovery_of``, decision 78) makes only the
+    regional web ACL: it looks up the recovered environment's zone and its API
+    certificate in this region, and reuses its distributions, CDN certificate and
+    CLOUDFRONT web ACL (global things, their control planes in us-east-1).
 
     Later layers read :class:`EdgeOutputs` (``outputs``) only.
     """

@@ -89,6 +89,10 @@ EMULATOR_GAPS: dict[str, str] = {
     "aws_codebuild_webhook": (
         "moto has no CodeBuild CreateWebhook (not in moto/codebuild/responses.py)"
     ),
+    "aws_ecr_repository_creation_template": (
+        "moto has no ECR CreateRepositoryCreationTemplate (not in moto/ecr/responses.py; "
+        "the server answers 500 with an HTML body)"
+    ),
     "aws_eks_access_entry": (
         "moto has no EKS access entry API (CreateAccessEntry: no route in moto/eks/urls.py)"
     ),
