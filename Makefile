@@ -20,9 +20,17 @@ export XDG_CACHE_HOME := $(CACHE)/xdg
 export CHECKPOINT_DISABLE := 1
 export CDKTF_DISABLE_PLUGIN_CACHE_ENV := 1
 export DISABLE_VERSION_CHECK := 1
-# Node 20 (this machine's) is past jsii's support window; it still works. CI on GitHub
-# uses Node 22 (docs/decisions.md). Silences only the Node 20 banner.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Node.js is the project's own: package.json's optional node-linux-<arch> build,
+# locked in package-lock.json, linked alone into NODE_LINK (first on PATH), so the
+# cdktf CLI (#!/usr/bin/env node) and the jsii runtime (JSII_NODE) run on it and
+# not on the machine's (docs/decisions.md 79). Where no build applies (another OS
+# or CPU), the machine's node is used and make says so.
+NODE_LINK := $(CACHE)/node/bin
+export PATH := $(NODE_LINK):$(PATH)
+export JSII_NODE := node
+# The frozen cdktf 0.21 CLI calls util.isArray (deprecated: DEP0044); only that
+# warning is silenced.
+export NODE_OPTIONS += --disable-warning=DEP0044
 
 # The suite's Terraform tiers (docs/testing.md) find provider plugins the standard
 # way; this names the offline filesystem mirror of the machine image, where there
@@ -46,7 +54,8 @@ CDKTF := node_modules/.bin/cdktf
 .PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan plan-phase \
 	bundle-plans verify-plans apply-plan apply-plans converged first-deploy-stack parent-zone-profile deploy \
 	first-deploy preflight recovery-drill recovery-sweep \
-	review review-example diagram resource-map runbook clean distclean
+	review review-example diagram resource-map runbook versions renovate-install renovate-check \
+	renovate-artifacts renovate clean distclean
 
 # `make plan` / `make deploy`: ENV names the environment, PHASE one of its two
 # phases (infrastructure: base..data; workloads: platform..observability, which
@@ -114,6 +123,10 @@ $(VENV_STAMP): Pipfile Pipfile.lock pyproject.toml | $(PIPENV)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
+	@mkdir -p $(NODE_LINK) && rm -f $(NODE_LINK)/node
+	@if [ -x node_modules/.bin/node ]; then ln -s $(CURDIR)/node_modules/.bin/node $(NODE_LINK)/node; \
+	else echo "make: package-lock.json has no node-linux build for $$(uname -s)/$$(uname -m):" \
+		"using the machine's $$(command -v node) ($$(node --version)); Node 22 or newer needed" >&2; fi
 	touch $@
 
 install: $(VENV_STAMP) $(NODE_STAMP) ## Install Python (pipenv, .venv) and the cdktf CLI (npm).
@@ -305,12 +318,70 @@ runbook: install ## Regenerate the region-loss order and RTO budget in docs/runb
 resource-map: install ## Regenerate docs/architecture.md's table of Terraform type -> construct -> file (synthesizes in-process).
 	$(VENV_BIN)/python -m kreo_infra.review.resource_map --config config --charts charts --out docs/architecture.md
 
-lock: $(PIPENV) ## Re-lock Pipfile.lock and package-lock.json after editing their manifests.
-	$(PIPENV) lock
-	npm install --package-lock-only --no-audit --no-fund
-	@# npm writes each package's "funding" links into the lock; npm ci does not
-	@# need them, and lock files here carry no URLs at all.
-	node -e 'const fs=require("fs"),p="package-lock.json",l=JSON.parse(fs.readFileSync(p));for(const k in l.packages)delete l.packages[k].funding;fs.writeFileSync(p,JSON.stringify(l,null,2)+"\n")'
+# npm lock files without running any package's scripts and without URLs: no
+# "resolved" registry addresses (whatever the machine's .npmrc says) and no
+# "funding" links (npm ci needs neither).
+define lock_npm
+	for dir in . $(RENOVATE_DIR); do \
+		( cd $$dir && npm install --package-lock-only --ignore-scripts --no-audit --no-fund \
+			--omit-lockfile-registry-resolved >/dev/null ) || exit 1; \
+		node -e 'const fs=require("fs"),p=process.argv[1],l=JSON.parse(fs.readFileSync(p));for(const k in l.packages){delete l.packages[k].funding;delete l.packages[k].resolved}fs.writeFileSync(p,JSON.stringify(l,null,2)+"\n")' \
+			$$dir/package-lock.json || exit 1; \
+	done
+endef
+
+lock: $(PIPENV) ## Re-lock Pipfile.lock, package-lock.json and tools/renovate's after editing their manifests.
+	@# Wheels only: locking builds no source distribution, so runs no package's code.
+	PIP_ONLY_BINARY=:all: $(PIPENV) lock
+	@$(lock_npm)
+
+# Renovate (renovate.json5; docs/operations.md, "Dependency updates"): its own
+# package and Node (>= 24) in tools/renovate, installed without running any
+# package's scripts, and never by make synth or make test.
+RENOVATE_DIR := tools/renovate
+RENOVATE_STAMP := $(RENOVATE_DIR)/node_modules/.kreo-installed
+RENOVATE_REPORT := $(CACHE)/renovate/extract.json
+# Renovate's own Node first on PATH for Renovate alone; re2 (a native module whose
+# install script is not run) replaced by JavaScript regular expressions.
+RENOVATE_RUN = PATH=$(CURDIR)/$(RENOVATE_DIR)/node_modules/.bin:$$PATH RENOVATE_X_IGNORE_RE2=true LOG_LEVEL=warn
+
+$(RENOVATE_STAMP): $(RENOVATE_DIR)/package.json $(RENOVATE_DIR)/package-lock.json
+	cd $(RENOVATE_DIR) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+renovate-install: $(RENOVATE_STAMP) ## Install Renovate (tools/renovate) and nothing else.
+
+renovate-check: install $(RENOVATE_STAMP) ## Validate renovate.json5 (--strict), extract every pin offline, check coverage and rules
+	$(RENOVATE_RUN) renovate-config-validator --strict --no-global renovate.json5
+	$(RENOVATE_RUN) renovate-config-validator --strict $(RENOVATE_DIR)/config.json5
+	@mkdir -p $(dir $(RENOVATE_REPORT)) && rm -f $(RENOVATE_REPORT)
+	@# The local platform: this working tree (git ls-files), no token, no network.
+	$(RENOVATE_RUN) renovate --platform=local --dry-run=extract --onboarding=false \
+		--report-type=file --report-path=$(RENOVATE_REPORT)
+	$(VENV_BIN)/python -m kreo_infra.review.renovate --report $(RENOVATE_REPORT) --out tests/renovate/extract.json
+	$(RENOVATE_RUN) node $(RENOVATE_DIR)/rules.mjs tests/renovate/extract.json
+	@git diff --quiet -- tests/renovate/extract.json \
+		|| { echo "renovate-check: tests/renovate/extract.json was stale; commit the regenerated file" >&2; exit 1; }
+
+# The post-upgrade task of a Renovate branch (renovate.json5): re-lock and
+# regenerate docs/versions.md with the trusted toolchain of main the workflow
+# installed first (KREO_TRUSTED_PYTHON, KREO_TRUSTED_PIPENV), running no code of the
+# updated dependencies: wheels only, no npm scripts.
+renovate-artifacts: ## (Renovate's post-upgrade task) re-lock and regenerate docs/versions.md
+	@test -x "$$KREO_TRUSTED_PYTHON" && test -x "$$KREO_TRUSTED_PIPENV" \
+		|| { echo "renovate-artifacts: KREO_TRUSTED_PYTHON and KREO_TRUSTED_PIPENV needed" >&2; exit 2; }
+	"$$KREO_TRUSTED_PIPENV" verify >/dev/null 2>&1 || PIP_ONLY_BINARY=:all: "$$KREO_TRUSTED_PIPENV" lock
+	@$(lock_npm)
+	PYTHONPATH=constructs "$$KREO_TRUSTED_PYTHON" -m kreo_infra.review.versions --root . --out docs/versions.md
+
+renovate: $(RENOVATE_STAMP) ## The weekly Renovate run (the renovate workflow): RENOVATE_TOKEN and RENOVATE_REPOSITORIES needed
+	@test -n "$$RENOVATE_TOKEN" || { echo "renovate: RENOVATE_TOKEN needed" >&2; exit 2; }
+	$(RENOVATE_RUN) RENOVATE_CONFIG_FILE=$(RENOVATE_DIR)/config.json5 \
+		RENOVATE_CUSTOM_ENV_VARIABLES='{"KREO_TRUSTED_PYTHON":"$(CURDIR)/$(VENV_BIN)/python","KREO_TRUSTED_PIPENV":"$(PIPENV)"}' \
+		renovate
+
+versions: install ## Regenerate docs/versions.md: every pinned version, where it is set, what it moves with.
+	$(VENV_BIN)/python -m kreo_infra.review.versions --root . --out docs/versions.md
 
 clean: ## Remove synthesized output.
 	rm -rf cdktf.out

@@ -45,7 +45,8 @@ class GithubStack(KreoStack):
       trust policies pin) and read-only ``GITHUB_TOKEN`` defaults with no
       approving of pull requests by workflows;
     * this repository: a GitHub environment per environment, main only, behind
-      ``delivery.approver_teams`` where named, no administrator bypass; main
+      ``delivery.approver_teams`` where named, no administrator bypass, and
+      ``delivery.update_environment`` for the Renovate workflow, main only; main
       protected by a ruleset requiring a reviewed pull request and
       ``delivery.required_checks``;
     * every application repository: main protected the same way without
@@ -99,6 +100,13 @@ class GithubStack(KreoStack):
                     environment,
                     f"name one of the environments ({', '.join(environments)})",
                 )
+        if delivery.update_environment in environments:
+            raise PropsError(
+                "GithubStack",
+                "delivery.update_environment",
+                delivery.update_environment,
+                f"name an environment that is not a deploy environment ({', '.join(environments)})",
+            )
         super().__init__(scope, config=config)
         self.github = GithubProvider(self, "github", owner=owner)
         self.pin_provider("github")
@@ -127,6 +135,14 @@ class GithubStack(KreoStack):
             )
             for environment in environments
         }
+        # Renovate's App key (renovate.yml): main only, no reviewers (the weekly run
+        # only opens pull requests, which are reviewed like any other).
+        self.update_environment = DeploymentEnvironment(
+            self,
+            f"environment-{delivery.update_environment}",
+            repository=infra,
+            environment=delivery.update_environment,
+        )
         self.protected_branches = {
             infra: ProtectedBranch(
                 self,

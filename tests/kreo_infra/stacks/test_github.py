@@ -107,7 +107,7 @@ def test_an_environment_per_environment_approved_where_config_says(
     environments = {
         e["environment"]: e for e in _resources(synthesized, "github_repository_environment")
     }
-    assert sorted(environments) == sorted(c.name for c in configs)
+    assert sorted(environments) == sorted([*(c.name for c in configs), delivery.update_environment])
     teams = {
         f"${{data.github_team.{name}.id}}": team["slug"]
         for name, team in synthesized.get("data", {}).get("github_team", {}).items()
@@ -202,3 +202,41 @@ def test_environments_are_required(providers: None, built: Any) -> None:
     config, _ = built
     with pytest.raises(PropsError, match=r"GithubStack: environments=\[\]"):
         _build(_with_delivery(config, approver_teams={}), [])
+
+
+def test_the_update_environment_is_main_only_without_reviewers(built: Any) -> None:
+    """Renovate's App key (renovate.yml) lives in ``delivery.update_environment``: usable
+    from main only; no reviewers (the weekly run only opens pull requests)."""
+    config, synthesized = built
+    name = config.delivery.update_environment
+    (environment,) = [
+        e
+        for e in _resources(synthesized, "github_repository_environment")
+        if e["environment"] == name
+    ]
+    assert "reviewers" not in environment
+    assert environment["can_admins_bypass"] is False
+    assert environment["deployment_branch_policy"] == {
+        "custom_branch_policies": True,
+        "protected_branches": False,
+    }
+    (policy,) = [
+        p
+        for p in _resources(synthesized, "github_repository_environment_deployment_policy")
+        if f".environment-{name}_" in p["environment"]
+    ]
+    assert policy["branch_pattern"] == "main"
+    workflow = yaml.safe_load((PROJECT_ROOT / ".github/workflows/renovate.yml").read_text())
+    assert workflow["jobs"]["renovate"]["environment"] == name
+
+
+def test_an_update_environment_named_like_a_deploy_environment_is_refused(
+    providers: None, built: Any
+) -> None:
+    config, _ = built
+    other = _with_delivery(config, update_environment="example", approver_teams={})
+    with pytest.raises(
+        PropsError,
+        match=r"update_environment='example' .* not a deploy environment \(example\)",
+    ):
+        _build(other, ["example"])
