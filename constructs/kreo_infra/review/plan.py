@@ -65,7 +65,7 @@ REASONS = {
     "delete_because_no_move_target": "moved to nowhere",
 }
 """``action_reason`` values of the JSON plan format, in words (the constants of
-https://github.com/hashicorp/terraform/blob/v1.13.5/internal/command/jsonplan/plan.go);
+https://github.com/hashicorp/terraform/blob/v1.15.9/internal/command/jsonplan/plan.go);
 an unknown one is shown as Terraform wrote it."""
 
 

@@ -50,6 +50,11 @@ PUBLISHED_POLICY = importlib.resources.files(__package__) / "aws-load-balancer-c
 """The controller's ``docs/install/iam_policy.json`` at v3.5.0, verbatim (package data:
 read through importlib.resources, so a zipped install reads it too)."""
 
+PUBLISHED_POLICY_VERSION = "v3.5.0"
+"""The controller release :data:`PUBLISHED_POLICY` was copied from. It must be the
+pinned chart's ``appVersion`` (tests/kreo_infra/platform/addons/
+test_aws_load_balancer_controller.py): a chart bump brings its policy file along."""
+
 CLUSTER_TAG = "elbv2.k8s.aws/cluster"
 """The tag the AWS Load Balancer Controller puts on everything it creates, valued
 with its ``--cluster-name`` (controller v3.5.0 ``pkg/deploy/tracking/provider.go``:

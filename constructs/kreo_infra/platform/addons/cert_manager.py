@@ -14,7 +14,7 @@ Values that matter: the CRDs are installed with the release and kept when it
 is uninstalled (``crds.keep``: deleting them would delete every certificate);
 the controller, webhook and CA injector each run two replicas with a
 disruption budget that evicts an unhealthy replica.
-https://github.com/cert-manager/cert-manager/tree/v1.20.2/deploy/charts/cert-manager
+https://github.com/cert-manager/cert-manager/tree/v1.21.1/deploy/charts/cert-manager
 """
 
 from __future__ import annotations

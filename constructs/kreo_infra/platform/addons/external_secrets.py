@@ -11,7 +11,10 @@ chart waits for this release's CRDs).
 
 Values that matter: the CRDs are installed with the release; the operator,
 its webhook and its certificate controller each run two replicas with a
-disruption budget.
+disruption budget; the operator and the certificate controller elect a leader
+(``leaderElect``, off by default: values.yaml line 91 at helm-chart-2.9.0, read
+by templates/deployment.yaml and cert-controller-deployment.yaml), else both
+replicas of each would reconcile every resource at once.
 
 IAM: read (never write or list) the environment's secrets, and decrypt them
 only through Secrets Manager.
@@ -78,6 +81,7 @@ def values(_: ReleaseInputs) -> Values:
 
     return {
         "installCRDs": True,
+        "leaderElect": True,
         **component("external-secrets"),
         "serviceAccount": {"create": True, "name": WORKLOAD.service_account},
         "webhook": component("external-secrets-webhook"),

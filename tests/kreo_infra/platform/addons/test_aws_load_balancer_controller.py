@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from kreo_infra.config import load_environments
 from kreo_infra.platform.addons import aws_load_balancer_controller as controller_addon
+from tests.conftest import CONFIG_DIR
 from tests.kreo_infra.platform.addons.conftest import IDENTITY_INPUTS, Platform
+from tests.runtime.capacity import load_upstream
 from tests.statements import actions, resources
 
 CLUSTER = IDENTITY_INPUTS.cluster_name
@@ -22,6 +25,22 @@ NAME = controller_addon.ADDON.name
 @pytest.fixture
 def controller() -> list[dict[str, Any]]:
     return controller_addon.statements(IDENTITY_INPUTS)
+
+
+def test_published_policy_is_the_pinned_controllers() -> None:
+    """The IAM policy file is the one of the controller the pinned chart runs.
+
+    The chain: config/ pins the chart; its upstream.yaml row is at that version
+    (tests/test_capacity.py fails until it is re-read at a new tag), and records
+    the chart's ``appVersion``; the policy file says which controller it came from.
+    Cite: aws/eks-charts @ v0.0.242, stable/aws-load-balancer-controller/Chart.yaml
+    line 5 (``appVersion: v3.5.0``); kubernetes-sigs/aws-load-balancer-controller @
+    v3.5.0, docs/install/iam_policy.json (the file, reindented).
+    """
+    row = load_upstream()["charts"][NAME]
+    for config in load_environments(CONFIG_DIR):
+        assert str(config.platform.charts[NAME].version) == str(row["version"])
+    assert row["facts"]["app_version"] == controller_addon.PUBLISHED_POLICY_VERSION
 
 
 def test_controller_tag_tests_name_this_cluster(controller: list[dict[str, Any]]) -> None:

@@ -11,6 +11,23 @@ def test_installs_its_crds() -> None:
     assert external_secrets.values(RELEASE_INPUTS)["installCRDs"] is True
 
 
+def test_its_replicas_elect_a_leader() -> None:
+    """Two replicas of the operator (and of its certificate controller) must not
+    reconcile the same resources at once: the chart passes
+    ``--enable-leader-election=true`` to both only when ``leaderElect`` is set, and
+    it defaults to false.
+
+    Cite: external-secrets/external-secrets @ helm-chart-2.9.0,
+    deploy/charts/external-secrets/values.yaml line 91 (``leaderElect: false``);
+    templates/deployment.yaml lines 73-75, templates/cert-controller-deployment.yaml
+    lines 92-94.
+    """
+    values = external_secrets.values(RELEASE_INPUTS)
+    assert values["replicaCount"] >= 2
+    assert values["certController"]["replicaCount"] >= 2
+    assert values["leaderElect"] is True
+
+
 def test_reads_only_the_environments_secrets() -> None:
     read, decrypt = external_secrets.statements(IDENTITY_INPUTS)
     prefix = f"secret:{IDENTITY_INPUTS.secrets_prefix}*"
