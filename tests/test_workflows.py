@@ -33,10 +33,11 @@ def steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 PIPELINES = ["infra-ci.yml", "infra-deploy.yml"]
-"""The workflows that plan and deploy; recovery-drill.yml is the third."""
+"""The workflows that plan and deploy; recovery-drill.yml and renovate.yml are the others."""
+WORKFLOW_FILES = [*PIPELINES, "recovery-drill.yml", "renovate.yml"]
 
 
-@pytest.fixture(scope="module", params=[*PIPELINES, "recovery-drill.yml"])
+@pytest.fixture(scope="module", params=WORKFLOW_FILES)
 def workflow(request: pytest.FixtureRequest) -> dict[str, Any]:
     return load(request.param)
 
@@ -46,8 +47,8 @@ def pipeline(request: pytest.FixtureRequest) -> dict[str, Any]:
     return load(request.param)
 
 
-def test_only_the_three_workflows() -> None:
-    assert sorted(p.name for p in WORKFLOWS.iterdir()) == [*PIPELINES, "recovery-drill.yml"]
+def test_only_the_four_workflows() -> None:
+    assert sorted(p.name for p in WORKFLOWS.iterdir()) == WORKFLOW_FILES
 
 
 def test_triggers() -> None:
@@ -945,3 +946,52 @@ def test_plan_phase_fails_when_nothing_before_explains_the_failure(
     result = plan_phase(config, tmp_path, fake_terraform, "none", order[1])
     assert result.returncode != 0
     assert not (tmp_path / "stacks" / order[1] / "plan.status").exists()
+
+
+# --- dependency updates (renovate.yml; docs/operations.md, "Dependency updates") ----------
+
+
+def test_renovate_runs_weekly_in_its_environment(configs: list[EnvironmentConfig]) -> None:
+    workflow = load("renovate.yml")
+    on = triggers(workflow)
+    assert set(on) == {"schedule", "workflow_dispatch"}
+    (schedule,) = on["schedule"]
+    _, hour, day, month, weekday = schedule["cron"].split()
+    # Inside renovate.json5's "before 6am on monday" (UTC).
+    assert (day, month, weekday) == ("*", "*", "1")
+    assert int(hour) < 6
+    job = workflow["jobs"]["renovate"]
+    assert job["environment"] == configs[0].delivery.update_environment
+    assert job["permissions"] == {"contents": "read"}
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+
+
+def test_renovate_gets_its_token_only_after_everything_is_installed() -> None:
+    """No install step holds the App token: it is made after `make install
+    renovate-install`, and only `make renovate` reads it."""
+    steps = load("renovate.yml")["jobs"]["renovate"]["steps"]
+    (token,) = [i for i, s in enumerate(steps) if "create-github-app-token" in s.get("uses", "")]
+    (install,) = [i for i, s in enumerate(steps) if "renovate-install" in s.get("run", "")]
+    assert install < token
+    assert "make install" in steps[install]["run"]
+    app = steps[token]["with"]
+    assert app["private-key"] == "${{ secrets.RENOVATE_APP_PRIVATE_KEY }}"
+    assert {k for k in app if k.startswith("permission-")} == {
+        "permission-contents",
+        "permission-pull-requests",
+        "permission-issues",
+        "permission-workflows",
+    }
+    readers = [s for s in steps if "steps.app-token.outputs.token" in json.dumps(s)]
+    assert [s.get("run") for s in readers] == ["make renovate"]
+    assert steps.index(readers[0]) == len(steps) - 1
+
+
+def test_pull_requests_check_renovate_and_report_even_when_tests_fail() -> None:
+    ci = load("infra-ci.yml")["jobs"]
+    runs = [s.get("run") for s in ci["test"]["steps"]]
+    assert "make renovate-check" in runs
+    # A dependency bump's review report shows even when a test fails.
+    assert "needs" not in ci["review"]
+    ci_run = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "\nmake renovate-check\n" in ci_run

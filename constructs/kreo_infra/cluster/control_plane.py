@@ -16,6 +16,7 @@ from cdktf_cdktf_provider_aws.eks_cluster import (
     EksClusterEncryptionConfigProvider,
     EksClusterUpgradePolicy,
     EksClusterVpcConfig,
+    EksClusterZonalShiftConfig,
 )
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -51,7 +52,17 @@ class EksControlPlane(Construct):
       ``log_retention_days``;
     * the cluster role carries only ``AmazonEKSClusterPolicy``;
     * standard support only (``upgrade_policy``), never billed extended support;
-    * deletion protection on.
+    * deletion protection on;
+    * with ``zonal_shift`` (the default), registered with ARC zonal shift
+      (``zonal_shift_config``): an operator can start a zonal shift on the
+      cluster (ARC console, CLI or API), and for its duration EKS cordons the
+      nodes of the impaired zone, takes their pods out of EndpointSlices and
+      launches managed nodes only in the other zones; nothing is evicted or
+      terminated. It does **not** turn on zonal *autoshift* (AWS shifting on
+      its own telemetry): that is a separate ARC configuration, not made here
+      (EKS user guide, "Enable EKS zonal shift to avoid impaired Availability
+      Zones": after registering, "you still need to configure ARC"). Without
+      ``zonal_shift`` the block says ``enabled = false``.
     """
 
     def __init__(
@@ -69,6 +80,7 @@ class EksControlPlane(Construct):
         reviewer_role_arns: Sequence[str] = (),
         endpoint_public_access: bool = False,
         public_access_cidrs: Sequence[str] = (),
+        zonal_shift: bool = True,
     ) -> None:
         super().__init__(scope, id)
         partition = account.partition
@@ -141,6 +153,7 @@ class EksControlPlane(Construct):
             ),
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
             upgrade_policy=EksClusterUpgradePolicy(support_type="STANDARD"),
+            zonal_shift_config=EksClusterZonalShiftConfig(enabled=zonal_shift),
             deletion_protection=True,
             depends_on=[self.logs.group, attachment],
         )

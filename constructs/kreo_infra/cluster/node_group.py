@@ -8,6 +8,7 @@ from cdktf import TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.eks_node_group import (
     EksNodeGroup,
     EksNodeGroupLaunchTemplate,
+    EksNodeGroupNodeRepairConfig,
     EksNodeGroupScalingConfig,
     EksNodeGroupUpdateConfig,
 )
@@ -61,6 +62,19 @@ class ManagedNodeGroup(Construct):
     ``kubernetes.io/cluster/<cluster_name>=owned``, the tag AWS asks nodes to
     carry (EKS user guide, "Self-managed nodes") and the EBS CSI driver's role
     requires of the instances it attaches volumes to.
+
+    With ``auto_repair`` (the default) every group has EKS node auto repair
+    (``node_repair_config``): EKS cordons a node whose health check fails and
+    replaces it after 30 minutes. Without the EKS node monitoring agent add-on,
+    which we do not install, the only signals are the kubelet's ``Ready``
+    condition and a Node object deleted by hand; the agent's conditions
+    (``KernelReady``, ``NetworkingReady``, ``StorageReady``…) are not seen, and
+    ``DiskPressure``/``MemoryPressure``/``PIDPressure`` are never repaired. EKS
+    pauses repairs while a zonal shift is active and while more than 20% of a
+    group of more than five nodes are unhealthy (EKS user guide, "Enable node
+    auto repair and investigate node health issues"). Without ``auto_repair``
+    the block says ``enabled = false``, so turning it off also turns it off on
+    existing groups.
     """
 
     def __init__(
@@ -82,6 +96,7 @@ class ManagedNodeGroup(Construct):
         labels: Mapping[str, str] | None = None,
         ami_type: str = DEFAULT_AMI_TYPE,
         zonal: bool = True,
+        auto_repair: bool = True,
         volume_key_arn: str | None = None,
         depends_on: Sequence[IConstruct] = (),
     ) -> None:
@@ -180,6 +195,7 @@ class ManagedNodeGroup(Construct):
                     id=self.launch_template.id,
                     version=Token.as_string(self.launch_template.latest_version),
                 ),
+                node_repair_config=EksNodeGroupNodeRepairConfig(enabled=auto_repair),
                 labels=dict(labels or {"kreo.com/node-group": name}),
                 lifecycle=TerraformResourceLifecycle(
                     ignore_changes=["scaling_config[0].desired_size"]

@@ -218,6 +218,10 @@ class NodeGroup(Model):
     desired_size: Annotated[int, Field(ge=0)]
     max_size: Annotated[int, Field(ge=1)]
     disk_size_gb: Annotated[int, Field(ge=20, le=16384)]
+    auto_repair: bool
+    """EKS node auto repair (``node_repair_config``): EKS replaces a node whose
+    kubelet's ``Ready`` condition has failed for 30 minutes (what else it sees:
+    :class:`~kreo_infra.cluster.node_group.ManagedNodeGroup`)."""
 
     def node_bounds(self, zones: int) -> tuple[int, int]:
         """The cluster-wide minimum and maximum node count over ``zones`` zones."""
@@ -267,6 +271,10 @@ class Cluster(Model):
     readonly_role_names: list[IamRoleName]
     addons: dict[Literal[ADDONS], AddonVersion]  # type: ignore[valid-type]
     node_groups: Annotated[dict[DnsLabel, NodeGroup], Field(min_length=1)]
+    zonal_shift: bool
+    """Register the cluster with ARC zonal shift (``zonal_shift_config``), so an
+    operator can shift it away from an impaired zone; not zonal *autoshift*
+    (see :class:`~kreo_infra.cluster.control_plane.EksControlPlane`)."""
 
     @model_validator(mode="after")
     def _supported_and_complete(self) -> Cluster:
@@ -893,6 +901,10 @@ class Delivery(Model):
     """GitHub environment → the teams (slugs) whose approval a deploy job there
     waits for (one approval from any of them; GitHub allows six reviewers). An
     environment not named here deploys without approval, still from main only."""
+    update_environment: GithubEnvironmentName
+    """The GitHub environment of the dependency-update workflow (renovate.yml): it
+    holds the Renovate GitHub App's private key, usable from main only, and is
+    never one of the deploy environments (whose roles trust their environment)."""
     required_checks: Annotated[list[StatusCheckName], Field(min_length=1)]
     """The check runs (job names of ``workflows.ci``) a pull request to main must
     pass; a test keeps them equal to job names of that workflow."""

@@ -77,15 +77,19 @@ def _offered_addon_versions(eks: Client, addon: str, kubernetes_version: str) ->
 
 def check_addon_versions(eks: Client, config: EnvironmentConfig) -> Result:
     """Guards against pinning an add-on version EKS does not offer for the cluster's
-    Kubernetes version (eks:DescribeAddonVersions)."""
+    Kubernetes version (eks:DescribeAddonVersions), and names the newer builds EKS
+    offers for it: the add-ons' update report, which Renovate cannot make without AWS
+    credentials (docs/operations.md, "Dependency updates")."""
     kubernetes = config.cluster.kubernetes_version
-    missing = []
+    missing, newer = [], []
     for addon, version in config.cluster.addons.items():
         offered = _offered_addon_versions(eks, addon, kubernetes)
+        newest = max(offered, key=_version_key) if offered else None
         if version not in offered:
-            newest = max(offered, key=_version_key) if offered else None
             hint = f"newest offered: {newest}" if newest else "no version offered"
             missing.append(f"{addon} {version} ({hint})")
+        elif newest is not None and _version_key(newest) > _version_key(version):
+            newer.append(f"{addon} {version} -> {newest}")
     if missing:
         return Result(
             "addon-versions",
@@ -93,10 +97,12 @@ def check_addon_versions(eks: Client, config: EnvironmentConfig) -> Result:
             f"not offered for Kubernetes {kubernetes}: {'; '.join(missing)}; "
             "pin an offered version under cluster.addons in config",
         )
+    updates = f"; newer builds: {', '.join(newer)}" if newer else ""
     return Result(
         "addon-versions",
         True,
-        f"{len(config.cluster.addons)} add-on versions offered for Kubernetes {kubernetes}",
+        f"{len(config.cluster.addons)} add-on versions offered for Kubernetes {kubernetes}"
+        f"{updates}",
     )
 
 

@@ -63,6 +63,7 @@ class ClusterStack(KreoStack):
             reviewer_role_arns=[self.iam_role_arn(config.delivery.plan_role)],
             endpoint_public_access=cluster_config.endpoint_public_access,
             public_access_cidrs=cluster_config.public_access_cidrs,
+            zonal_shift=cluster_config.zonal_shift,
         )
         cluster = self.control_plane.cluster
 
@@ -179,6 +180,7 @@ class ClusterStack(KreoStack):
                 name=group_name,
                 zone_subnets=network.private_subnet_ids_by_zone,
                 zonal=group.zonal,
+                auto_repair=group.auto_repair,
                 security_group_ids=[
                     self.control_plane.cluster_security_group_id,
                     self.data_clients.id,

@@ -186,3 +186,38 @@ def test_addons_configuration_nested(stack: Any) -> None:
         "controller": {"k8sTagClusterId": "c"}
     }
     assert "configuration_values" not in addons["coredns"]
+
+
+def test_control_plane_zonal_shift_on_by_default(stack: Any) -> None:
+    from kreo_infra.cluster.control_plane import EksControlPlane
+
+    EksControlPlane(stack, "cp", **CONTROL_PLANE)
+    (cluster,) = synth_stack(stack)["resource"]["aws_eks_cluster"].values()
+    assert cluster["zonal_shift_config"] == {"enabled": True}
+
+
+def test_control_plane_zonal_shift_switched_off(stack: Any) -> None:
+    from kreo_infra.cluster.control_plane import EksControlPlane
+
+    EksControlPlane(stack, "cp", **CONTROL_PLANE, zonal_shift=False)
+    (cluster,) = synth_stack(stack)["resource"]["aws_eks_cluster"].values()
+    # Said explicitly, so switching it off also deregisters an existing cluster.
+    assert cluster["zonal_shift_config"] == {"enabled": False}
+
+
+def test_node_group_auto_repair_on_by_default(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    zones = {"use1-az1": "s1", "use1-az2": "s2"}
+    ManagedNodeGroup(stack, "ng", **{**NODE_GROUP, "zone_subnets": zones})
+    groups = synth_stack(stack)["resource"]["aws_eks_node_group"].values()
+    assert [g["node_repair_config"] for g in groups] == [{"enabled": True}] * len(zones)
+
+
+def test_node_group_auto_repair_switched_off(stack: Any) -> None:
+    from kreo_infra.cluster.node_group import ManagedNodeGroup
+
+    ManagedNodeGroup(stack, "ng", **NODE_GROUP, auto_repair=False)
+    (group,) = synth_stack(stack)["resource"]["aws_eks_node_group"].values()
+    # Said explicitly, so switching it off also turns it off on existing groups.
+    assert group["node_repair_config"] == {"enabled": False}

@@ -29,6 +29,7 @@ from tests.kreo_infra.config.conftest import (
     APEX_OWNER,
     APEX_OWNER_YAML,
     SUBDOMAIN,
+    override,
     write_fixture_config,
 )
 
@@ -141,6 +142,28 @@ def test_cluster_defaults(alpha: EnvironmentConfig) -> None:
     assert cluster.admin_role_names == ["kreo-platform-admin"]
     assert cluster.readonly_role_names == ["kreo-platform-readonly"]
     assert cluster.name is None
+
+
+def test_zonal_shift_and_node_auto_repair_on_by_default(
+    alpha: EnvironmentConfig, beta: EnvironmentConfig
+) -> None:
+    """defaults.yaml turns both on; an environment that sets neither (beta resizes
+    its node group, alpha leaves the cluster alone) has both."""
+    for config in (alpha, beta):
+        assert config.cluster.zonal_shift is True
+        assert [g.auto_repair for g in config.cluster.node_groups.values()] == [True]
+
+
+def test_zonal_shift_and_node_auto_repair_switched_off(fixture_config: Path) -> None:
+    override(
+        fixture_config,
+        SUBDOMAIN,
+        {"cluster": {"zonal_shift": False, "node_groups": {"general": {"auto_repair": False}}}},
+    )
+    cluster = load_environment(fixture_config, SUBDOMAIN).cluster
+    assert cluster.zonal_shift is False
+    assert cluster.node_groups["general"].auto_repair is False
+    assert cluster.node_groups["general"].min_size == 1  # the rest of beta's group stays
 
 
 # Names from the environment's name --------------------------------------------------

@@ -615,3 +615,27 @@ def test_other_rds_errors_are_reported_as_could_not_check(
     stub.add_client_error("describe_db_instance_automated_backups", "AccessDenied", "no")
     with stub, pytest.raises(ClientError, match="AccessDenied"):
         check_restore_source(client, config)
+
+
+@pytest.mark.usefixtures("aws")
+def test_newer_addon_builds_are_named_without_failing(config: EnvironmentConfig) -> None:
+    """The add-ons' update report (Renovate has no AWS credentials): a newer build
+    offered for the cluster's Kubernetes version is named; the check still passes."""
+    account = FakeAccount(config)
+    kubernetes = config.cluster.kubernetes_version
+    coredns = config.cluster.addons["coredns"]
+    account.offer_addons(
+        {
+            "coredns": [
+                (coredns, kubernetes),
+                ("v99.0.1-eksbuild.1", kubernetes),
+                ("v999.0.0-eksbuild.1", "1.0"),  # not for this cluster: not named
+            ]
+        }
+    )
+
+    result = check_addon_versions(account.eks, config)
+
+    assert result.ok
+    assert result.line().endswith(f"; newer builds: coredns {coredns} -> v99.0.1-eksbuild.1")
+    account.all_stubs_used()

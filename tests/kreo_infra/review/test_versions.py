@@ -40,7 +40,7 @@ platform:
       version: 9.59.0
 """
 
-STAGING = """\
+EXAMPLE = """\
 platform:
   charts:
     certs:
@@ -112,7 +112,7 @@ def _write(root: Path, relative: str, text: str) -> None:
 def tree(tmp_path: Path) -> Path:
     """A small repository with one pin of every kind."""
     _write(tmp_path, "config/defaults.yaml", DEFAULTS)
-    _write(tmp_path, "config/staging.yaml", STAGING)
+    _write(tmp_path, "config/example.yaml", EXAMPLE)
     _write(tmp_path, "config/policy/rules.yaml", POLICY)
     _write(tmp_path, "Pipfile", PIPFILE)
     _write(
@@ -184,7 +184,7 @@ def test_repository_pins_every_kind() -> None:
             id="chart",
         ),
         pytest.param(
-            ("cert-manager", "v1.21.0", "", "config/staging.yaml", "platform.charts.certs.version"),
+            ("cert-manager", "v1.21.0", "", "config/example.yaml", "platform.charts.certs.version"),
             id="environment-override",
         ),
         pytest.param(
@@ -277,8 +277,8 @@ def test_collect_leaves_out_what_is_no_pin(tree: Path) -> None:
     assert not any("JSII" in p.locator or "DISABLE" in p.locator for p in pins)
     assert not any(p.locator == "env.AWS_REGION" for p in pins)
     assert not any("local" in p.package for p in pins)  # ./ actions have no version
-    # The staging file overrides one pin: only that one is its row.
-    assert [p.locator for p in pins if p.file == "config/staging.yaml"] == [
+    # The example file overrides one pin: only that one is its row.
+    assert [p.locator for p in pins if p.file == "config/example.yaml"] == [
         "platform.charts.certs.version"
     ]
 

@@ -108,6 +108,30 @@ def test_cluster_is_protected_and_stays_in_standard_support(env: Env) -> None:
     assert cluster["upgrade_policy"] == {"support_type": "STANDARD"}
 
 
+def test_cluster_registered_for_zonal_shift(env: Env) -> None:
+    """On in every environment of config/ (defaults.yaml; none switches it off):
+    an operator can shift the cluster away from an impaired zone. Zonal autoshift
+    is a separate ARC setting, not made here."""
+    synthesis, stack, config = env
+    cluster = one(synthesis, stack, "aws_eks_cluster")
+    assert config.cluster.zonal_shift is True
+    assert cluster["zonal_shift_config"] == {"enabled": True}
+
+
+def test_node_auto_repair_on_every_node_group(env: Env) -> None:
+    """On for every group in every environment of config/ (defaults.yaml; none
+    switches it off)."""
+    synthesis, stack, config = env
+    assert [g.auto_repair for g in config.cluster.node_groups.values()] == [True] * len(
+        config.cluster.node_groups
+    )
+    groups = node_groups(synthesis, stack)
+    assert groups
+    assert {path: g.get("node_repair_config") for path, g in groups.items()} == {
+        path: {"enabled": True} for path in groups
+    }
+
+
 def managed_policies_of(synthesis: Synthesis, stack: str, role_path: str) -> set[str]:
     role = synthesis.ref(stack, "aws_iam_role", role_path, "name")
     return {
