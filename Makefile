@@ -5,6 +5,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 PYTHON ?= python3
 
+# This Makefile's directory: the project's root, or main's trusted checkout when
+# Renovate runs `make -f <main>/Makefile renovate-artifacts` in a branch's clone.
+KREO_ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
 CACHE := $(CURDIR)/.cache
 export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_NOSPIN := 1
@@ -51,7 +54,7 @@ VENV_STAMP := .venv/.kreo-synced
 NODE_STAMP := node_modules/.kreo-installed
 CDKTF := node_modules/.bin/cdktf
 
-.PHONY: help install synth test lint fmt tf-check emulate capacity bench lock plan plan-phase \
+.PHONY: help install node-link synth test lint fmt tf-check emulate capacity bench lock plan plan-phase \
 	bundle-plans verify-plans apply-plan apply-plans converged first-deploy-stack parent-zone-profile deploy \
 	first-deploy preflight recovery-drill recovery-sweep \
 	review review-example diagram resource-map runbook versions renovate-install renovate-check \
@@ -123,13 +126,17 @@ $(VENV_STAMP): Pipfile Pipfile.lock pyproject.toml | $(PIPENV)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
-	@mkdir -p $(NODE_LINK) && rm -f $(NODE_LINK)/node
-	@if [ -x node_modules/.bin/node ]; then ln -s $(CURDIR)/node_modules/.bin/node $(NODE_LINK)/node; \
-	else echo "make: package-lock.json has no node-linux build for $$(uname -s)/$$(uname -m):" \
-		"using the machine's $$(command -v node) ($$(node --version)); Node 22 or newer needed" >&2; fi
 	touch $@
 
-install: $(VENV_STAMP) $(NODE_STAMP) ## Install Python (pipenv, .venv) and the cdktf CLI (npm).
+# The project's node, linked alone (node_modules/.bin holds other tools that must
+# not shadow the machine's); re-made whenever the link is missing.
+node-link: $(NODE_STAMP)
+	@if [ -x node_modules/.bin/node ]; then \
+		[ -L $(NODE_LINK)/node ] || { mkdir -p $(NODE_LINK) && ln -sf $(CURDIR)/node_modules/.bin/node $(NODE_LINK)/node; }; \
+	else echo "make: package-lock.json has no node-linux build for $$(uname -s)/$$(uname -m):" \
+		"using the machine's $$(command -v node) ($$(node --version)); Node 22 or newer needed" >&2; fi
+
+install: $(VENV_STAMP) $(NODE_STAMP) node-link ## Install Python (pipenv, .venv), the cdktf CLI and Node.js (npm).
 
 synth: install ## Synthesize every environment (or KREO_ENVIRONMENTS=...) into cdktf.out/.
 	@$(VENV_BIN)/python main.py --check
@@ -353,7 +360,7 @@ renovate-install: $(RENOVATE_STAMP) ## Install Renovate (tools/renovate) and not
 
 renovate-check: install $(RENOVATE_STAMP) ## Validate renovate.json5 (--strict), extract every pin offline, check coverage and rules
 	$(RENOVATE_RUN) renovate-config-validator --strict --no-global renovate.json5
-	$(RENOVATE_RUN) renovate-config-validator --strict $(RENOVATE_DIR)/config.json5
+	KREO_TRUSTED_ROOT=$(CURDIR) $(RENOVATE_RUN) renovate-config-validator --strict $(RENOVATE_DIR)/config.cjs
 	@mkdir -p $(dir $(RENOVATE_REPORT)) && rm -f $(RENOVATE_REPORT)
 	@# The local platform: this working tree (git ls-files), no token, no network.
 	$(RENOVATE_RUN) renovate --platform=local --dry-run=extract --onboarding=false \
@@ -363,22 +370,23 @@ renovate-check: install $(RENOVATE_STAMP) ## Validate renovate.json5 (--strict),
 	@git diff --quiet -- tests/renovate/extract.json \
 		|| { echo "renovate-check: tests/renovate/extract.json was stale; commit the regenerated file" >&2; exit 1; }
 
-# The post-upgrade task of a Renovate branch (renovate.json5): re-lock and
-# regenerate docs/versions.md with the trusted toolchain of main the workflow
-# installed first (KREO_TRUSTED_PYTHON, KREO_TRUSTED_PIPENV), running no code of the
-# updated dependencies: wheels only, no npm scripts.
-renovate-artifacts: ## (Renovate's post-upgrade task) re-lock and regenerate docs/versions.md
-	@test -x "$$KREO_TRUSTED_PYTHON" && test -x "$$KREO_TRUSTED_PIPENV" \
-		|| { echo "renovate-artifacts: KREO_TRUSTED_PYTHON and KREO_TRUSTED_PIPENV needed" >&2; exit 2; }
-	"$$KREO_TRUSTED_PIPENV" verify >/dev/null 2>&1 || PIP_ONLY_BINARY=:all: "$$KREO_TRUSTED_PIPENV" lock
+# The post-upgrade task of a Renovate branch (tools/renovate/config.cjs): run as
+# `make -f <main's checkout>/Makefile renovate-artifacts` in the branch's clone, so
+# this recipe is main's and the tools are main's installed ones (KREO_ROOT), never
+# the branch's. It re-locks (wheels only, npm without scripts: no code of an
+# updated dependency runs) and regenerates docs/versions.md.
+TRUSTED_PIPENV = $(KREO_ROOT)/.cache/tools/bin/pipenv
+TRUSTED_PYTHON = $(KREO_ROOT)/$(VENV_BIN)/python
+renovate-artifacts: ## (Renovate's post-upgrade task) re-lock and regenerate docs/versions.md with main's toolchain
+	@test -x $(TRUSTED_PIPENV) && test -x $(TRUSTED_PYTHON) \
+		|| { echo "renovate-artifacts: run make install in $(KREO_ROOT) first" >&2; exit 2; }
+	$(TRUSTED_PIPENV) verify >/dev/null 2>&1 || PIP_ONLY_BINARY=:all: $(TRUSTED_PIPENV) lock
 	@$(lock_npm)
-	PYTHONPATH=constructs "$$KREO_TRUSTED_PYTHON" -m kreo_infra.review.versions --root . --out docs/versions.md
+	PYTHONPATH=$(KREO_ROOT)/constructs $(TRUSTED_PYTHON) -m kreo_infra.review.versions --root . --out docs/versions.md
 
-renovate: $(RENOVATE_STAMP) ## The weekly Renovate run (the renovate workflow): RENOVATE_TOKEN and RENOVATE_REPOSITORIES needed
+renovate: install $(RENOVATE_STAMP) ## The weekly Renovate run (the renovate workflow): RENOVATE_TOKEN and RENOVATE_REPOSITORIES needed
 	@test -n "$$RENOVATE_TOKEN" || { echo "renovate: RENOVATE_TOKEN needed" >&2; exit 2; }
-	$(RENOVATE_RUN) RENOVATE_CONFIG_FILE=$(RENOVATE_DIR)/config.json5 \
-		RENOVATE_CUSTOM_ENV_VARIABLES='{"KREO_TRUSTED_PYTHON":"$(CURDIR)/$(VENV_BIN)/python","KREO_TRUSTED_PIPENV":"$(PIPENV)"}' \
-		renovate
+	KREO_TRUSTED_ROOT=$(CURDIR) RENOVATE_CONFIG_FILE=$(CURDIR)/$(RENOVATE_DIR)/config.cjs $(RENOVATE_RUN) renovate
 
 versions: install ## Regenerate docs/versions.md: every pinned version, where it is set, what it moves with.
 	$(VENV_BIN)/python -m kreo_infra.review.versions --root . --out docs/versions.md

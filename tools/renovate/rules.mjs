@@ -57,5 +57,9 @@ extract.settings = Object.fromEntries(
   ['schedule', 'timezone', 'prConcurrentLimit', 'minimumReleaseAge', 'automerge', 'postUpgradeTasks', 'skipArtifactsUpdate']
     .map((key) => [key, base[key] ?? null]),
 );
-extract.global = JSON5.parse(readFileSync('tools/renovate/config.json5', 'utf8'));
+// The global configuration names main's checkout by its absolute path; a fixed
+// stand-in keeps the committed file the same on every machine.
+process.env.KREO_TRUSTED_ROOT = '/kreo-trusted-root';
+const { default: globalConfig } = await import(new URL('./config.cjs', import.meta.url));
+extract.global = globalConfig;
 writeFileSync(extractPath, `${JSON.stringify(extract, null, 2)}\n`);

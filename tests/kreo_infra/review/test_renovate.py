@@ -197,7 +197,9 @@ def test_a_week_opens_a_handful_of_branches(extract: dict[str, Any]) -> None:
 
 def test_weekly_reviewed_and_aged(extract: dict[str, Any]) -> None:
     settings = extract["settings"]
-    assert settings["schedule"] == ["before 6am on monday"]
+    # The workflow's weekly cron decides when; a Renovate schedule would make a
+    # delayed or dispatched run do nothing.
+    assert settings["schedule"] == ["at any time"]
     assert settings["timezone"] == "UTC"
     assert settings["minimumReleaseAge"] == "3 days"
     assert settings["automerge"] is False
@@ -257,15 +259,20 @@ def test_pipenv_looks_packages_up_on_the_default_index() -> None:
 # --- what a Renovate branch may run ---------------------------------------------------
 
 
-def test_a_branch_runs_only_the_artifacts_target(extract: dict[str, Any]) -> None:
-    tasks = extract["settings"]["postUpgradeTasks"]
-    assert tasks["commands"] == ["make renovate-artifacts"]
+def test_a_branch_runs_only_main_s_artifacts_target(extract: dict[str, Any]) -> None:
+    """The only command: main's Makefile (the global configuration names it by main's
+    checkout, a stand-in here), never the branch's; Renovate's own lock-file updates,
+    which would run the package managers in the branch, are off."""
+    tasks = extract["global"]["postUpgradeTasks"]
+    command = "make -f /kreo-trusted-root/Makefile renovate-artifacts"
+    assert tasks["commands"] == [command]
     assert tasks["executionMode"] == "branch"
+    assert extract["settings"]["postUpgradeTasks"]["commands"] == []  # none from the repository
     assert extract["settings"]["skipArtifactsUpdate"] is True
-    allowed = extract["global"]["allowedCommands"]
-    assert allowed == ["^make renovate-artifacts$"]
-    assert re.fullmatch(allowed[0].strip("^$"), tasks["commands"][0])
-    assert not re.search(allowed[0], "make renovate-artifacts; curl x | sh")
+    (allowed,) = extract["global"]["allowedCommands"]
+    assert re.search(allowed, command)
+    for other in ("make renovate-artifacts", f"{command}; curl x | sh", f"{command} X=1"):
+        assert not re.search(allowed, other), other
     assert extract["global"]["binarySource"] == "global"
 
 
@@ -282,10 +289,22 @@ def test_the_artifacts_target_runs_no_dependency_code() -> None:
     recipe = _recipe("renovate-artifacts")
     assert "PIP_ONLY_BINARY=:all:" in recipe
     assert "$(lock_npm)" in recipe
-    assert "KREO_TRUSTED_PYTHON" in recipe
-    assert "KREO_TRUSTED_PIPENV" in recipe
-    for forbidden in ("npm ci", "pipenv sync", "pip install", "$(VENV_BIN)", "install"):
-        assert forbidden not in recipe.replace("--ignore-scripts", ""), forbidden
+    assert "$(TRUSTED_PIPENV)" in recipe
+    assert "PYTHONPATH=$(KREO_ROOT)/constructs $(TRUSTED_PYTHON)" in recipe
+    for forbidden in (
+        "npm ci",
+        "pipenv sync",
+        "pip install",
+        "$(VENV_BIN)/",
+        "PYTHONPATH=constructs",
+    ):
+        assert forbidden not in recipe, forbidden
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    # KREO_ROOT is the Makefile's own directory (main's checkout under `make -f`).
+    assert (
+        "KREO_ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))" in makefile
+    )
+    assert "TRUSTED_PYTHON = $(KREO_ROOT)/" in makefile
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     lock_npm = makefile.split("define lock_npm", 1)[1].split("endef", 1)[0]
     assert "--ignore-scripts" in lock_npm
@@ -310,3 +329,12 @@ def test_the_committed_extract_is_what_the_check_writes(extract: dict[str, Any])
     assert len(keys) == len(set(keys))
     assert EXTRACT.read_text(encoding="utf-8").endswith("\n")
     assert not Path(EXTRACT).read_text(encoding="utf-8").count("currentValue")
+
+
+def test_node_builds_wait_for_a_checked_approval(extract: dict[str, Any]) -> None:
+    """node-linux-* are a third party's repackaging: every update held until someone has
+    compared the binary with nodejs.org's signed SHASUMS256 (docs/operations.md)."""
+    builds = [d for d in _deps(extract) if d["depName"].startswith("node-linux-")]
+    assert {d["file"] for d in builds} == {"package.json", "tools/renovate/package.json"}
+    for dep in builds:
+        assert all(_held(dep["rules"][t]) for t in UPDATE_TYPES), dep["file"]
