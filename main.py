@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
+from kreo_infra.config.eks import support_notice
 from kreo_infra.config.loader import (
     ConfigError,
     load_environments,
@@ -52,6 +54,10 @@ def main(argv: list[str]) -> int:
 
         configs = load_environments(config_dir, names, chart_names=addon_names())
         if "--check" in argv:
+            for config in configs:
+                notice = support_notice(config.cluster.kubernetes_version, date.today())
+                if notice:
+                    print(f"warning: {config.name}: {notice}", file=sys.stderr)
             print(f"config ok: {', '.join(c.name for c in configs)}")
             return 0
         if "--account-id" in argv:

@@ -70,7 +70,7 @@ def test_every_action_is_pinned_to_a_commit(workflow: dict[str, Any]) -> None:
 def test_pins_carry_their_version_as_a_comment() -> None:
     for path in WORKFLOWS.iterdir():
         for line in path.read_text().splitlines():
-            if "uses:" in line:
+            if re.match(r"\s*(?:-\s+)?uses:", line):
                 assert re.search(r"@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), line
 
 
@@ -957,11 +957,12 @@ def test_renovate_runs_weekly_in_its_environment(configs: list[EnvironmentConfig
     assert set(on) == {"schedule", "workflow_dispatch"}
     (schedule,) = on["schedule"]
     _, hour, day, month, weekday = schedule["cron"].split()
-    # Inside renovate.json5's "before 6am on monday" (UTC).
+    # Weekly, Monday early UTC; renovate.json5 has no schedule of its own.
     assert (day, month, weekday) == ("*", "*", "1")
     assert int(hour) < 6
     job = workflow["jobs"]["renovate"]
     assert job["environment"] == configs[0].delivery.update_environment
+    assert job["if"] == "vars.RENOVATE_APP_CLIENT_ID != ''"  # no App yet: nothing to run
     assert job["permissions"] == {"contents": "read"}
     assert workflow["concurrency"]["cancel-in-progress"] is False
 
@@ -981,7 +982,13 @@ def test_renovate_gets_its_token_only_after_everything_is_installed() -> None:
         "permission-pull-requests",
         "permission-issues",
         "permission-workflows",
+        "permission-statuses",
+        "permission-checks",
     }
+    # Renovate's required permissions for a GitHub App: commit statuses (write) and
+    # checks (read) besides contents, pull requests, issues and workflows.
+    assert app["permission-statuses"] == "write"
+    assert app["permission-checks"] == "read"
     readers = [s for s in steps if "steps.app-token.outputs.token" in json.dumps(s)]
     assert [s.get("run") for s in readers] == ["make renovate"]
     assert steps.index(readers[0]) == len(steps) - 1
@@ -995,3 +1002,16 @@ def test_pull_requests_check_renovate_and_report_even_when_tests_fail() -> None:
     assert "needs" not in ci["review"]
     ci_run = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "\nmake renovate-check\n" in ci_run
+
+
+@pytest.mark.parametrize("job", ["plan-infrastructure", "plan-workloads"])
+def test_a_bots_pull_request_plans_only_after_the_plan_approved_label(job: str) -> None:
+    """The plan jobs install the pull request's lock files beside the plan role's
+    credentials: a dependency bot's pull request waits for a reviewer's label."""
+    condition = " ".join(load("infra-ci.yml")["jobs"][job]["if"].split())
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+    assert (
+        "&& (github.event.pull_request.user.type != 'Bot' "
+        "|| contains(github.event.pull_request.labels.*.name, 'plan-approved'))"
+    ) in condition
+    assert "labeled" in triggers(load("infra-ci.yml"))["pull_request"]["types"]

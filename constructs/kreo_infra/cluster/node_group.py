@@ -70,11 +70,15 @@ class ManagedNodeGroup(Construct):
     condition and a Node object deleted by hand; the agent's conditions
     (``KernelReady``, ``NetworkingReady``, ``StorageReady``…) are not seen, and
     ``DiskPressure``/``MemoryPressure``/``PIDPressure`` are never repaired. EKS
-    pauses repairs while a zonal shift is active and while more than 20% of a
-    group of more than five nodes are unhealthy (EKS user guide, "Enable node
-    auto repair and investigate node health issues"). Without ``auto_repair``
-    the block says ``enabled = false``, so turning it off also turns it off on
-    existing groups.
+    pauses repairs while a zonal shift is active, and by default only while more
+    than 20% of a group of *more than five* nodes are unhealthy (EKS user guide,
+    "Enable node auto repair and investigate node health issues"): never, for
+    groups this small. So repairs go one node at a time
+    (``max_parallel_nodes_repaired_count`` 1) and stop while more than one node
+    of the group is unhealthy (``max_unhealthy_node_threshold_count`` 1): two
+    NotReady nodes of one zone's group is more likely the zone than the nodes, and
+    replacing them into it helps nothing. Without ``auto_repair`` the block says
+    ``enabled = false``, so turning it off also turns it off on existing groups.
     """
 
     def __init__(
@@ -195,7 +199,11 @@ class ManagedNodeGroup(Construct):
                     id=self.launch_template.id,
                     version=Token.as_string(self.launch_template.latest_version),
                 ),
-                node_repair_config=EksNodeGroupNodeRepairConfig(enabled=auto_repair),
+                node_repair_config=EksNodeGroupNodeRepairConfig(
+                    enabled=auto_repair,
+                    max_parallel_nodes_repaired_count=1 if auto_repair else None,
+                    max_unhealthy_node_threshold_count=1 if auto_repair else None,
+                ),
                 labels=dict(labels or {"kreo.com/node-group": name}),
                 lifecycle=TerraformResourceLifecycle(
                     ignore_changes=["scaling_config[0].desired_size"]

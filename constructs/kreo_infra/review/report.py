@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from kreo_infra.config.eks import EKS_STANDARD_SUPPORT
 from kreo_infra.review.diff import ChangeReport, _short
 from kreo_infra.review.output import SynthOutput
 
@@ -35,7 +36,10 @@ def key_settings(output: SynthOutput, environment: str, stacks: list[str]) -> li
     rows: list[tuple[str, str]] = []
     if cluster := by_layer.get("cluster"):
         eks = _first(output, cluster, "aws_eks_cluster") or {}
-        rows.append(("Kubernetes version", str(eks.get("version", "—"))))
+        version = str(eks.get("version", "—"))
+        end = EKS_STANDARD_SUPPORT.get(version)
+        support = f" (EKS standard support until {end})" if end else ""
+        rows.append(("Kubernetes version", f"{version}{support}"))
         for group in _all(output, cluster, "aws_eks_node_group"):
             scaling = group.get("scaling_config", {})
             rows.append(

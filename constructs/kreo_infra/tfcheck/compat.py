@@ -32,8 +32,26 @@ SIX_ONLY_ARGUMENTS: dict[str, tuple[str, ...]] = {
     # test_data.py asserts it). 5.100's aws_db_proxy has no such argument and
     # requires an ``auth`` block instead: see PLACEHOLDER_BLOCKS.
     "aws_db_proxy": ("default_auth_scheme",),
+    # provider 6.x: node auto repair's limits (tests/kreo_infra/cluster/test_constructs.py
+    # asserts them). 5.100's node_repair_config has only ``enabled``.
+    "aws_eks_node_group": (
+        "node_repair_config.max_parallel_nodes_repaired_count",
+        "node_repair_config.max_unhealthy_node_threshold_count",
+    ),
 }
-"""Resource type → top-level arguments that provider 6.x added and 5.x rejects."""
+"""Resource type → arguments (``block.argument`` inside a nested block) that provider
+6.x added and 5.x rejects."""
+
+
+def _drop(body: dict[str, Any], path: str) -> bool:
+    """Remove ``path`` (``argument`` or ``block.argument``) from ``body``; whether it was there."""
+    head, _, rest = path.partition(".")
+    if not rest:
+        return body.pop(head, None) is not None
+    nested = body.get(head)
+    blocks = nested if isinstance(nested, list) else [nested] if isinstance(nested, dict) else []
+    return any([_drop(block, rest) for block in blocks])
+
 
 PLACEHOLDER_BLOCKS: dict[str, tuple[str, dict[str, Any]]] = {
     # 5.x requires one auth block where 6.x's default_auth_scheme = "IAM_AUTH" needs none.
@@ -131,8 +149,7 @@ def to_provider_5(stack: dict[str, Any], name: str, version: str) -> tuple[dict,
                     report.regions.append(f"{address}: {region}")
                 if section == "resource":
                     for argument in SIX_ONLY_ARGUMENTS.get(rtype, ()):
-                        if argument in body:
-                            del body[argument]
+                        if _drop(body, argument):
                             report.dropped.append(f"{address}.{argument}")
                             block, placeholder = PLACEHOLDER_BLOCKS.get(rtype, ("", {}))
                             if block and block not in body:

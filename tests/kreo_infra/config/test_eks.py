@@ -1,47 +1,33 @@
 """The EKS support table (kreo_infra/config/eks.py) against the calendar and the config.
 
-Every environment of config/ must be off a Kubernetes version well before EKS ends
-its standard support: from :data:`UPGRADE_NOTICE_DAYS` before that date this module
-fails, naming the environment, the version and the date, so the upgrade
-(docs/operations.md) starts while there is time for it. Versions EKS no longer
-supports in standard support are refused by config validation outright.
+From :data:`UPGRADE_NOTICE_DAYS` before a version's end of standard support every
+synthesis warns for each environment still on it (``main.py --check``, the first step
+of ``make synth``), naming the environment, the version and the date, so the upgrade
+(docs/operations.md) starts while there is time. A warning, not a failing test: a
+test that failed on a date would block every deploy. Versions EKS no longer supports
+in standard support are refused by config validation outright.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from kreo_infra.config import ConfigError, EnvironmentConfig, load_environment
-from kreo_infra.config.eks import EKS_STANDARD_SUPPORT, UPGRADE_NOTICE_DAYS
+from kreo_infra.config.eks import (
+    EKS_STANDARD_SUPPORT,
+    UPGRADE_NOTICE_DAYS,
+    end_of_standard_support,
+    support_notice,
+)
+from tests.conftest import PROJECT_ROOT
 from tests.kreo_infra.config.conftest import APEX_OWNER, override
-
-
-def end_of_standard_support(version: str) -> datetime.date | None:
-    """The last day of ``version``'s standard support, None where AWS has not said."""
-    end = EKS_STANDARD_SUPPORT[version]
-    return None if end is None else datetime.date.fromisoformat(end)
-
-
-def upgrade_notice(version: str, today: datetime.date) -> str | None:
-    """Why ``version`` must be upgraded from ``today`` on, or None while it need not."""
-    end = end_of_standard_support(version)
-    if end is None or (end - today).days > UPGRADE_NOTICE_DAYS:
-        return None
-    left = (end - today).days
-    when = (
-        f"ends {end.isoformat()}, in {left} days"
-        if left >= 0
-        else f"ended {end.isoformat()}, {-left} days ago"
-    )
-    return (
-        f"EKS standard support of Kubernetes {version} {when} ("
-        f"notice period {UPGRADE_NOTICE_DAYS} days): upgrade the cluster to a newer "
-        f"minor (docs/operations.md), then update kubernetes_version in config/"
-    )
 
 
 def test_support_table_is_minors_with_iso_dates() -> None:
@@ -52,13 +38,44 @@ def test_support_table_is_minors_with_iso_dates() -> None:
             assert datetime.date.fromisoformat(end).isoformat() == end, (version, end)
 
 
-def test_no_environment_is_near_the_end_of_standard_support(
-    env_name: str, configs: list[EnvironmentConfig]
-) -> None:
-    config = next(c for c in configs if c.name == env_name)
-    version = config.cluster.kubernetes_version
-    notice = upgrade_notice(version, datetime.date.today())
-    assert notice is None, f"environment {env_name}: {notice}"
+def test_every_environment_runs_a_version_in_the_table(configs: list[EnvironmentConfig]) -> None:
+    for config in configs:
+        assert config.cluster.kubernetes_version in EKS_STANDARD_SUPPORT, config.name
+
+
+def test_synthesis_warns_about_an_environment_near_the_end(fixture_config: Path) -> None:
+    """``main.py --check`` (make synth's first step) warns, and still succeeds."""
+    version = next(v for v, end in EKS_STANDARD_SUPPORT.items() if end)
+    override(fixture_config, APEX_OWNER, {"cluster": {"kubernetes_version": version}})
+    end = end_of_standard_support(version)
+    assert end is not None
+    today = end - datetime.timedelta(days=10)
+    code = (
+        "import datetime, runpy, sys\n"
+        "class Day(datetime.date):\n"
+        "    @classmethod\n"
+        f"    def today(cls): return cls({today.year}, {today.month}, {today.day})\n"
+        "datetime.date = Day\n"
+        "sys.argv = ['main.py', '--check']\n"
+        "runpy.run_path('main.py', run_name='__main__')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "KREO_CONFIG_DIR": str(fixture_config),
+            "KREO_ENVIRONMENTS": APEX_OWNER,
+        },
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {APEX_OWNER}: EKS standard support of Kubernetes {version} ends " in (
+        result.stderr
+    )
+    assert "in 10 days" in result.stderr
 
 
 def test_the_notice_starts_upgrade_notice_days_before_the_end() -> None:
@@ -69,13 +86,14 @@ def test_the_notice_starts_upgrade_notice_days_before_the_end() -> None:
     )
     assert end is not None
     first_day = end - datetime.timedelta(days=UPGRADE_NOTICE_DAYS)
-    assert upgrade_notice(version, first_day - datetime.timedelta(days=1)) is None
-    notice = upgrade_notice(version, first_day)
+    assert support_notice(version, first_day - datetime.timedelta(days=1)) is None
+    notice = support_notice(version, first_day)
     assert notice is not None
     assert f"Kubernetes {version} ends" in notice
     assert end.isoformat() in notice
     assert "docs/operations.md" in notice
-    assert upgrade_notice(version, end + datetime.timedelta(days=1)) is not None
+    assert support_notice(version, end) is not None
+    assert support_notice(version, end + datetime.timedelta(days=1)) is not None
 
 
 def test_kubernetes_1_34_is_refused(fixture_config: Path) -> None:

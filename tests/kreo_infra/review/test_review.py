@@ -192,6 +192,7 @@ def test_missing_output_is_one_line_exit_2(
 
 
 def test_key_settings_come_from_the_synthesized_stacks(synthesis: Synthesis) -> None:
+    from kreo_infra.config.eks import EKS_STANDARD_SUPPORT
     from kreo_infra.review.output import SynthOutput
     from kreo_infra.review.report import key_settings
 
@@ -199,7 +200,11 @@ def test_key_settings_come_from_the_synthesized_stacks(synthesis: Synthesis) -> 
     for config in synthesis.configs:
         stacks = output.environments()[config.name]
         rows = dict(key_settings(output, config.name, stacks))
-        assert rows["Kubernetes version"] == config.cluster.kubernetes_version
+        version = config.cluster.kubernetes_version
+        end = EKS_STANDARD_SUPPORT[version]
+        assert rows["Kubernetes version"] == (
+            f"{version} (EKS standard support until {end})" if end else version
+        )
         group = config.cluster.node_groups["general"]
         for zone in config.network.availability_zone_ids:  # one group per zone
             assert rows[f"node group `general-{zone}`"].startswith(

@@ -127,9 +127,13 @@ def test_node_auto_repair_on_every_node_group(env: Env) -> None:
     )
     groups = node_groups(synthesis, stack)
     assert groups
-    assert {path: g.get("node_repair_config") for path, g in groups.items()} == {
-        path: {"enabled": True} for path in groups
+    assert {path: g.get("node_repair_config", {}).get("enabled") for path, g in groups.items()} == {
+        path: True for path in groups
     }
+    # One at a time, paused while more than one node of the group is unhealthy.
+    for group in groups.values():
+        assert group["node_repair_config"]["max_parallel_nodes_repaired_count"] == 1
+        assert group["node_repair_config"]["max_unhealthy_node_threshold_count"] == 1
 
 
 def managed_policies_of(synthesis: Synthesis, stack: str, role_path: str) -> set[str]:

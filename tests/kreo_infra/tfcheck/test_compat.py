@@ -120,6 +120,31 @@ def test_six_only_arguments_are_dropped_and_named() -> None:
     assert "6.x-only argument not checked: aws_eks_cluster.c.deletion_protection" in report.lines()
 
 
+def test_six_only_arguments_of_a_nested_block_are_dropped_and_named() -> None:
+    repair = {
+        "enabled": True,
+        "max_parallel_nodes_repaired_count": 1,
+        "max_unhealthy_node_threshold_count": 1,
+    }
+    group = {"node_group_name": "g", "node_repair_config": repair}
+    out, report = to_provider_5(
+        stack(resource={"aws_eks_node_group": {"g": group}}), "s", "5.100.0"
+    )
+    assert out["resource"]["aws_eks_node_group"]["g"]["node_repair_config"] == {"enabled": True}
+    assert report.dropped == [
+        "aws_eks_node_group.g.node_repair_config.max_parallel_nodes_repaired_count",
+        "aws_eks_node_group.g.node_repair_config.max_unhealthy_node_threshold_count",
+    ]
+    # Blocks as lists (Terraform JSON allows both) and groups without the block.
+    listed = {"node_group_name": "g", "node_repair_config": [dict(repair)]}
+    out, _ = to_provider_5(stack(resource={"aws_eks_node_group": {"g": listed}}), "s", "5.100.0")
+    assert out["resource"]["aws_eks_node_group"]["g"]["node_repair_config"] == [{"enabled": True}]
+    bare = {"node_group_name": "g"}
+    out, report = to_provider_5(stack(resource={"aws_eks_node_group": {"g": bare}}), "s", "5.100.0")
+    assert out["resource"]["aws_eks_node_group"]["g"] == bare
+    assert report.dropped == []
+
+
 def test_proxy_iam_auth_scheme_dropped_with_the_auth_block_5x_requires() -> None:
     # 6.x: default_auth_scheme = "IAM_AUTH" (end-to-end IAM, no auth block);
     # 5.100 has no such argument and requires one auth block.
