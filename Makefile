@@ -132,7 +132,8 @@ $(NODE_STAMP): package.json package-lock.json
 # not shadow the machine's); re-made whenever the link is missing.
 node-link: $(NODE_STAMP)
 	@if [ -x node_modules/.bin/node ]; then \
-		[ -L $(NODE_LINK)/node ] || { mkdir -p $(NODE_LINK) && ln -sf $(CURDIR)/node_modules/.bin/node $(NODE_LINK)/node; }; \
+		[ "$$(readlink $(NODE_LINK)/node)" = $(CURDIR)/node_modules/.bin/node ] \
+			|| { mkdir -p $(NODE_LINK) && ln -sfn $(CURDIR)/node_modules/.bin/node $(NODE_LINK)/node; }; \
 	else echo "make: package-lock.json has no node-linux build for $$(uname -s)/$$(uname -m):" \
 		"using the machine's $$(command -v node) ($$(node --version)); Node 22 or newer needed" >&2; fi
 
@@ -380,9 +381,16 @@ TRUSTED_PYTHON = $(KREO_ROOT)/$(VENV_BIN)/python
 renovate-artifacts: ## (Renovate's post-upgrade task) re-lock and regenerate docs/versions.md with main's toolchain
 	@test -x $(TRUSTED_PIPENV) && test -x $(TRUSTED_PYTHON) \
 		|| { echo "renovate-artifacts: run make install in $(KREO_ROOT) first" >&2; exit 2; }
-	$(TRUSTED_PIPENV) verify >/dev/null 2>&1 || PIP_ONLY_BINARY=:all: $(TRUSTED_PIPENV) lock
+	@# Wheels only, and no build isolation: the Pipfile's editable kreo-infra needs
+	@# its metadata built, which with isolation downloads the newest setuptools and
+	@# runs it; without, the venv's own (seeded from pipenv's virtualenv) builds it.
+	@# PIP_NO_BUILD_ISOLATION=0 *disables* isolation (pip reads --no-* options'
+	@# variables inverted).
+	$(TRUSTED_PIPENV) verify >/dev/null 2>&1 \
+		|| PIP_ONLY_BINARY=:all: PIP_NO_BUILD_ISOLATION=0 $(TRUSTED_PIPENV) lock
 	@$(lock_npm)
-	PYTHONPATH=$(KREO_ROOT)/constructs $(TRUSTED_PYTHON) -m kreo_infra.review.versions --root . --out docs/versions.md
+	@# -P: not the working directory (the branch) first on sys.path.
+	PYTHONPATH=$(KREO_ROOT)/constructs $(TRUSTED_PYTHON) -P -m kreo_infra.review.versions --root . --out docs/versions.md
 
 renovate: install $(RENOVATE_STAMP) ## The weekly Renovate run (the renovate workflow): RENOVATE_TOKEN and RENOVATE_REPOSITORIES needed
 	@test -n "$$RENOVATE_TOKEN" || { echo "renovate: RENOVATE_TOKEN needed" >&2; exit 2; }

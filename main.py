@@ -57,7 +57,9 @@ def main(argv: list[str]) -> int:
             for config in configs:
                 notice = support_notice(config.cluster.kubernetes_version, date.today())
                 if notice:
-                    print(f"warning: {config.name}: {notice}", file=sys.stderr)
+                    # A GitHub annotation in the workflows, a plain line elsewhere.
+                    prefix = "::warning::" if os.environ.get("GITHUB_ACTIONS") == "true" else ""
+                    print(f"{prefix}warning: {config.name}: {notice}", file=sys.stderr)
             print(f"config ok: {', '.join(c.name for c in configs)}")
             return 0
         if "--account-id" in argv:

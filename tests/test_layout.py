@@ -218,7 +218,9 @@ def test_make_puts_the_projects_node_first_for_the_cli_and_jsii() -> None:
     assert "export PATH := $(NODE_LINK):$(PATH)" in makefile
     assert "export JSII_NODE := node" in makefile
     # Only node is linked there, not node_modules/.bin (which would shadow other tools).
-    assert "ln -s $(CURDIR)/node_modules/.bin/node $(NODE_LINK)/node" in makefile
+    assert "ln -sfn $(CURDIR)/node_modules/.bin/node $(NODE_LINK)/node" in makefile
+    # Re-made whenever missing (a removed .cache), not only after npm ci.
+    assert re.search(r"^install: .*\bnode-link\b", makefile, flags=re.MULTILINE)
     assert "JSII_SILENCE_WARNING" not in makefile
 
 

@@ -984,11 +984,13 @@ def test_renovate_gets_its_token_only_after_everything_is_installed() -> None:
         "permission-workflows",
         "permission-statuses",
         "permission-checks",
+        "permission-vulnerability-alerts",
     }
     # Renovate's required permissions for a GitHub App: commit statuses (write) and
     # checks (read) besides contents, pull requests, issues and workflows.
     assert app["permission-statuses"] == "write"
     assert app["permission-checks"] == "read"
+    assert app["permission-vulnerability-alerts"] == "read"  # security-fix PRs
     readers = [s for s in steps if "steps.app-token.outputs.token" in json.dumps(s)]
     assert [s.get("run") for s in readers] == ["make renovate"]
     assert steps.index(readers[0]) == len(steps) - 1
@@ -1005,13 +1007,15 @@ def test_pull_requests_check_renovate_and_report_even_when_tests_fail() -> None:
 
 
 @pytest.mark.parametrize("job", ["plan-infrastructure", "plan-workloads"])
-def test_a_bots_pull_request_plans_only_after_the_plan_approved_label(job: str) -> None:
+def test_a_bots_pull_request_plans_only_in_the_plan_approved_labels_run(job: str) -> None:
     """The plan jobs install the pull request's lock files beside the plan role's
     credentials: a dependency bot's pull request waits for a reviewer's label."""
     condition = " ".join(load("infra-ci.yml")["jobs"][job]["if"].split())
     assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+    # The label's own run, not its presence: a push to the labelled branch does not plan.
     assert (
         "&& (github.event.pull_request.user.type != 'Bot' "
-        "|| contains(github.event.pull_request.labels.*.name, 'plan-approved'))"
+        "|| (github.event.action == 'labeled' && github.event.label.name == 'plan-approved'))"
     ) in condition
+    assert "labels.*.name, 'plan-approved'" not in condition
     assert "labeled" in triggers(load("infra-ci.yml"))["pull_request"]["types"]

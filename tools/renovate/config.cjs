@@ -11,8 +11,9 @@
 const path = require('node:path');
 
 const root = process.env.KREO_TRUSTED_ROOT;
-if (!root || !path.isAbsolute(root)) {
-  throw new Error("KREO_TRUSTED_ROOT must be the absolute path of main's checkout");
+if (!root || !path.isAbsolute(root) || /[\s'"\\$`]/.test(root)) {
+  // The command runs without a shell, split on whitespace: a path must be one word.
+  throw new Error("KREO_TRUSTED_ROOT must be the absolute path of main's checkout, without spaces or quotes");
 }
 const artifacts = `make -f ${path.join(root, 'Makefile')} renovate-artifacts`;
 const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

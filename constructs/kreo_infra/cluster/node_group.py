@@ -201,8 +201,9 @@ class ManagedNodeGroup(Construct):
                 ),
                 node_repair_config=EksNodeGroupNodeRepairConfig(
                     enabled=auto_repair,
-                    max_parallel_nodes_repaired_count=1 if auto_repair else None,
-                    max_unhealthy_node_threshold_count=1 if auto_repair else None,
+                    # Sent when off too: harmless then, and no diff if switched back.
+                    max_parallel_nodes_repaired_count=1,
+                    max_unhealthy_node_threshold_count=1,
                 ),
                 labels=dict(labels or {"kreo.com/node-group": name}),
                 lifecycle=TerraformResourceLifecycle(

@@ -116,6 +116,11 @@ EMULATOR_GAPS: dict[str, str] = {
         "moto's EKS CreateCluster ignores upgradePolicy and DescribeCluster does not return "
         "it (moto/eks/responses.py create_cluster, moto/eks/models.py Cluster)"
     ),
+    "aws_eks_cluster.zonal_shift_config": (
+        "moto's EKS CreateCluster ignores zonalShiftConfig and DescribeCluster does not "
+        "return it (moto/eks/responses.py create_cluster, moto/eks/models.py Cluster): the "
+        "second plan would show it as an update"
+    ),
     "aws_elasticache_user_group": (
         "moto has no ElastiCache CreateUserGroup (not in moto/elasticache/responses.py; "
         "the server answers NotImplementedError)"

@@ -228,4 +228,8 @@ def test_node_group_auto_repair_switched_off(stack: Any) -> None:
     ManagedNodeGroup(stack, "ng", **NODE_GROUP, auto_repair=False)
     (group,) = synth_stack(stack)["resource"]["aws_eks_node_group"].values()
     # Said explicitly, so switching it off also turns it off on existing groups.
-    assert group["node_repair_config"] == {"enabled": False}
+    assert group["node_repair_config"] == {
+        "enabled": False,
+        "max_parallel_nodes_repaired_count": 1,
+        "max_unhealthy_node_threshold_count": 1,
+    }
