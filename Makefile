@@ -349,6 +349,7 @@ lock: $(PIPENV) ## Re-lock Pipfile.lock, package-lock.json and tools/renovate's 
 RENOVATE_DIR := tools/renovate
 RENOVATE_STAMP := $(RENOVATE_DIR)/node_modules/.kreo-installed
 RENOVATE_REPORT := $(CACHE)/renovate/extract.json
+RENOVATE_LOG := $(CACHE)/renovate/extract.log
 # Renovate's own Node first on PATH for Renovate alone; re2 (a native module whose
 # install script is not run) replaced by JavaScript regular expressions.
 RENOVATE_RUN = PATH=$(CURDIR)/$(RENOVATE_DIR)/node_modules/.bin:$$PATH RENOVATE_X_IGNORE_RE2=true LOG_LEVEL=warn
@@ -362,11 +363,15 @@ renovate-install: $(RENOVATE_STAMP) ## Install Renovate (tools/renovate) and not
 renovate-check: install $(RENOVATE_STAMP) ## Validate renovate.json5 (--strict), extract every pin offline, check coverage and rules
 	$(RENOVATE_RUN) renovate-config-validator --strict --no-global renovate.json5
 	KREO_TRUSTED_ROOT=$(CURDIR) $(RENOVATE_RUN) renovate-config-validator --strict $(RENOVATE_DIR)/config.cjs
-	@mkdir -p $(dir $(RENOVATE_REPORT)) && rm -f $(RENOVATE_REPORT)
-	@# The local platform: this working tree (git ls-files), no token, no network.
-	$(RENOVATE_RUN) renovate --platform=local --dry-run=extract --onboarding=false \
-		--report-type=file --report-path=$(RENOVATE_REPORT)
-	$(VENV_BIN)/python -m kreo_infra.review.renovate --report $(RENOVATE_REPORT) --out tests/renovate/extract.json
+	@mkdir -p $(dir $(RENOVATE_REPORT)) && rm -f $(RENOVATE_REPORT) $(RENOVATE_LOG)
+	@# The local platform: this working tree (git ls-files), no token, no network;
+	@# with the weekly run's global configuration, whose resolved repository config
+	@# (--print-config, in the JSON log) must carry main's post-upgrade task.
+	KREO_TRUSTED_ROOT=$(CURDIR) RENOVATE_CONFIG_FILE=$(CURDIR)/$(RENOVATE_DIR)/config.cjs \
+		$(RENOVATE_RUN) LOG_LEVEL=info LOG_FORMAT=json renovate --platform=local --dry-run=extract \
+		--print-config --report-type=file --report-path=$(RENOVATE_REPORT) > $(RENOVATE_LOG)
+	$(VENV_BIN)/python -m kreo_infra.review.renovate --report $(RENOVATE_REPORT) --log $(RENOVATE_LOG) \
+		--out tests/renovate/extract.json
 	$(RENOVATE_RUN) node $(RENOVATE_DIR)/rules.mjs tests/renovate/extract.json
 	@git diff --quiet -- tests/renovate/extract.json \
 		|| { echo "renovate-check: tests/renovate/extract.json was stale; commit the regenerated file" >&2; exit 1; }

@@ -130,6 +130,37 @@ def normalize(deps: list[dict]) -> list[dict]:
     return [seen[key] for key in sorted(seen)]
 
 
+def resolved_config(log: str) -> dict | None:
+    """The repository config Renovate resolved (``--print-config``, ``LOG_FORMAT=json``):
+    the global configuration and renovate.json5 merged; None when the log has none."""
+    for line in log.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if str(record.get("msg", "")).startswith("Full resolved config"):
+            return record.get("config")
+    return None
+
+
+def post_upgrade_problems(config: dict | None, root: Path) -> list[str]:
+    """What is wrong with the post-upgrade task a Renovate branch would run: it must be
+    exactly main's ``make -f <root>/Makefile renovate-artifacts``, once per branch."""
+    if config is None:
+        return ["Renovate printed no resolved config (--print-config)"]
+    tasks = config.get("postUpgradeTasks") or {}
+    expected = [f"make -f {root.resolve() / 'Makefile'} renovate-artifacts"]
+    problems = []
+    if tasks.get("commands") != expected:
+        problems.append(
+            f"the resolved postUpgradeTasks.commands are {tasks.get('commands')!r}, not "
+            f"{expected!r} (tools/renovate/config.cjs)"
+        )
+    if tasks.get("executionMode") != "branch":
+        problems.append("the post-upgrade task must run once per branch (executionMode)")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m kreo_infra.review.renovate", description=__doc__
@@ -137,9 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, required=True, help="Renovate's extract report")
     parser.add_argument("--out", type=Path, required=True, help="the committed extract to write")
     parser.add_argument("--root", type=Path, default=Path("."), help="the repository root")
+    parser.add_argument(
+        "--log", type=Path, help="Renovate's JSON log of the same run, with --print-config"
+    )
     args = parser.parse_args(argv)
     report = json.loads(args.report.read_text())
     problems = [p.get("msg", str(p)) for p in report.get("problems", []) if p.get("level", 0) >= 40]
+    if args.log is not None:
+        problems += post_upgrade_problems(resolved_config(args.log.read_text()), args.root)
     deps = report_deps(report)
     missing = uncovered(collect(args.root), deps)
     for message in problems + missing:

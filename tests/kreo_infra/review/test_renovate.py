@@ -18,7 +18,9 @@ from kreo_infra.review.renovate import (
     EXEMPT,
     exemption,
     normalize,
+    post_upgrade_problems,
     report_deps,
+    resolved_config,
     uncovered,
 )
 from kreo_infra.review.versions import Pin, collect
@@ -338,3 +340,28 @@ def test_node_builds_wait_for_a_checked_approval(extract: dict[str, Any]) -> Non
     assert {d["file"] for d in builds} == {"package.json", "tools/renovate/package.json"}
     for dep in builds:
         assert all(_held(dep["rules"][t]) for t in UPDATE_TYPES), dep["file"]
+
+
+def test_the_resolved_config_must_carry_main_s_post_upgrade_task(tmp_path: Path) -> None:
+    """make renovate-check reads Renovate's own --print-config of the run with the global
+    configuration: the task must reach the repository's resolved config (a preset or a
+    merge-order change in Renovate that dropped or replaced it fails the check)."""
+    command = f"make -f {tmp_path.resolve() / 'Makefile'} renovate-artifacts"
+    good = {"postUpgradeTasks": {"commands": [command], "executionMode": "branch"}}
+    log = "\n".join(
+        [
+            "not json",
+            json.dumps({"msg": "something else", "config": {}}),
+            json.dumps({"msg": "Full resolved config and hostRules including presets",
+                        "config": good}),
+        ]
+    )  # fmt: skip
+    assert resolved_config(log) == good
+    assert post_upgrade_problems(good, tmp_path) == []
+    assert post_upgrade_problems(None, tmp_path)
+    empty = {"postUpgradeTasks": {"commands": [], "executionMode": "update"}}
+    assert len(post_upgrade_problems(empty, tmp_path)) == 2
+    branch = {"postUpgradeTasks": {"commands": ["make renovate-artifacts"],
+                                   "executionMode": "branch"}}  # fmt: skip
+    (problem,) = post_upgrade_problems(branch, tmp_path)
+    assert "tools/renovate/config.cjs" in problem
