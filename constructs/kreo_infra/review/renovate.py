@@ -92,12 +92,16 @@ def uncovered(pins: Iterable[Pin], deps: list[dict], *, versions: bool = True) -
             if d["file"] == pin.file and _name(pin) in (d.get("depName"), d.get("packageName"))
         ]
         if versions:
+            # A pin with a commit or digest is matched by it: the version beside it
+            # (an action's comment) is only what Renovate writes next to it.
             candidates = [
                 d
                 for d in candidates
-                if (pin.digest and d.get("currentDigest") == pin.digest)
-                or (not pin.digest and _value(d.get("currentValue")) == pin.version)
-                or (pin.digest and _value(d.get("currentValue")) == pin.version)
+                if (
+                    d.get("currentDigest") == pin.digest
+                    if pin.digest
+                    else _value(d.get("currentValue")) == pin.version
+                )
             ]
         if not candidates:
             what = f"{pin.version}" + (f" ({pin.digest[:12]})" if pin.digest else "")
